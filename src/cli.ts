@@ -1,0 +1,77 @@
+// Command-line flags: each maps to one setting of the config file; flags win over the file.
+import { resolve } from 'node:path';
+import { ConfigError, DEFAULTS, readConfigFile, validateConfig, type Config } from './config.ts';
+
+type Key = keyof typeof DEFAULTS;
+
+interface Flag {
+  key: Key;
+  arg: string;
+  help: string;
+}
+
+const FLAGS: Record<string, Flag> = {
+  '--upstream': { key: 'upstream', arg: 'URL', help: "the implementation's forward WebSocket server" },
+  '--upstream-token': { key: 'upstreamToken', arg: 'TOKEN', help: 'access token the implementation expects (sent as Bearer)' },
+  '--ws': { key: 'ws', arg: 'HOST:PORT', help: 'serve clients over WebSocket here (repeatable): / universal, /api, /event' },
+  '--token': { key: 'token', arg: 'TOKEN', help: 'access token clients must present (none: open, so keep it on loopback)' },
+  '--heartbeat': { key: 'heartbeat', arg: 'MS', help: 'interval of the heartbeat events the relay sends each client' },
+  '--admin': { key: 'admin', arg: 'HOST:PORT', help: 'admin endpoint with GET /healthz' },
+  '--ping': { key: 'ping', arg: 'MS', help: 'send a WebSocket ping on every link this often' },
+  '--ping-timeout': { key: 'pingTimeout', arg: 'MS', help: 'a link with no pong or frame this long after a ping is dead' },
+  '--call-timeout': { key: 'callTimeout', arg: 'MS', help: 'answer a call with retcode 1504 if the implementation has not' },
+  '--hold': { key: 'hold', arg: 'MS', help: 'how long a call waits for a down upstream before retcode 1502' },
+  '--reconnect-max': { key: 'reconnectMax', arg: 'MS', help: 'longest wait between reconnect attempts (backoff cap)' },
+  '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
+  '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
+  '--log-level': { key: 'logLevel', arg: 'LEVEL', help: 'debug, info, warn or error' },
+};
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config; configFile?: string };
+
+export function parseCommandLine(argv: string[]): Command {
+  const fromFlags: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  let configFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--version' || arg === '-v') return { kind: 'version' };
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const flag = FLAGS[name];
+    if (!flag && name !== '--config') throw new ConfigError(`unknown flag ${name} (see --help)`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`${name} needs a value${flag ? ` (${flag.arg})` : ' (FILE)'}`);
+    if (!flag) {
+      configFile = resolve(value);
+      continue;
+    }
+    sources[flag.key] = name;
+    if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
+    else fromFlags[flag.key] = typeof DEFAULTS[flag.key] === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  }
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const fileSource = configFile ? `config file ${configFile}` : '';
+  for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
+  const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
+  return { kind: 'run', config, configFile };
+}
+
+export function helpText(version: string): string {
+  const rows = Object.entries(FLAGS).map(([name, flag]) => {
+    const fallback = DEFAULTS[flag.key];
+    const shown = Array.isArray(fallback) ? fallback.join(', ') : fallback === '' ? '(none)' : String(fallback);
+    return `  ${`${name} ${flag.arg}`.padEnd(28)}${flag.help}\n  ${''.padEnd(28)}default: ${shown}`;
+  });
+  return [
+    `onebot-relay ${version}: one stable link to a OneBot v11 implementation, shared by any number of bot frameworks.`,
+    '',
+    'Usage: onebot-relay [flags]',
+    '',
+    '  --config FILE               JSON file with the same settings in camelCase (flags win)',
+    ...rows,
+    '  --help, --version',
+    '',
+  ].join('\n');
+}

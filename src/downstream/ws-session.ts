@@ -1,0 +1,122 @@
+// One client WebSocket, whichever side dialled: lifecycle, relay heartbeats, pings, calls, a bounded outbound queue.
+import * as v from 'valibot';
+import type { WebSocket } from 'ws';
+import type { Caller } from '../calls.ts';
+import type { Hub } from '../hub.ts';
+import { watchPings, type PingOptions } from '../keepalive.ts';
+import type { Logger } from '../log.ts';
+import { ActionRequest, failedReply, heartbeat, lifecycleConnect, RelayRetcode } from '../onebot.ts';
+
+/** Universal carries calls and events; API only calls; Event only events. */
+export type Role = 'universal' | 'api' | 'event';
+
+export interface SessionOptions {
+  /** Relay heartbeat interval, ms. */
+  heartbeat: number;
+  ping: PingOptions;
+  /** Bytes that may wait to be written to this client before it is disconnected as too slow. */
+  queueLimit: number;
+}
+
+/** Close code for a client that cannot keep up. */
+export const CLOSE_TOO_SLOW = 1008;
+
+export class WsSession implements Caller {
+  private stopPings: () => void = () => {};
+  private cancelConnect: () => void = () => {};
+  private heartbeats: NodeJS.Timeout | undefined;
+  private tooSlow = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly role: Role,
+    readonly label: string,
+    private readonly hub: Hub,
+    private readonly options: SessionOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get receivesEvents(): boolean {
+    return this.role !== 'api';
+  }
+
+  start(): void {
+    this.stopPings = watchPings(this.ws, this.options.ping, (why) => {
+      this.log.warn(`${this.label}: ${why}; dropping the connection`);
+      this.ws.terminate();
+    });
+    if (this.receivesEvents) this.cancelConnect = this.hub.whenIdentified(() => this.connected());
+  }
+
+  /** An upstream event, as received. */
+  deliver(event: string): void {
+    if (this.receivesEvents) this.send(event);
+  }
+
+  reply(frame: Record<string, unknown>): void {
+    this.send(JSON.stringify(frame));
+  }
+
+  /** A frame from the client. */
+  receive(text: string): void {
+    if (this.role === 'event') {
+      this.log.debug(`${this.label}: ignored a frame on an event-only connection`);
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.reply(failedReply(RelayRetcode.badRequest, 'frame is not valid JSON'));
+      return;
+    }
+    const parsed = v.safeParse(ActionRequest, frame);
+    if (!parsed.success) {
+      const object = typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : undefined;
+      const why = object ? parsed.issues[0].message : 'frame must be a JSON object like {"action": ..., "params": {...}, "echo": ...}';
+      const echo = object && 'echo' in object ? { echo: object.echo } : {};
+      this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });
+      return;
+    }
+    this.hub.calls.call(this, parsed.output);
+  }
+
+  /** The socket closed; release everything tied to it. */
+  closed(): void {
+    this.stopPings();
+    this.cancelConnect();
+    clearInterval(this.heartbeats);
+    this.hub.calls.abandon(this);
+  }
+
+  /** Close politely; a peer that does not answer the close frame within a second is cut off. */
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+
+  private connected(): void {
+    const selfId = this.hub.selfId!;
+    this.send(lifecycleConnect(selfId));
+    this.heartbeats = setInterval(
+      () => this.send(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.options.heartbeat)),
+      this.options.heartbeat,
+    );
+  }
+
+  /** Never waits: a client whose queue is over the limit is disconnected instead. */
+  private send(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN || this.tooSlow) return;
+    if (this.ws.bufferedAmount + text.length > this.options.queueLimit) {
+      this.dropTooSlow();
+      return;
+    }
+    this.ws.send(text);
+  }
+
+  private dropTooSlow(): void {
+    this.tooSlow = true;
+    this.log.warn(`${this.label}: too slow, over ${this.options.queueLimit} bytes waiting to be sent; disconnecting (close ${CLOSE_TOO_SLOW})`);
+    this.close(CLOSE_TOO_SLOW, 'too slow: outbound queue full');
+  }
+}

@@ -1,0 +1,186 @@
+// The relay's core: owns the upstream link, fans events out to adapters, routes calls, knows the bot's identity.
+import * as v from 'valibot';
+import { CallRouter, type CallOptions } from './calls.ts';
+import type { Adapter } from './downstream/adapter.ts';
+import type { Logger } from './log.ts';
+import { EventFrame, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
+import type { LinkDown, Upstream, UpstreamSink } from './upstream/upstream.ts';
+
+export interface HubOptions extends CallOptions {
+  /** How long a probe of a silent implementation may take, ms. */
+  probeTimeout: number;
+}
+
+export type LinkState = 'connecting' | 'up' | 'down';
+
+export interface Health {
+  status: 'up' | 'down';
+  reason?: string;
+  link: { state: LinkState; target: string; since: string; last_down?: LinkDown };
+  self_id: SelfId | null;
+  nickname: string | null;
+  clients: number;
+  reconnects: number;
+  pending_calls: number;
+  uptime_s: number;
+}
+
+export class Hub implements UpstreamSink {
+  readonly upstream: Upstream;
+  readonly calls: CallRouter;
+  private readonly adapters = new Set<Adapter>();
+  private readonly identityWaiters = new Set<() => void>();
+  private readonly watchdog: HeartbeatWatchdog;
+  private readonly startedAt = Date.now();
+  private state: LinkState = 'connecting';
+  private stateSince = Date.now();
+  private lastDown: LinkDown | undefined;
+  private everUp = false;
+  private reconnects = 0;
+  private heartbeatInterval = 0;
+  private reported = { online: true, good: true };
+  selfId: SelfId | undefined;
+  nickname: string | undefined;
+
+  constructor(
+    makeUpstream: (sink: UpstreamSink) => Upstream,
+    private readonly options: HubOptions,
+    private readonly log: Logger,
+  ) {
+    this.upstream = makeUpstream(this);
+    this.calls = new CallRouter({ isUp: () => this.state === 'up', send: (text) => this.upstream.send(text) }, options, log.child('calls'));
+    this.watchdog = new HeartbeatWatchdog(() => void this.probe());
+  }
+
+  add(adapter: Adapter): void {
+    this.adapters.add(adapter);
+  }
+
+  /** Run `then` once the bot's self_id is known (at once if it is). Returns a function that cancels it. */
+  whenIdentified(then: () => void): () => void {
+    if (this.selfId !== undefined) {
+      then();
+      return () => {};
+    }
+    this.identityWaiters.add(then);
+    return () => this.identityWaiters.delete(then);
+  }
+
+  /** What relay heartbeats tell clients: the implementation's last report, and false while the link is down. */
+  linkStatus(): { online: boolean; good: boolean } {
+    if (this.state !== 'up') return { online: false, good: false };
+    return { ...this.reported };
+  }
+
+  linkUp(): void {
+    if (this.everUp) this.reconnects++;
+    this.everUp = true;
+    this.setState('up');
+    this.calls.linkUp();
+    void this.fetchLoginInfo();
+  }
+
+  linkDown(down: LinkDown): void {
+    this.lastDown = down;
+    this.setState('down');
+    this.watchdog.stop();
+    this.calls.linkDown();
+  }
+
+  frame(text: string): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
+      return;
+    }
+    if (v.is(EventFrame, frame)) this.event(text, frame);
+    else if (v.is(ReplyFrame, frame) && !Array.isArray(frame)) this.calls.reply(frame);
+    else this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
+  }
+
+  health(): Health {
+    const up = this.state === 'up';
+    return {
+      status: up ? 'up' : 'down',
+      ...(up ? {} : { reason: this.lastDown?.reason ?? `upstream ${this.upstream.target} not connected yet` }),
+      link: { state: this.state, target: this.upstream.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
+      self_id: this.selfId ?? null,
+      nickname: this.nickname ?? null,
+      clients: [...this.adapters].reduce((n, a) => n + a.clientCount, 0),
+      reconnects: this.reconnects,
+      pending_calls: this.calls.pending,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.watchdog.stop();
+    await Promise.all([...this.adapters].map((a) => a.close()));
+    await this.upstream.stop();
+    this.calls.close();
+  }
+
+  private event(text: string, event: EventFrame): void {
+    this.learnSelfId(event.self_id);
+    if (event.post_type === 'meta_event') {
+      // The relay makes its own heartbeats and lifecycle events for each client.
+      if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
+      if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
+    }
+    for (const adapter of this.adapters) adapter.deliver(text);
+  }
+
+  private heartbeat(event: EventFrame): void {
+    this.rememberStatus(event.status);
+    if (event.interval) this.heartbeatInterval = event.interval;
+    this.watchdog.beat(this.heartbeatInterval);
+  }
+
+  /** Two heartbeats missed: ask get_status; no answer means the link is dead. */
+  private async probe(): Promise<void> {
+    if (this.state !== 'up') return;
+    this.log.warn(`upstream missed two heartbeats (interval ${this.heartbeatInterval} ms); probing with get_status`);
+    const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
+    if (reply.retcode === RelayRetcode.timeout) {
+      this.upstream.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
+    } else if (this.state === 'up') {
+      this.rememberStatus(reply.data);
+      this.watchdog.beat(this.heartbeatInterval);
+    }
+  }
+
+  private async fetchLoginInfo(): Promise<void> {
+    const reply = await this.calls.request('get_login_info', {});
+    const data = reply.data as { user_id?: SelfId; nickname?: string } | null | undefined;
+    if (reply.status === 'ok' && data?.user_id !== undefined) {
+      this.nickname = data.nickname;
+      this.learnSelfId(data.user_id);
+    } else {
+      this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
+    }
+  }
+
+  private learnSelfId(id: SelfId | undefined): void {
+    if (id === undefined || id === this.selfId) return;
+    if (this.selfId !== undefined) this.log.warn(`self_id changed from ${this.selfId} to ${id}`);
+    else this.log.info(`bot self_id is ${id}`);
+    this.selfId = id;
+    const waiters = [...this.identityWaiters];
+    this.identityWaiters.clear();
+    for (const then of waiters) then();
+  }
+
+  private rememberStatus(status: unknown): void {
+    if (typeof status !== 'object' || status === null) return;
+    const { online, good } = status as { online?: unknown; good?: unknown };
+    this.reported = { online: online !== false, good: good !== false };
+  }
+
+  private setState(state: LinkState): void {
+    this.state = state;
+    this.stateSince = Date.now();
+  }
+}

@@ -1,0 +1,70 @@
+// An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on.
+import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebSocketServer } from 'ws';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** A listener could not start; the message says which one and why. */
+export class ListenError extends Error {}
+
+export function formatAddress({ host, port }: Address): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class HttpListener {
+  private server: Server | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly address: Address,
+    private readonly fetch: (request: Request, env: HttpBindings) => Response | Promise<Response>,
+    private readonly wss?: WebSocketServer,
+  ) {}
+
+  /** The bound port (the configured one, or the one the OS picked for port 0). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.address.port;
+  }
+
+  get url(): string {
+    return formatAddress({ host: this.address.host, port: this.port });
+  }
+
+  open(): Promise<void> {
+    const server = createAdaptorServer({
+      fetch: this.fetch as (request: Request, env: unknown) => Response | Promise<Response>,
+      hostname: this.address.host,
+      ...(this.wss ? { websocket: { server: this.wss } } : {}),
+    }) as ServerType as Server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(this.explain(err))));
+      server.listen(this.address.port, this.address.host, () => {
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    this.server = undefined;
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private explain(err: NodeJS.ErrnoException): string {
+    const where = `${this.name} on ${formatAddress(this.address)}`;
+    if (err.code === 'EADDRINUSE') return `${where}: the port is already in use (is another relay, NapCat or a framework listening there?)`;
+    if (err.code === 'EACCES') return `${where}: permission denied (ports below 1024 need privileges)`;
+    if (err.code === 'EADDRNOTAVAIL') return `${where}: this machine has no such address`;
+    return `${where}: ${err.message}`;
+  }
+}

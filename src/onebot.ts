@@ -1,0 +1,80 @@
+// OneBot v11 frame shapes as the relay sees them, and the frames the relay makes itself.
+import * as v from 'valibot';
+
+/** An event from the implementation: anything with a post_type. */
+export const EventFrame = v.looseObject({
+  post_type: v.string(),
+  self_id: v.optional(v.union([v.number(), v.string()])),
+  meta_event_type: v.optional(v.string()),
+  sub_type: v.optional(v.string()),
+  interval: v.optional(v.number()),
+  status: v.optional(v.unknown()),
+});
+export type EventFrame = v.InferOutput<typeof EventFrame>;
+
+/** An API reply: any object without post_type (what NoneBot, Koishi and aiocqhttp assume too). */
+export const ReplyFrame = v.looseObject({
+  status: v.optional(v.string()),
+  retcode: v.optional(v.number()),
+  data: v.optional(v.unknown()),
+  echo: v.optional(v.unknown()),
+  stream: v.optional(v.string()),
+});
+export type ReplyFrame = v.InferOutput<typeof ReplyFrame>;
+
+/** A call from a client. */
+export const ActionRequest = v.object({
+  action: v.pipe(v.string('"action" must be a string'), v.minLength(1, '"action" must not be empty')),
+  params: v.optional(v.nullable(v.record(v.string(), v.unknown(), '"params" must be an object'))),
+  echo: v.optional(v.unknown()),
+});
+export type ActionRequest = v.InferOutput<typeof ActionRequest>;
+
+export type SelfId = number | string;
+
+/** Retcodes the relay answers with itself (documented in the README). */
+export const RelayRetcode = {
+  /** The frame is not JSON, not an object, or has no action (the spec's WS code for HTTP 400). */
+  badRequest: 1400,
+  /** The upstream link was down for longer than the hold time. */
+  notConnected: 1502,
+  /** The link died after the call was sent: it may or may not have run, and it is not resent. */
+  outcomeUnknown: 1503,
+  /** The implementation did not answer within the call timeout. */
+  timeout: 1504,
+} as const;
+
+export function failedReply(retcode: number, message: string): Record<string, unknown> {
+  return { status: 'failed', retcode, data: null, message, wording: message };
+}
+
+export function lifecycleConnect(selfId: SelfId): string {
+  return JSON.stringify({
+    time: nowSeconds(),
+    self_id: selfId,
+    post_type: 'meta_event',
+    meta_event_type: 'lifecycle',
+    sub_type: 'connect',
+  });
+}
+
+export function heartbeat(selfId: SelfId, status: { online: boolean; good: boolean }, interval: number): string {
+  return JSON.stringify({
+    time: nowSeconds(),
+    self_id: selfId,
+    post_type: 'meta_event',
+    meta_event_type: 'heartbeat',
+    status,
+    interval,
+  });
+}
+
+/** A NapCat stream-action frame that more frames with the same echo will follow. */
+export function isStreamChunk(reply: ReplyFrame): boolean {
+  const data = reply.data as { type?: unknown } | null | undefined;
+  return reply.status !== 'failed' && typeof data === 'object' && data !== null && data.type === 'stream';
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

@@ -1,0 +1,125 @@
+// The dialled upstream: the relay is a WebSocket client of the implementation's forward WS server.
+import { WebSocket } from 'ws';
+import { tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
+import { redactUrl, type Logger } from '../log.ts';
+import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import type { LinkDown, Upstream, UpstreamSink } from './upstream.ts';
+
+export interface WsLinkOptions {
+  url: string;
+  token: string;
+  ping: PingOptions;
+  reconnect: ReconnectOptions;
+  maxPayload: number;
+  handshakeTimeout: number;
+}
+
+export class WsLink implements Upstream {
+  readonly target: string;
+  private readonly reconnector: Reconnector;
+  private ws: WebSocket | undefined;
+  private isUp = false;
+  private stopped = false;
+  private killedFor: string | undefined;
+  private lastError: string | undefined;
+  private stopPings: (() => void) | undefined;
+
+  constructor(
+    private readonly options: WsLinkOptions,
+    private readonly sink: UpstreamSink,
+    private readonly log: Logger,
+  ) {
+    this.target = redactUrl(options.url);
+    this.reconnector = new Reconnector(`upstream ${this.target}`, () => this.dial(), options.reconnect, log);
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  send(text: string): boolean {
+    if (!this.isUp || !this.ws) return false;
+    this.ws.send(text);
+    return true;
+  }
+
+  kill(why: string): void {
+    if (!this.ws) return;
+    this.killedFor = why;
+    this.ws.terminate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.reconnector.stop();
+    const ws = this.ws;
+    if (!ws) return;
+    this.killedFor = 'relay shutting down';
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.close(1001, 'relay shutting down');
+    const forced = setTimeout(() => ws.terminate(), 500);
+    await closed;
+    clearTimeout(forced);
+  }
+
+  private dial(): void {
+    this.killedFor = undefined;
+    this.lastError = undefined;
+    this.log.debug(`connecting to ${this.target}`);
+    const headers: Record<string, string> = {};
+    if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
+    const ws = new WebSocket(this.options.url, {
+      headers,
+      handshakeTimeout: this.options.handshakeTimeout,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    ws.on('upgrade', (res) => tuneSocket(res.socket));
+    ws.on('open', () => this.opened(ws));
+    ws.on('message', (data, isBinary) => this.sink.frame(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()));
+    ws.on('unexpected-response', (_req, res) => {
+      const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (check --upstream-token)' : '';
+      this.lastError = `handshake rejected with HTTP ${res.statusCode}${hint}`;
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      this.lastError ??= err.message;
+    });
+    ws.on('close', (code, reason) => this.closed(ws, code, reason.toString()));
+  }
+
+  private opened(ws: WebSocket): void {
+    this.isUp = true;
+    this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
+    this.reconnector.up();
+    this.log.info(`upstream up: ${this.target}`);
+    this.sink.linkUp();
+  }
+
+  private closed(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.stopPings?.();
+    this.stopPings = undefined;
+    if (this.isUp) {
+      this.isUp = false;
+      const down = this.describe(code, reason);
+      this.log.warn(`upstream down: ${down.reason}`);
+      this.sink.linkDown(down);
+      if (!this.stopped) this.reconnector.lost();
+    } else if (!this.stopped) {
+      this.reconnector.failed(this.lastError ?? `closed with code ${code}`);
+    }
+  }
+
+  private describe(code: number, reason: string): LinkDown {
+    if (this.killedFor) return { by: 'relay', code, reason: `closed by the relay: ${this.killedFor}` };
+    if (code === 1006) {
+      const detail = this.lastError ? `: ${this.lastError}` : '';
+      return { by: 'network', code, reason: `connection lost without a close frame (1006)${detail}` };
+    }
+    const said = reason ? ` "${reason}"` : '';
+    return { by: 'implementation', code, reason: `closed by the implementation with code ${code}${said}` };
+  }
+}

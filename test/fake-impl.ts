@@ -1,0 +1,173 @@
+// A fake OneBot v11 implementation: a forward WS server on 127.0.0.1 that emits numbered events, answers
+// actions, and can be killed, restarted on the same port, and frozen (it stops reading, so no pongs).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+
+export interface FakeOptions {
+  port?: number;
+  token?: string;
+  selfId?: number;
+  /** Send the implementation's own heartbeats this often, ms (0: none). */
+  heartbeat?: number;
+}
+
+export interface ReceivedCall {
+  action: string;
+  params: Record<string, unknown>;
+  echo: unknown;
+}
+
+export class FakeImplementation {
+  readonly calls: ReceivedCall[] = [];
+  readonly sockets = new Set<WebSocket>();
+  /** Actions it receives but never answers. */
+  readonly unanswered = new Set<string>();
+  /** Authorization headers of accepted and refused handshakes. */
+  readonly authorizations: (string | undefined)[] = [];
+  heartbeat: number;
+  port = 0;
+  private server: Server | undefined;
+  private seq = 0;
+  private beats: NodeJS.Timeout | undefined;
+  private frozen = false;
+  private messageId = 1000;
+
+  private constructor(private readonly options: FakeOptions) {
+    this.heartbeat = options.heartbeat ?? 0;
+  }
+
+  static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
+    const fake = new FakeImplementation(options);
+    await fake.listen(options.port ?? 0);
+    return fake;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  get selfId(): number {
+    return this.options.selfId ?? 10001;
+  }
+
+  /** Send `count` numbered group message events to every socket; returns the exact texts sent. */
+  emit(count = 1): string[] {
+    const sent: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = ++this.seq;
+      // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
+      const text = `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${this.selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
+      this.broadcast(text);
+      sent.push(text);
+    }
+    return sent;
+  }
+
+  broadcast(text: string): void {
+    if (this.frozen) return;
+    for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** Stop reading and writing on every socket, as a hung process would. */
+  freeze(): void {
+    this.frozen = true;
+    clearInterval(this.beats);
+    for (const ws of this.sockets) socketOf(ws).pause();
+  }
+
+  /** Drop every connection without a close frame and stop listening. */
+  async kill(): Promise<void> {
+    clearInterval(this.beats);
+    for (const ws of this.sockets) ws.terminate();
+    this.sockets.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Listen again on the same port. */
+  async restart(): Promise<void> {
+    this.frozen = false;
+    await this.listen(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+  }
+
+  private async listen(port: number): Promise<void> {
+    const wss = new WebSocketServer({ noServer: true });
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head) => {
+      this.authorizations.push(req.headers.authorization);
+      const token = this.options.token;
+      if (token) {
+        const given = req.headers.authorization?.replace(/^(Bearer|Token)\s+/i, '');
+        const status = given === undefined ? 401 : given === token ? 0 : 403;
+        if (status) return void socket.end(`HTTP/1.1 ${status} Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    if (this.heartbeat > 0) {
+      this.beats = setInterval(
+        () =>
+          this.broadcast(
+            JSON.stringify({
+              time: Math.floor(Date.now() / 1000),
+              self_id: this.selfId,
+              post_type: 'meta_event',
+              meta_event_type: 'heartbeat',
+              status: { online: true, good: true },
+              interval: this.heartbeat,
+            }),
+          ),
+        this.heartbeat,
+      );
+    }
+  }
+
+  private accept(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('error', () => {});
+    ws.send(JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: this.selfId, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
+    ws.on('message', (data) => this.answer(ws, data.toString()));
+  }
+
+  private answer(ws: WebSocket, text: string): void {
+    const { action, params = {}, echo } = JSON.parse(text) as ReceivedCall;
+    this.calls.push({ action, params, echo });
+    if (this.unanswered.has(action)) return;
+    const reply = (frame: Record<string, unknown>) => ws.send(JSON.stringify({ ...frame, echo }));
+    const ok = (data: unknown) => reply({ status: 'ok', retcode: 0, data, message: '', wording: '' });
+    switch (action) {
+      case 'get_login_info':
+        return ok({ user_id: this.selfId, nickname: 'fake-bot' });
+      case 'get_status':
+        return ok({ online: true, good: true });
+      case 'send_msg':
+      case 'send_group_msg':
+      case 'send_private_msg':
+        return ok({ message_id: ++this.messageId });
+      case 'echo_params':
+        return ok(params);
+      case 'test_stream':
+        reply({ status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 0 }, stream: 'stream-action' });
+        reply({ status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 1 }, stream: 'stream-action' });
+        return reply({ status: 'ok', retcode: 0, data: { type: 'response', data_type: 'data_complete' }, stream: 'stream-action' });
+      default:
+        return reply({ status: 'failed', retcode: 1404, data: null, message: `不支持的API ${action}`, wording: `不支持的API ${action}` });
+    }
+  }
+}
+
+function socketOf(ws: WebSocket): Socket {
+  return (ws as unknown as { _socket: Socket })._socket;
+}

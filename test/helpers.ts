@@ -1,0 +1,110 @@
+// Shared test tools: a relay started in-process on ephemeral ports, and a WebSocket client that records frames.
+import { WebSocket } from 'ws';
+import { validateConfig, type Settings } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startRelay, type Relay } from '../src/relay.ts';
+
+export interface TestRelay {
+  relay: Relay;
+  /** ws://127.0.0.1:PORT of the first WS server. */
+  wsUrl: string;
+  adminUrl: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Timings short enough for tests; each test overrides what it exercises. */
+export const FAST: Settings = {
+  ws: ['127.0.0.1:0'],
+  admin: '127.0.0.1:0',
+  heartbeat: 200,
+  ping: 200,
+  pingTimeout: 200,
+  callTimeout: 2000,
+  hold: 1000,
+  reconnectMax: 300,
+  logLevel: 'debug',
+};
+
+export async function startTestRelay(upstream: string, settings: Settings = {}): Promise<TestRelay> {
+  const logs: string[] = [];
+  const config = validateConfig({ ...FAST, upstream, ...settings });
+  const relay = await startRelay(config, createLogger(config.logLevel, (line) => logs.push(line)));
+  return {
+    relay,
+    wsUrl: `ws://${relay.servers[0]!.listener.url}`,
+    adminUrl: `http://${relay.admin.url}`,
+    logs,
+    stop: () => relay.stop(),
+  };
+}
+
+export async function waitFor(condition: () => boolean, what: string, timeout = 5000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export class TestClient {
+  readonly frames: string[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.frames.push(data.toString()));
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, { headers });
+    const client = new TestClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(client));
+      ws.once('error', reject);
+    });
+  }
+
+  /** Frames parsed, in arrival order. */
+  parsed(): Record<string, any>[] {
+    return this.frames.map((f) => JSON.parse(f));
+  }
+
+  /** Non-meta events, as received. */
+  events(): string[] {
+    return this.frames.filter((f) => {
+      const frame = JSON.parse(f);
+      return frame.post_type !== undefined && frame.post_type !== 'meta_event';
+    });
+  }
+
+  meta(type: string): Record<string, any>[] {
+    return this.parsed().filter((f) => f.post_type === 'meta_event' && f.meta_event_type === type);
+  }
+
+  replies(): Record<string, any>[] {
+    return this.parsed().filter((f) => f.post_type === undefined);
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Send a call and wait for the reply whose echo deep-equals the one sent. */
+  async call(action: string, params: Record<string, unknown>, echo: unknown, timeout = 5000): Promise<Record<string, any>> {
+    const key = JSON.stringify(echo);
+    const seen = this.replies().length;
+    this.send({ action, params, echo });
+    let found: Record<string, any> | undefined;
+    await waitFor(() => (found = this.replies().slice(seen).find((r) => JSON.stringify(r.echo) === key)) !== undefined, `reply to ${action}`, timeout);
+    return found!;
+  }
+
+  async waitForFrames(predicate: (frames: string[]) => boolean, what: string, timeout = 5000): Promise<void> {
+    await waitFor(() => predicate(this.frames), what, timeout);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
