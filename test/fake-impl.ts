@@ -25,7 +25,7 @@ export class FakeImplementation {
   readonly unanswered = new Set<string>();
   /** Authorization headers of accepted and refused handshakes. */
   readonly authorizations: (string | undefined)[] = [];
-  heartbeat: number;
+  readonly heartbeat: number;
   port = 0;
   private server: Server | undefined;
   private seq = 0;
@@ -69,16 +69,21 @@ export class FakeImplementation {
     for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text);
   }
 
+  /** Stop sending heartbeats, but keep answering. */
+  stopHeartbeats(): void {
+    clearInterval(this.beats);
+  }
+
   /** Stop reading and writing on every socket, as a hung process would. */
   freeze(): void {
     this.frozen = true;
-    clearInterval(this.beats);
+    this.stopHeartbeats();
     for (const ws of this.sockets) socketOf(ws).pause();
   }
 
   /** Drop every connection without a close frame and stop listening. */
   async kill(): Promise<void> {
-    clearInterval(this.beats);
+    this.stopHeartbeats();
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
     const server = this.server;
