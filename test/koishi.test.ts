@@ -143,7 +143,7 @@ describe('koishi (adapter-onebot 6, forward ws with a token)', { timeout: 30_000
     fake.broadcast(groupMessage(fake.selfId, 4242, 'ping 你好 relay'));
     await waitFor(() => received.length === 1, 'Koishi to receive the message', 5000);
     const session = received[0]!;
-    assert.equal(session.type, 'message');
+    assert.equal(session.type, 'message-created', "Koishi's canonical name for 'message'");
     assert.equal(session.platform, 'onebot');
     assert.equal(session.selfId, String(fake.selfId));
     assert.equal(session.content, 'ping 你好 relay');
@@ -160,20 +160,19 @@ describe('koishi (adapter-onebot 6, forward ws with a token)', { timeout: 30_000
     const sends = fake.calls.filter((c) => c.action === 'send_group_msg');
     assert.equal(sends.length, 1);
     const { params } = sends[0]!;
-    // Koishi passes the channel id, a string, as group_id.
-    assert.equal(String(params.group_id), String(GROUP));
+    assert.equal(params.group_id, GROUP);
     assert.deepEqual(params.message, [{ type: 'text', data: { text: `pong to ${SENDER}: 你好` } }]);
     // The fake numbers its replies from 1001: the id came back through the relay to Koishi.
     assert.deepEqual(result, ['1001']);
   });
 
   it('keeps a Koishi with the wrong token out', async () => {
-    const before = fake.calls.length;
+    const callsBefore = fake.calls.length;
     intruder = koishiApp(fake.selfId, relay.wsUrl, 'wrong');
     await intruder.ctx.start();
     const { ctx } = intruder;
     await waitFor(() => ctx.bots[0]?.status === koishi.Universal.Status.OFFLINE && ctx.bots[0]?.error !== undefined, 'the refused bot to go offline', 10_000);
-    assert.equal(fake.calls.length, before, 'nothing from the refused client reached the implementation');
+    assert.equal(fake.calls.length, callsBefore, 'nothing from the refused client reached the implementation');
     assert.equal(relay.relay.hub.health().clients, 1);
   });
 });

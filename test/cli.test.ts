@@ -1,0 +1,151 @@
+// The command line as an operator uses it: flags, config file, errors, defaults, signals.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import pkg from '../package.json' with { type: 'json' };
+import { parseCommandLine } from '../src/cli.ts';
+import { ConfigError } from '../src/config.ts';
+import { FakeImplementation } from './fake-impl.ts';
+import { TestClient, waitFor } from './helpers.ts';
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function runRelay(args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'onebot-relay-cli-'));
+function configFile(content: unknown): string {
+  const path = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('settings', () => {
+  it('lets flags win over the config file, and fills the rest from defaults', () => {
+    const file = configFile({ upstream: 'ws://127.0.0.1:3999/onebot', ping: 2000, ws: ['127.0.0.1:7001'] });
+    const cmd = parseCommandLine(['--config', file, '--ping', '3000', '--ws', '127.0.0.1:7002', '--ws=[::1]:7003']);
+    assert.equal(cmd.kind, 'run');
+    if (cmd.kind !== 'run') return;
+    assert.equal(cmd.config.upstream, 'ws://127.0.0.1:3999/onebot');
+    assert.equal(cmd.config.ping, 3000);
+    assert.deepEqual(cmd.config.ws, [
+      { host: '127.0.0.1', port: 7002 },
+      { host: '::1', port: 7003 },
+    ]);
+    assert.equal(cmd.config.callTimeout, 25_000);
+    assert.deepEqual(cmd.config.admin, { host: '127.0.0.1', port: 6720 });
+  });
+
+  it('defaults to NapCat on 3001 and loopback ports that clash with nothing common', () => {
+    const cmd = parseCommandLine([]);
+    assert.equal(cmd.kind, 'run');
+    if (cmd.kind !== 'run') return;
+    assert.equal(cmd.config.upstream, 'ws://127.0.0.1:3001');
+    const ports = [...cmd.config.ws, cmd.config.admin].map((a) => a.port);
+    for (const port of ports) assert.ok(![3000, 3001, 5140, 5700, 6099, 6700, 8080].includes(port), `${port} is taken by a common tool`);
+    for (const a of [...cmd.config.ws, cmd.config.admin]) assert.equal(a.host, '127.0.0.1');
+  });
+
+  const rejects = (argv: string[], pattern: RegExp) => assert.throws(() => parseCommandLine(argv), (err: Error) => err instanceof ConfigError && pattern.test(err.message));
+
+  it('names the key, where it came from, what was expected and what was given', () => {
+    rejects(['--ping', 'abc'], /ping \(--ping\): expected a number of milliseconds, got "abc"/);
+    rejects(['--ping', '10'], /ping \(--ping\): expected at least 50 ms, got 10/);
+    rejects(['--ws', 'localhost'], /ws\.0 \(--ws\): expected "HOST:PORT".*got "localhost"/);
+    rejects(['--upstream', 'http://x'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ URL/);
+    rejects(['--log-level', 'loud'], /logLevel \(--log-level\): expected "debug", "info", "warn", "error", got "loud"/);
+    rejects(['--bogus'], /unknown flag --bogus/);
+    rejects(['--token'], /--token needs a value/);
+    const file = configFile({ heartbeat: 'fast', colour: 'blue' });
+    rejects(['--config', file], new RegExp(`heartbeat \\(config file ${file}\\): expected a number of milliseconds, got "fast"`));
+    rejects(['--config', file], /colour \(config file .*\): unknown setting/);
+    rejects(['--config', configFile('{ nope')], /is not valid JSON/);
+    rejects(['--config', join(tmp, 'missing.json')], /cannot read config file/);
+  });
+});
+
+describe('command line', { timeout: 30_000 }, () => {
+  it('prints the version and a help that lists every flag with its default', async () => {
+    const version = runRelay(['--version']);
+    assert.equal(await version.exited, 0);
+    assert.equal(version.output().trim(), pkg.version);
+    const help = runRelay(['--help']);
+    assert.equal(await help.exited, 0);
+    for (const flag of ['--upstream', '--upstream-token', '--ws', '--token', '--heartbeat', '--admin', '--ping', '--ping-timeout', '--call-timeout', '--hold', '--reconnect-max', '--queue-limit', '--max-payload', '--log-level', '--config']) {
+      assert.ok(help.output().includes(flag), `help mentions ${flag}`);
+    }
+    assert.match(help.output(), /default: ws:\/\/127\.0\.0\.1:3001/);
+  });
+
+  it('exits non-zero with a readable message for bad settings', async () => {
+    const run = runRelay(['--heartbeat', 'often']);
+    assert.equal(await run.exited, 2);
+    assert.match(run.output(), /onebot-relay: invalid settings:\n {2}heartbeat \(--heartbeat\): expected a number of milliseconds, got "often"/);
+  });
+
+  it('exits non-zero naming the endpoint when its port is in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const run = runRelay(['--ws', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']);
+      assert.equal(await run.exited, 1);
+      assert.match(run.output(), new RegExp(`WebSocket server on 127\\.0\\.0\\.1:${port}: the port is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`on ${signal} closes clients with 1001 and the upstream link, and exits 0 within 2 s`, async () => {
+      const fake = await FakeImplementation.start();
+      const run = runRelay(['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+      try {
+        await waitFor(() => /clients: ws:\/\/127\.0\.0\.1:\d+\//.test(run.output()), 'the banner', 10_000);
+        const url = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(run.output())![1]!;
+        await waitFor(() => fake.sockets.size === 1, 'the upstream link');
+        const client = await TestClient.connect(url);
+        await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect');
+        const upstreamClosed = new Promise<number>((r) => [...fake.sockets][0]!.once('close', (code) => r(code)));
+        const started = Date.now();
+        run.child.kill(signal);
+        assert.equal((await client.closed).code, 1001);
+        assert.equal(await upstreamClosed, 1001);
+        assert.equal(await run.exited, 0);
+        assert.ok(Date.now() - started < 2000, `exited after ${Date.now() - started} ms`);
+      } finally {
+        run.child.kill('SIGKILL');
+        await fake.stop();
+      }
+    });
+  }
+
+  it('starts with no flags at all beside a NapCat on 127.0.0.1:3001, printing where everything is', async () => {
+    const run = runRelay([]);
+    try {
+      await waitFor(() => /status: /.test(run.output()), 'the banner', 10_000);
+      assert.match(run.output(), /upstream: ws:\/\/127\.0\.0\.1:3001/);
+      assert.match(run.output(), /clients: ws:\/\/127\.0\.0\.1:6710\//);
+      assert.match(run.output(), /status: http:\/\/127\.0\.0\.1:6720\/healthz/);
+      const health = await fetch('http://127.0.0.1:6720/healthz');
+      assert.ok(health.status === 200 || health.status === 503);
+    } finally {
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exited, 0);
+    }
+  });
+});
