@@ -5,7 +5,11 @@
 // from one clock (performance.now). The relay runs in a child process, as it would in production, so it does not
 // share an event loop with the clients. The relay mode therefore pays one extra hop and one extra process: that
 // is the cost being measured.
+//
+// Run: npm run bench (about 40 s on 2 cores). BENCH_RELAY_NODE_ARGS passes node flags to the relay child,
+// e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile the relay under this load.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +21,7 @@ const ROUNDS = 3;
 const LATENCY = { rate: 1_000, seconds: 3, clients: 4 };
 const FANOUT = { events: 20_000, clients: 8, batch: 500 };
 const RTT = { calls: 2_000 };
-const WARMUP = { latencyEvents: 500, fanoutEvents: 5_000, rttCalls: 300 };
+const WARMUP = { latencyEvents: 1_500, fanoutEvents: 20_000, rttCalls: 1_000 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF_ID = 10001;
@@ -34,12 +38,21 @@ interface Target {
   idle(): Promise<void>;
 }
 
+/** CPU time used during one workload, ms: this process, and the relay child (idle in direct rounds). */
+interface Cpu {
+  bench: number;
+  relay: number;
+}
+
 interface RoundResult {
   latencyP50: number;
   latencyP99: number;
   fanoutRate: number;
   rttP50: number;
   rttP99: number;
+  /** CPU of both processes over the whole round, ms. */
+  cpuTotal: number;
+  cpu: { latency: Cpu; fanout: Cpu; rtt: Cpu };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -257,17 +270,45 @@ async function roundTrip(target: Target, calls: number): Promise<{ p50: number; 
   });
 }
 
+/** CPU time of this process and of the relay child so far, ms (the child's from /proc; 0 where there is none). */
+let relayPid: number | undefined;
+function cpuNow(): Cpu {
+  const own = process.cpuUsage();
+  let relay = 0;
+  if (relayPid !== undefined) {
+    try {
+      // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them, in clock ticks.
+      const stat = readFileSync(`/proc/${relayPid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      relay = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      relay = NaN; // no /proc (not Linux): reported as n/a
+    }
+  }
+  return { bench: (own.user + own.system) / 1000, relay };
+}
+
+async function measured<T>(work: () => Promise<T>): Promise<[T, Cpu]> {
+  const before = cpuNow();
+  const result = await work();
+  const after = cpuNow();
+  return [result, { bench: after.bench - before.bench, relay: after.relay - before.relay }];
+}
+
 async function round(target: Target): Promise<RoundResult> {
-  const lat = await latency(target, LATENCY.rate * LATENCY.seconds);
-  const rate = await fanout(target, FANOUT.events);
-  const rtt = await roundTrip(target, RTT.calls);
-  return { latencyP50: lat.p50, latencyP99: lat.p99, fanoutRate: rate, rttP50: rtt.p50, rttP99: rtt.p99 };
+  const [lat, latCpu] = await measured(() => latency(target, LATENCY.rate * LATENCY.seconds));
+  const [rate, fanCpu] = await measured(() => fanout(target, FANOUT.events));
+  const [rtt, rttCpu] = await measured(() => roundTrip(target, RTT.calls));
+  const cpu = { latency: latCpu, fanout: fanCpu, rtt: rttCpu };
+  const cpuTotal = Object.values(cpu).reduce((sum, c) => sum + c.bench + (Number.isNaN(c.relay) ? 0 : c.relay), 0);
+  return { latencyP50: lat.p50, latencyP99: lat.p99, fanoutRate: rate, rttP50: rtt.p50, rttP99: rtt.p99, cpuTotal, cpu };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The relay in a child process
 
 interface RelayProcess {
+  pid: number;
   url: string;
   output: string[];
   health(): Promise<{ status: string; self_id: unknown; clients: number }>;
@@ -276,7 +317,9 @@ interface RelayProcess {
 
 async function startRelayProcess(upstream: string): Promise<RelayProcess> {
   const [wsPort, adminPort] = await freePorts(2);
-  const args = ['--import', 'tsx', 'src/main.ts', '--upstream', upstream, '--ws', `127.0.0.1:${wsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'warn'];
+  // BENCH_RELAY_NODE_ARGS adds node flags for the relay child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
+  const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const args = [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--upstream', upstream, '--ws', `127.0.0.1:${wsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'warn'];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter((l) => l.trim() !== ''));
@@ -321,25 +364,26 @@ async function startRelayProcess(upstream: string): Promise<RelayProcess> {
     }
     await sleep(50);
   }
-  return { url: `ws://127.0.0.1:${wsPort}/`, output, health, stop };
+  return { pid: child.pid!, url: `ws://127.0.0.1:${wsPort}/`, output, health, stop };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
 function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput: string[]): void {
-  const rows: { name: string; key: keyof RoundResult; unit: string; better: 'lower' | 'higher'; digits: number }[] = [
+  const rows: { name: string; key: Exclude<keyof RoundResult, 'cpu'>; unit: string; better: 'lower' | 'higher'; digits: number }[] = [
     { name: `event latency p50 @${LATENCY.rate}/s x${LATENCY.clients}`, key: 'latencyP50', unit: 'ms', better: 'lower', digits: 3 },
     { name: `event latency p99 @${LATENCY.rate}/s x${LATENCY.clients}`, key: 'latencyP99', unit: 'ms', better: 'lower', digits: 3 },
     { name: `fan-out throughput x${FANOUT.clients}`, key: 'fanoutRate', unit: 'ev/s', better: 'higher', digits: 0 },
     { name: 'API round trip p50', key: 'rttP50', unit: 'ms', better: 'lower', digits: 3 },
     { name: 'API round trip p99', key: 'rttP99', unit: 'ms', better: 'lower', digits: 3 },
+    { name: 'CPU per round, all processes', key: 'cpuTotal', unit: 'ms', better: 'lower', digits: 0 },
   ];
   const fmt = (value: number, digits: number) => value.toFixed(digits);
   const lines: string[] = [];
   lines.push('');
   lines.push(`onebot-relay bench: node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'})`);
-  lines.push('layout: fake implementation + clients in this process; relay in a child process (node --import tsx src/main.ts, --log-level warn)');
+  lines.push('layout: fake implementation + clients in this process; relay in a child process (node --import tsx src/main.ts, --log-level warn, default settings)');
   lines.push('        direct = client <- fake (1 hop); relay = client <- relay <- fake (2 hops, 1 more process); 127.0.0.1 only');
   lines.push(
     `workloads: ${LATENCY.rate} ev/s for ${LATENCY.seconds} s to ${LATENCY.clients} clients; ${FANOUT.events} events (~330 B) as fast as possible to ${FANOUT.clients} clients; ${RTT.calls} sequential send_group_msg from 1 client`,
@@ -373,6 +417,21 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
   }
   lines.push('');
   lines.push(...ratios);
+  // Where the relay's own CPU goes, per delivered frame (relay rounds only).
+  const relayCpu = (key: keyof RoundResult['cpu']) => median(results.relay.map((r) => r.cpu[key].relay));
+  const benchCpu = (mode: Mode, key: keyof RoundResult['cpu']) => median(results[mode].map((r) => r.cpu[key].bench));
+  const perItem = (ms: number, items: number) => (Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms, ${((ms * 1000) / items).toFixed(1)} us each`);
+  lines.push('');
+  const fanoutWall = (FANOUT.events / median(results.relay.map((r) => r.fanoutRate))) * 1000;
+  lines.push(
+    `relay child CPU (medians, 10 ms resolution): latency ${perItem(relayCpu('latency'), LATENCY.rate * LATENCY.seconds * LATENCY.clients)} delivery; ` +
+      `fan-out ${perItem(relayCpu('fanout'), FANOUT.events * FANOUT.clients)} delivery (relay busy ~${((relayCpu('fanout') / fanoutWall) * 100).toFixed(0)}% of the fan-out's wall time); ` +
+      `round trips ${perItem(relayCpu('rtt'), RTT.calls)} call`,
+  );
+  lines.push(
+    `bench process CPU (fake + clients), direct | relay: latency ${benchCpu('direct', 'latency').toFixed(0)} | ${benchCpu('relay', 'latency').toFixed(0)} ms; ` +
+      `fan-out ${benchCpu('direct', 'fanout').toFixed(0)} | ${benchCpu('relay', 'fanout').toFixed(0)} ms; round trips ${benchCpu('direct', 'rtt').toFixed(0)} | ${benchCpu('relay', 'rtt').toFixed(0)} ms`,
+  );
   lines.push('');
   lines.push(relayOutput.length ? `relay child output (${relayOutput.length} lines):\n  ${relayOutput.join('\n  ')}` : 'relay child output: none (no warnings)');
   process.stdout.write(lines.join('\n') + '\n');
@@ -384,8 +443,10 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   let interrupted = false;
   const onSignal = () => {
+    // First signal: stop after the current workload and clean up. Second: exit now (the child is killed on exit).
+    if (interrupted) process.exit(130);
     interrupted = true;
-    process.stderr.write('bench: interrupted; cleaning up\n');
+    process.stderr.write('bench: interrupted; stopping after the current workload (again to exit at once)\n');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -397,6 +458,7 @@ async function main(): Promise<void> {
     cleanups.push(() => fakeRelayed.stop());
     const relay = await startRelayProcess(fakeRelayed.url);
     cleanups.push(() => relay.stop());
+    relayPid = relay.pid;
 
     const targets: Record<Mode, Target> = {
       direct: {
@@ -423,7 +485,7 @@ async function main(): Promise<void> {
       if (interrupted) throw new Error('interrupted');
     };
 
-    process.stderr.write('bench: warming up both modes\n');
+    process.stderr.write('bench: warming up both modes (not measured)\n');
     for (const mode of ['direct', 'relay'] as const) {
       await latency(targets[mode], WARMUP.latencyEvents);
       await fanout(targets[mode], WARMUP.fanoutEvents);
@@ -440,7 +502,8 @@ async function main(): Promise<void> {
       results[mode].push(result);
       process.stderr.write(
         `bench: round ${i + 1}/${order.length} ${mode.padEnd(6)} latency p50 ${result.latencyP50.toFixed(3)} p99 ${result.latencyP99.toFixed(3)} ms, ` +
-          `fan-out ${result.fanoutRate.toFixed(0)} ev/s, rtt p50 ${result.rttP50.toFixed(3)} p99 ${result.rttP99.toFixed(3)} ms (${((performance.now() - t) / 1000).toFixed(1)} s)\n`,
+          `fan-out ${result.fanoutRate.toFixed(0)} ev/s, rtt p50 ${result.rttP50.toFixed(3)} p99 ${result.rttP99.toFixed(3)} ms, ` +
+          `relay CPU ${result.cpu.latency.relay.toFixed(0)}/${result.cpu.fanout.relay.toFixed(0)}/${result.cpu.rtt.relay.toFixed(0)} ms (${((performance.now() - t) / 1000).toFixed(1)} s)\n`,
       );
       check();
     }

@@ -92,3 +92,23 @@ describe('calls', { timeout: 20_000 }, () => {
     assert.equal(good.status, 'ok', 'the socket still works');
   });
 });
+
+describe('oversized frames', { timeout: 10_000 }, () => {
+  it('close only the sender with 1009 and keep serving everyone else', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url, { maxPayload: 4096 });
+    const [big, other] = await Promise.all([TestClient.connect(relay.wsUrl), TestClient.connect(relay.wsUrl)]);
+    try {
+      big.send({ action: 'send_group_msg', params: { group_id: 1, message: 'x'.repeat(10_000) }, echo: 'big' });
+      const { code } = await big.closed;
+      assert.equal(code, 1009);
+      assert.ok(!fake.calls.some((c) => c.action === 'send_group_msg'), 'the oversized call never went upstream');
+      const reply = await other.call('get_status', {}, 'still-here');
+      assert.equal(reply.status, 'ok');
+    } finally {
+      other.close();
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+});

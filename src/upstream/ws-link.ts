@@ -22,6 +22,8 @@ export class WsLink implements Upstream {
   private stopped = false;
   private killedFor: string | undefined;
   private lastError: string | undefined;
+  /** "connecting" is logged once per outage, not once per retry. */
+  private connectingLogged = false;
   private stopPings: (() => void) | undefined;
 
   constructor(
@@ -65,7 +67,9 @@ export class WsLink implements Upstream {
   private dial(): void {
     this.killedFor = undefined;
     this.lastError = undefined;
-    this.log.debug(`connecting to ${this.target}`);
+    if (this.connectingLogged) this.log.debug(`connecting to ${this.target}`);
+    else this.log.info(`connecting to ${this.target}`);
+    this.connectingLogged = true;
     const headers: Record<string, string> = {};
     if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
     const ws = new WebSocket(this.options.url, {
@@ -91,6 +95,7 @@ export class WsLink implements Upstream {
 
   private opened(ws: WebSocket): void {
     this.isUp = true;
+    this.connectingLogged = false;
     this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
     this.reconnector.up();
     this.log.info(`upstream up: ${this.target}`);
