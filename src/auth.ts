@@ -1,5 +1,5 @@
-// Access-token checks: a Bearer or Token header, or ?access_token=, compared in constant time.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Access-token checks (a Bearer or Token header, or ?access_token=) and HTTP POST signatures, compared in constant time.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 
 /** The token a request carries, if any. */
@@ -23,4 +23,9 @@ export function requireToken(expected: string): MiddlewareHandler {
     if (!sameToken(given, expected)) return c.text('wrong access token', 403);
     return next();
   };
+}
+
+/** The X-Signature of an HTTP POST body: sha1= and the hex HMAC-SHA1 of the exact bytes. */
+export function signature(secret: string, body: string | Uint8Array): string {
+  return `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
 }

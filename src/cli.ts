@@ -11,16 +11,25 @@ interface Flag {
 }
 
 const FLAGS: Record<string, Flag> = {
-  '--upstream': { key: 'upstream', arg: 'URL', help: "the implementation's forward WebSocket server" },
-  '--upstream-token': { key: 'upstreamToken', arg: 'TOKEN', help: 'access token the implementation expects (sent as Bearer)' },
+  '--upstream': { key: 'upstream', arg: 'URL', help: "the implementation's forward WebSocket server (ws://) or HTTP API (http://)" },
+  '--upstream-listen': { key: 'upstreamListen', arg: 'HOST:PORT', help: 'instead, let the implementation dial the relay by reverse WebSocket here' },
+  '--upstream-post-listen': { key: 'upstreamPostListen', arg: 'HOST:PORT', help: 'with an http:// upstream: receive its event POSTs here' },
+  '--upstream-token': { key: 'upstreamToken', arg: 'TOKEN', help: 'access token between the implementation and the relay (Bearer)' },
+  '--upstream-secret': { key: 'upstreamSecret', arg: 'SECRET', help: 'verify X-Signature of event POSTs with this key' },
   '--ws': { key: 'ws', arg: 'HOST:PORT', help: 'serve clients over WebSocket here (repeatable): / universal, /api, /event' },
-  '--token': { key: 'token', arg: 'TOKEN', help: 'access token clients must present (none: open, so keep it on loopback)' },
+  '--reverse': { key: 'reverse', arg: 'URL', help: "dial a framework's reverse WebSocket server (repeatable)" },
+  '--http': { key: 'http', arg: 'HOST:PORT', help: 'serve the OneBot HTTP API here (repeatable)' },
+  '--post': { key: 'post', arg: 'URL', help: "POST every event to a framework's webhook (repeatable)" },
+  '--token': { key: 'token', arg: 'TOKEN', help: 'access token for clients: checked on --ws and --http, sent to --reverse' },
+  '--secret': { key: 'secret', arg: 'SECRET', help: 'sign --post requests with X-Signature (HMAC-SHA1)' },
   '--heartbeat': { key: 'heartbeat', arg: 'MS', help: 'interval of the heartbeat events the relay sends each client' },
   '--admin': { key: 'admin', arg: 'HOST:PORT', help: 'admin endpoint with GET /healthz' },
   '--ping': { key: 'ping', arg: 'MS', help: 'send a WebSocket ping on every link this often' },
   '--ping-timeout': { key: 'pingTimeout', arg: 'MS', help: 'a link with no pong or frame this long after a ping is dead' },
   '--call-timeout': { key: 'callTimeout', arg: 'MS', help: 'answer a call with retcode 1504 if the implementation has not' },
   '--hold': { key: 'hold', arg: 'MS', help: 'how long a call waits for a down upstream before retcode 1502' },
+  '--post-timeout': { key: 'postTimeout', arg: 'MS', help: 'give up on one --post request after this long (never resent)' },
+  '--handshake-timeout': { key: 'handshakeTimeout', arg: 'MS', help: 'WebSocket handshake limit when the relay dials' },
   '--reconnect-max': { key: 'reconnectMax', arg: 'MS', help: 'longest wait between reconnect attempts (backoff cap)' },
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
@@ -61,7 +70,7 @@ export function parseCommandLine(argv: string[]): Command {
 export function helpText(version: string): string {
   const rows = Object.entries(FLAGS).map(([name, flag]) => {
     const fallback = DEFAULTS[flag.key];
-    const shown = Array.isArray(fallback) ? fallback.join(', ') : fallback === '' ? '(none)' : String(fallback);
+    const shown = Array.isArray(fallback) ? fallback.join(', ') || '(none)' : fallback === '' || fallback === undefined ? '(none)' : String(fallback);
     return `  ${`${name} ${flag.arg}`.padEnd(28)}${flag.help}\n  ${''.padEnd(28)}default: ${shown}`;
   });
   return [

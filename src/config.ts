@@ -34,17 +34,95 @@ const Url = (schemes: string[], example: string) =>
     v.check((s) => URL.canParse(s) && schemes.includes(new URL(s).protocol), expected(`a ${schemes.map((p) => p + '//').join(' or ')} URL such as "${example}"`)),
   );
 
+/** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */
+export interface ListenEndpoint {
+  listen: Address;
+  token?: string;
+  heartbeat?: number;
+}
+export interface ReverseEndpoint {
+  url?: string;
+  apiUrl?: string;
+  eventUrl?: string;
+  token?: string;
+  heartbeat?: number;
+}
+export interface PostEndpoint {
+  url: string;
+  secret?: string;
+  timeout?: number;
+  heartbeat?: number;
+}
+
+/** A listening endpoint: "HOST:PORT", or an object with "listen" and per-endpoint settings. */
+const Listening = <T extends v.ObjectEntries>(extra: T) =>
+  v.pipe(
+    v.union(
+      [v.pipe(AddressSchema, v.transform((listen) => ({ listen }))), v.strictObject({ listen: AddressSchema, ...extra }, expected('an object with "listen"'))],
+      expected('"HOST:PORT" or an object with "listen"'),
+    ),
+    v.transform((e) => e as ListenEndpoint),
+  );
+
+const ReverseTarget = v.pipe(
+  v.union(
+  [
+    v.pipe(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws'), v.transform((url) => ({ url }))),
+    v.pipe(
+      v.strictObject({
+        url: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws')),
+        apiUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/api')),
+        eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
+        token: v.optional(v.string(expected('a string'))),
+        heartbeat: v.optional(milliseconds(100)),
+      }),
+      v.check((t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)), 'expected either "url" (Universal) or both "apiUrl" and "eventUrl"'),
+    ),
+  ],
+  expected('a ws:// URL or an object with "url", or "apiUrl" and "eventUrl"'),
+  ),
+  v.transform((t): ReverseEndpoint => t),
+);
+
+const PostTarget = v.pipe(
+  v.union(
+    [
+      v.pipe(Url(['http:', 'https:'], 'http://127.0.0.1:8080/onebot/v11/http'), v.transform((url) => ({ url }))),
+      v.strictObject(
+        {
+          url: Url(['http:', 'https:'], 'http://127.0.0.1:8080/onebot/v11/http'),
+          secret: v.optional(v.string(expected('a string'))),
+          timeout: v.optional(milliseconds(100)),
+          heartbeat: v.optional(milliseconds(0)),
+        },
+        expected('an object with "url"'),
+      ),
+    ],
+    expected('an http:// URL or an object with "url"'),
+  ),
+  v.transform((t): PostEndpoint => t),
+);
+
 export const DEFAULTS = {
   upstream: 'ws://127.0.0.1:3001',
   upstreamToken: '',
+  upstreamListen: undefined as string | undefined,
+  upstreamPostListen: undefined as string | undefined,
+  upstreamSecret: '',
   ws: ['127.0.0.1:6710'],
+  reverse: [] as string[],
+  http: [] as string[],
+  post: [] as string[],
   token: '',
+  secret: '',
   heartbeat: 15_000,
   admin: '127.0.0.1:6720',
   ping: 10_000,
   pingTimeout: 5_000,
   callTimeout: 25_000,
   hold: 10_000,
+  postTimeout: 5_000,
+  handshakeTimeout: 10_000,
   reconnectMax: 30_000,
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
@@ -53,16 +131,25 @@ export const DEFAULTS = {
 
 export const ConfigSchema = v.strictObject(
   {
-    upstream: v.optional(Url(['ws:', 'wss:'], DEFAULTS.upstream), DEFAULTS.upstream),
+    upstream: v.optional(Url(['ws:', 'wss:', 'http:', 'https:'], DEFAULTS.upstream), DEFAULTS.upstream),
     upstreamToken: v.optional(v.string(expected('a string')), DEFAULTS.upstreamToken),
-    ws: v.optional(v.array(AddressSchema, expected('a list of "HOST:PORT"')), DEFAULTS.ws),
+    upstreamListen: v.optional(AddressSchema),
+    upstreamPostListen: v.optional(AddressSchema),
+    upstreamSecret: v.optional(v.string(expected('a string')), DEFAULTS.upstreamSecret),
+    ws: v.optional(v.array(Listening({ token: v.optional(v.string(expected('a string'))), heartbeat: v.optional(milliseconds(100)) }), expected('a list')), DEFAULTS.ws),
+    reverse: v.optional(v.array(ReverseTarget, expected('a list')), DEFAULTS.reverse),
+    http: v.optional(v.array(Listening({ token: v.optional(v.string(expected('a string'))) }), expected('a list')), DEFAULTS.http),
+    post: v.optional(v.array(PostTarget, expected('a list')), DEFAULTS.post),
     token: v.optional(v.string(expected('a string')), DEFAULTS.token),
+    secret: v.optional(v.string(expected('a string')), DEFAULTS.secret),
     heartbeat: v.optional(milliseconds(100), DEFAULTS.heartbeat),
     admin: v.optional(AddressSchema, DEFAULTS.admin),
     ping: v.optional(milliseconds(50), DEFAULTS.ping),
     pingTimeout: v.optional(milliseconds(50), DEFAULTS.pingTimeout),
     callTimeout: v.optional(milliseconds(100), DEFAULTS.callTimeout),
     hold: v.optional(milliseconds(0), DEFAULTS.hold),
+    postTimeout: v.optional(milliseconds(100), DEFAULTS.postTimeout),
+    handshakeTimeout: v.optional(milliseconds(100), DEFAULTS.handshakeTimeout),
     reconnectMax: v.optional(milliseconds(100), DEFAULTS.reconnectMax),
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
@@ -98,12 +185,34 @@ export function readConfigFile(path: string): Record<string, unknown> {
  */
 export function validateConfig(settings: Record<string, unknown>, sources: Record<string, string> = {}): Config {
   const result = v.safeParse(ConfigSchema, settings);
-  if (result.success) return result.output;
-  const lines = result.issues.map((issue) => {
+  if (result.success) {
+    const why = upstreamModeProblem(result.output, 'upstream' in settings);
+    if (why) throw new ConfigError(`invalid settings:\n  ${why}`);
+    return result.output;
+  }
+  const lines = result.issues.map(mostSpecific).map((issue) => {
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
     return `  ${key}${source ? ` (${source})` : ''}: ${issue.message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);
+}
+
+type ConfigIssue = v.InferIssue<typeof ConfigSchema>;
+
+/** An endpoint given as an object fails as a whole union; its sub-issue with a path says which key is wrong. */
+function mostSpecific(issue: ConfigIssue): ConfigIssue {
+  const sub = (issue.issues as ConfigIssue[] | undefined)?.find((i) => i.path?.length);
+  return sub ? mostSpecific({ ...sub, path: [...(issue.path ?? []), ...sub.path!] } as ConfigIssue) : issue;
+}
+
+/** Exactly one upstream: dialled WS, reverse WS (upstreamListen), or HTTP API plus an event receiver. */
+function upstreamModeProblem(config: Config, upstreamGiven: boolean): string | undefined {
+  const http = /^https?:/.test(config.upstream);
+  if (config.upstreamListen && upstreamGiven) return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode';
+  if (config.upstreamListen && config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
+  if (http && !config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): expected "HOST:PORT" where the implementation POSTs its events (an http:// upstream needs it)';
+  if (!http && config.upstreamPostListen && !config.upstreamListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
+  return undefined;
 }

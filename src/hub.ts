@@ -73,7 +73,8 @@ export class Hub implements UpstreamSink {
     return { ...this.reported };
   }
 
-  linkUp(): void {
+  linkUp(selfId?: SelfId): void {
+    this.learnSelfId(selfId);
     if (this.everUp) this.reconnects++;
     this.everUp = true;
     this.setState('up');

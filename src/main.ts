@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log.info(`upstream: ${relay.hub.upstream.target}`);
-  for (const server of relay.servers) log.info(`clients: ws://${server.listener.url}/ (also /api, /event)${config.token ? ', token required' : ''}`);
+  for (const adapter of relay.adapters) log.info(`clients: ${adapter.name}`);
   log.info(`status: http://${relay.admin.url}/healthz`);
   log.info('stop with Ctrl+C');
 

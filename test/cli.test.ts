@@ -42,10 +42,7 @@ describe('settings', () => {
     if (cmd.kind !== 'run') return;
     assert.equal(cmd.config.upstream, 'ws://127.0.0.1:3999/onebot');
     assert.equal(cmd.config.ping, 3000);
-    assert.deepEqual(cmd.config.ws, [
-      { host: '127.0.0.1', port: 7002 },
-      { host: '::1', port: 7003 },
-    ]);
+    assert.deepEqual(cmd.config.ws, [{ listen: { host: '127.0.0.1', port: 7002 } }, { listen: { host: '::1', port: 7003 } }]);
     assert.equal(cmd.config.callTimeout, 25_000);
     assert.deepEqual(cmd.config.admin, { host: '127.0.0.1', port: 6720 });
   });
@@ -55,9 +52,10 @@ describe('settings', () => {
     assert.equal(cmd.kind, 'run');
     if (cmd.kind !== 'run') return;
     assert.equal(cmd.config.upstream, 'ws://127.0.0.1:3001');
-    const ports = [...cmd.config.ws, cmd.config.admin].map((a) => a.port);
+    const addresses = [...cmd.config.ws.map((w) => w.listen), cmd.config.admin];
+    const ports = addresses.map((a) => a.port);
     for (const port of ports) assert.ok(![3000, 3001, 5140, 5700, 6099, 6700, 8080].includes(port), `${port} is taken by a common tool`);
-    for (const a of [...cmd.config.ws, cmd.config.admin]) assert.equal(a.host, '127.0.0.1');
+    for (const a of addresses) assert.equal(a.host, '127.0.0.1');
   });
 
   const rejects = (argv: string[], pattern: RegExp) => assert.throws(() => parseCommandLine(argv), (err: Error) => err instanceof ConfigError && pattern.test(err.message));
@@ -66,7 +64,13 @@ describe('settings', () => {
     rejects(['--ping', 'abc'], /ping \(--ping\): expected a number of milliseconds, got "abc"/);
     rejects(['--ping', '10'], /ping \(--ping\): expected at least 50 ms, got 10/);
     rejects(['--ws', 'localhost'], /ws\.0 \(--ws\): expected "HOST:PORT".*got "localhost"/);
-    rejects(['--upstream', 'http://x'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ URL/);
+    rejects(['--upstream', 'ftp://x'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL/);
+    rejects(['--upstream', 'http://127.0.0.1:3000'], /upstreamPostListen \(--upstream-post-listen\): expected "HOST:PORT" where the implementation POSTs its events/);
+    rejects(['--upstream', 'ws://127.0.0.1:3001', '--upstream-listen', '127.0.0.1:6712'], /choose one upstream mode/);
+    rejects(['--upstream-post-listen', '127.0.0.1:6713'], /only used with an http:\/\/ upstream/);
+    rejects(['--reverse', 'http://127.0.0.1:8080/ws'], /reverse\.0 \(--reverse\): expected a ws:\/\/ URL.*got "http:/);
+    rejects(['--config', configFile({ reverse: [{ apiUrl: 'ws://127.0.0.1:1/api' }] })], /reverse\.0 .*either "url" \(Universal\) or both "apiUrl" and "eventUrl"/);
+    rejects(['--config', configFile({ post: [{ url: 'http://127.0.0.1:1/', timeout: 'soon' }] })], /post\.0\.timeout .*expected a number of milliseconds, got "soon"/);
     rejects(['--log-level', 'loud'], /logLevel \(--log-level\): expected "debug", "info", "warn", "error", got "loud"/);
     rejects(['--bogus'], /unknown flag --bogus/);
     rejects(['--token'], /--token needs a value/);

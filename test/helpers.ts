@@ -1,6 +1,7 @@
 // Shared test tools: a relay started in-process on ephemeral ports, and a WebSocket client that records frames.
 import { WebSocket } from 'ws';
 import { validateConfig, type Settings } from '../src/config.ts';
+import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { createLogger } from '../src/log.ts';
 import { startRelay, type Relay } from '../src/relay.ts';
 
@@ -32,7 +33,7 @@ export async function startTestRelay(upstream: string, settings: Settings = {}):
   const relay = await startRelay(config, createLogger(config.logLevel, (line) => logs.push(line)));
   return {
     relay,
-    wsUrl: `ws://${relay.servers[0]!.listener.url}`,
+    wsUrl: `ws://${relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}`,
     adminUrl: `http://${relay.admin.url}`,
     logs,
     stop: () => relay.stop(),

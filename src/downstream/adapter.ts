@@ -1,6 +1,6 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
 export interface Adapter {
-  /** What it is and where, for logs and the status page, e.g. "ws 127.0.0.1:6710". */
+  /** What it is and where, for logs and the status page, e.g. "HTTP POST to http://127.0.0.1:8080/". */
   readonly name: string;
   open(): Promise<void>;
   /** Close every connection (clients get 1001) and stop listening or dialling. */

@@ -48,7 +48,7 @@ export class WsServerAdapter implements Adapter {
   }
 
   get name(): string {
-    return `ws ${this.listener.url}`;
+    return `ws://${this.listener.url}/ (WebSocket server: /, /api, /event)`;
   }
 
   get clientCount(): number {

@@ -1,4 +1,5 @@
 // The one link to the OneBot implementation, whatever transport carries it.
+import type { SelfId } from '../onebot.ts';
 
 export interface LinkDown {
   /** Which side ended the link. */
@@ -9,19 +10,36 @@ export interface LinkDown {
 
 /** What an upstream link reports to (the hub). */
 export interface UpstreamSink {
-  linkUp(): void;
+  /** The link can carry calls; `selfId` when the transport tells it (X-Self-ID). */
+  linkUp(selfId?: SelfId): void;
   linkDown(down: LinkDown): void;
   /** One frame from the implementation: an event or an API reply, as received. */
   frame(text: string): void;
 }
 
 export interface Upstream {
-  /** Where it connects, safe to log. */
+  /** Where it connects or listens, safe to log. */
   readonly target: string;
-  start(): void;
+  /** Dial, or start listening (rejects with a ListenError when it cannot). */
+  start(): Promise<void>;
   stop(): Promise<void>;
   /** Send one action frame; false when the link is not up. */
   send(text: string): boolean;
   /** The link is dead: drop it at once (no polite close) and reconnect. */
   kill(why: string): void;
+}
+
+/** Say who ended a WebSocket link and how, for logs and /healthz. */
+export function describeClose(code: number, reason: string, killedFor: string | undefined, lastError?: string): LinkDown {
+  if (killedFor) return { by: 'relay', code, reason: `closed by the relay: ${killedFor}` };
+  if (code === 1006) {
+    return { by: 'network', code, reason: `connection lost without a close frame (1006)${lastError ? `: ${lastError}` : ''}` };
+  }
+  return { by: 'implementation', code, reason: `closed by the implementation with code ${code}${reason ? ` "${reason}"` : ''}` };
+}
+
+/** X-Self-ID as the implementation sent it: a number when it is one. */
+export function parseSelfId(header: string | undefined): SelfId | undefined {
+  if (!header) return undefined;
+  return /^\d{1,15}$/.test(header) ? Number(header) : header;
 }

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import type { LinkDown, Upstream, UpstreamSink } from './upstream.ts';
+import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface WsLinkOptions {
   url: string;
@@ -35,7 +35,7 @@ export class WsLink implements Upstream {
     this.reconnector = new Reconnector(`upstream ${this.target}`, () => this.dial(), options.reconnect, log);
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.dial();
   }
 
@@ -109,22 +109,12 @@ export class WsLink implements Upstream {
     this.stopPings = undefined;
     if (this.isUp) {
       this.isUp = false;
-      const down = this.describe(code, reason);
+      const down = describeClose(code, reason, this.killedFor, this.lastError);
       this.log.warn(`upstream down: ${down.reason}`);
       this.sink.linkDown(down);
       if (!this.stopped) this.reconnector.lost();
     } else if (!this.stopped) {
       this.reconnector.failed(this.lastError ?? `closed with code ${code}`);
     }
-  }
-
-  private describe(code: number, reason: string): LinkDown {
-    if (this.killedFor) return { by: 'relay', code, reason: `closed by the relay: ${this.killedFor}` };
-    if (code === 1006) {
-      const detail = this.lastError ? `: ${this.lastError}` : '';
-      return { by: 'network', code, reason: `connection lost without a close frame (1006)${detail}` };
-    }
-    const said = reason ? ` "${reason}"` : '';
-    return { by: 'implementation', code, reason: `closed by the implementation with code ${code}${said}` };
   }
 }

@@ -1,0 +1,132 @@
+// HTTP API server for clients: /:action by GET or POST, and POST / with {action, params}, as the spec's HTTP API.
+import type { HttpBindings } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { requireToken } from '../auth.ts';
+import type { Caller } from '../calls.ts';
+import type { Hub } from '../hub.ts';
+import { HttpListener, type Address } from '../listen.ts';
+import type { Adapter } from './adapter.ts';
+
+export interface HttpApiOptions {
+  listen: Address;
+  token: string;
+}
+
+type Params = Record<string, unknown>;
+
+/** Thrown while reading a request: the HTTP status and why. */
+class BadRequest extends Error {
+  constructor(
+    readonly status: 400 | 406,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class HttpApiAdapter implements Adapter {
+  readonly listener: HttpListener;
+  private inFlight = 0;
+
+  constructor(
+    options: HttpApiOptions,
+    private readonly hub: Hub,
+  ) {
+    const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
+    app.use('*', requireToken(options.token));
+    app.post('/', (c) => this.handle(c, undefined));
+    app.on(['GET', 'POST'], '/:action', (c) => this.handle(c, c.req.param('action')));
+    app.all('*', (c) => c.json({ status: 'failed', retcode: 1404, data: null, message: 'use GET or POST /:action, or POST / with {action, params}' }, 404));
+    this.listener = new HttpListener('HTTP API server', options.listen, app.fetch);
+  }
+
+  get name(): string {
+    return `http://${this.listener.url}/ (HTTP API server)`;
+  }
+
+  /** Requests waiting for an answer (HTTP clients hold no connection between calls). */
+  get clientCount(): number {
+    return this.inFlight;
+  }
+
+  open(): Promise<void> {
+    return this.listener.open();
+  }
+
+  deliver(): void {
+    // The HTTP API carries calls only; events go to HTTP POST targets.
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+
+  private async handle(c: Context<{ Bindings: HttpBindings }>, pathAction: string | undefined): Promise<Response> {
+    let action = pathAction;
+    let params: Params;
+    try {
+      const body = c.req.method === 'GET' ? coerce(c.req.queries()) : await readBody(c);
+      if (action === undefined) {
+        if (typeof body.action !== 'string' || !body.action) throw new BadRequest(400, 'POST / needs a JSON body like {"action": ..., "params": {...}}');
+        action = body.action;
+        params = isObject(body.params) ? body.params : {};
+      } else {
+        params = body;
+      }
+    } catch (err) {
+      if (!(err instanceof BadRequest)) throw err;
+      return c.text(err.message, err.status);
+    }
+    const socket = c.env.incoming.socket;
+    const label = `http client ${socket.remoteAddress}:${socket.remotePort}`;
+    this.inFlight++;
+    const reply = await new Promise<Record<string, unknown>>((resolve) => {
+      const caller: Caller = { label, reply: resolve };
+      this.hub.calls.call(caller, { action: action!, params });
+    });
+    this.inFlight--;
+    const unknownAction = reply.retcode === 1404 || reply.retcode === 404;
+    return c.json(reply, unknownAction ? 404 : 200);
+  }
+}
+
+async function readBody(c: Context): Promise<Params> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || type === '') {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new BadRequest(400, 'the body is not valid JSON');
+    }
+    if (!isObject(body)) throw new BadRequest(400, 'the body must be a JSON object');
+    return body;
+  }
+  if (type === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(text);
+    return coerce(Object.fromEntries([...form.keys()].map((key) => [key, form.getAll(key)])));
+  }
+  throw new BadRequest(406, `unsupported Content-Type ${type}: use application/json or application/x-www-form-urlencoded`);
+}
+
+/** Numeric and boolean fields that arrive as strings from a query or a form. Text fields stay strings. */
+const NUMBERS = /(^|_)(id|duration|times|count|no|seq)$/;
+const BOOLEANS = new Set(['auto_escape', 'no_cache', 'approve', 'enable', 'is_dismiss', 'reject_add_request', 'at_sender', 'delete', 'kick', 'ban']);
+
+function coerce(values: Record<string, string[]>): Params {
+  const params: Params = {};
+  for (const [key, all] of Object.entries(values)) {
+    if (key === 'access_token') continue;
+    const value = all.at(-1)!;
+    if (NUMBERS.test(key) && /^-?\d+$/.test(value)) params[key] = Number(value);
+    else if (BOOLEANS.has(key) && /^(true|false|1|0)$/.test(value)) params[key] = value === 'true' || value === '1';
+    else params[key] = value;
+  }
+  return params;
+}
+
+function isObject(value: unknown): value is Params {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,147 @@
+// HTTP POST target: each event POSTed to a framework's webhook, in order, signed; quick operations carried out.
+import { signature } from '../auth.ts';
+import type { Hub } from '../hub.ts';
+import { redactUrl, type Logger } from '../log.ts';
+import { heartbeat } from '../onebot.ts';
+import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import type { Adapter } from './adapter.ts';
+
+export interface PostTarget {
+  url: string;
+  /** HMAC key for X-Signature; none: unsigned. */
+  secret: string;
+  /** Give up on one request after this long, ms. */
+  timeout: number;
+  /** Relay heartbeats to this target, ms; 0: none (the spec's default for HTTP POST). */
+  heartbeat: number;
+}
+
+export interface PostOptions {
+  reconnect: ReconnectOptions;
+  /** Events kept while the target is unreachable; the oldest go first. */
+  queueLimit: number;
+}
+
+type Outcome = 'delivered' | 'failed' | 'unreachable';
+
+export class HttpPostAdapter implements Adapter {
+  readonly name: string;
+  private readonly queue: string[] = [];
+  private readonly reconnector: Reconnector;
+  private sending = false;
+  private reachable = true;
+  private stopped = false;
+  private dropped = 0;
+  private beats: NodeJS.Timeout | undefined;
+  private cancelBeats: () => void = () => {};
+
+  constructor(
+    private readonly target: PostTarget,
+    private readonly hub: Hub,
+    private readonly options: PostOptions,
+    private readonly log: Logger,
+  ) {
+    this.name = `HTTP POST to ${redactUrl(target.url)}`;
+    this.reconnector = new Reconnector(this.name, () => void this.drain(), options.reconnect, log);
+  }
+
+  get clientCount(): number {
+    return this.reachable ? 1 : 0;
+  }
+
+  async open(): Promise<void> {
+    if (this.target.heartbeat <= 0) return;
+    this.cancelBeats = this.hub.whenIdentified(() => {
+      this.beats = setInterval(() => {
+        // Heartbeats say "alive now": never queued behind events or kept for later.
+        if (this.reachable && this.queue.length === 0) {
+          this.deliver(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.target.heartbeat));
+        }
+      }, this.target.heartbeat);
+    });
+  }
+
+  deliver(event: string): void {
+    if (this.stopped) return;
+    this.queue.push(event);
+    if (this.queue.length > this.options.queueLimit) {
+      this.queue.shift();
+      if (this.dropped++ === 0) this.log.warn(`${this.name}: over ${this.options.queueLimit} events waiting; dropping the oldest`);
+    }
+    if (this.reachable) void this.drain();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.cancelBeats();
+    clearInterval(this.beats);
+    this.reconnector.stop();
+    if (this.queue.length) this.log.warn(`${this.name}: ${this.queue.length} event(s) not delivered at shutdown`);
+  }
+
+  /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
+  private async drain(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    while (this.queue.length && !this.stopped) {
+      const outcome = await this.post(this.queue[0]!);
+      if (outcome === 'unreachable') break;
+      this.queue.shift();
+      if (!this.reachable) {
+        this.reachable = true;
+        this.reconnector.up();
+      }
+    }
+    this.sending = false;
+  }
+
+  private async post(raw: string): Promise<Outcome> {
+    // Koishi checks the signature over JSON.stringify of what it parsed: send exactly those bytes.
+    const event = JSON.parse(raw) as Record<string, unknown>;
+    const body = JSON.stringify(event);
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.hub.selfId ?? event.self_id) };
+    if (this.target.secret) headers['X-Signature'] = signature(this.target.secret, body);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeout) });
+      text = await res.text();
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        // It was sent and may have been handled: retrying would deliver it twice.
+        this.log.warn(`${this.name}: no answer within ${this.target.timeout} ms; the event counts as failed and is not resent`);
+        return 'failed';
+      }
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EHOSTUNREACH' || cause === 'ECONNRESET') {
+        this.reachable = false;
+        this.reconnector.failed(cause);
+        return 'unreachable';
+      }
+      this.log.warn(`${this.name}: POST failed (${(err as Error).message}); the event counts as failed and is not resent`);
+      return 'failed';
+    }
+    if (!res.ok) {
+      this.log.warn(`${this.name}: answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`);
+      return 'failed';
+    }
+    if (text.trim()) this.quickOperation(event, text);
+    return 'delivered';
+  }
+
+  /** A non-empty JSON answer is a quick operation on the event, carried out upstream. */
+  private quickOperation(context: Record<string, unknown>, text: string): void {
+    let operation: unknown;
+    try {
+      operation = JSON.parse(text);
+    } catch {
+      this.log.warn(`${this.name}: answered with a body that is not JSON; ignored`);
+      return;
+    }
+    if (typeof operation !== 'object' || operation === null || Array.isArray(operation) || Object.keys(operation).length === 0) return;
+    this.hub.calls.call(
+      { label: this.name, reply: (r) => r.status === 'failed' && this.log.warn(`${this.name}: quick operation failed: ${String(r.message ?? r.retcode)}`) },
+      { action: '.handle_quick_operation', params: { context, operation } },
+    );
+  }
+}

@@ -1,0 +1,149 @@
+// Reverse WebSocket target: the relay dials a framework (NoneBot, Koishi, aiocqhttp) as the implementation would.
+import { WebSocket } from 'ws';
+import pkg from '../../package.json' with { type: 'json' };
+import type { Hub } from '../hub.ts';
+import { tuneSocket } from '../keepalive.ts';
+import { redactUrl, type Logger } from '../log.ts';
+import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import type { Adapter } from './adapter.ts';
+import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
+
+export interface ReverseTarget {
+  /** One Universal socket, or ... */
+  url?: string;
+  /** ... an API socket and an Event socket. */
+  apiUrl?: string;
+  eventUrl?: string;
+  token: string;
+}
+
+export interface ReverseWsOptions {
+  session: SessionOptions;
+  reconnect: ReconnectOptions;
+  handshakeTimeout: number;
+  maxPayload: number;
+}
+
+/** X-Client-Role as the frameworks check it: Koishi wants exactly "Universal". */
+const ROLE_HEADER: Record<Role, string> = { universal: 'Universal', api: 'API', event: 'Event' };
+
+export class ReverseWsAdapter implements Adapter {
+  readonly name: string;
+  private readonly sockets: ReverseSocket[];
+
+  constructor(target: ReverseTarget, hub: Hub, options: ReverseWsOptions, log: Logger) {
+    const roles: [Role, string][] = target.url ? [['universal', target.url]] : [['api', target.apiUrl!], ['event', target.eventUrl!]];
+    this.sockets = roles.map(([role, url]) => new ReverseSocket(url, role, target.token, hub, options, log));
+    this.name = `reverse WebSocket to ${roles.map(([, url]) => redactUrl(url)).join(' + ')}`;
+  }
+
+  get clientCount(): number {
+    return this.sockets.filter((s) => s.connected).length;
+  }
+
+  async open(): Promise<void> {
+    for (const socket of this.sockets) socket.start();
+  }
+
+  deliver(event: string): void {
+    for (const socket of this.sockets) socket.deliver(event);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((s) => s.close()));
+  }
+}
+
+/** One role's socket to one URL: at most one open or opening at a time, redialled with backoff. */
+class ReverseSocket {
+  private readonly target: string;
+  private readonly reconnector: Reconnector;
+  private ws: WebSocket | undefined;
+  private session: WsSession | undefined;
+  private lastError: string | undefined;
+  private stopped = false;
+  private cancelStart: () => void = () => {};
+
+  constructor(
+    private readonly url: string,
+    private readonly role: Role,
+    private readonly token: string,
+    private readonly hub: Hub,
+    private readonly options: ReverseWsOptions,
+    private readonly log: Logger,
+  ) {
+    this.target = `${redactUrl(url)} (${ROLE_HEADER[role]})`;
+    this.reconnector = new Reconnector(`reverse target ${this.target}`, () => this.dial(), options.reconnect, log);
+  }
+
+  get connected(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Dial once the bot's self_id is known: frameworks key bots by X-Self-ID. */
+  start(): void {
+    this.cancelStart = this.hub.whenIdentified(() => this.dial());
+  }
+
+  deliver(event: string): void {
+    this.session?.deliver(event);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.cancelStart();
+    this.reconnector.stop();
+    const ws = this.ws;
+    if (!ws) return;
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    if (this.session) this.session.close(1001, 'relay shutting down');
+    else ws.terminate();
+    await closed;
+  }
+
+  private dial(): void {
+    if (this.stopped || this.ws) return;
+    this.lastError = undefined;
+    const headers: Record<string, string> = {
+      'X-Self-ID': String(this.hub.selfId),
+      'X-Client-Role': ROLE_HEADER[this.role],
+      'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
+    };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    const ws = new WebSocket(this.url, {
+      headers,
+      handshakeTimeout: this.options.handshakeTimeout,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    ws.on('upgrade', (res) => tuneSocket(res.socket));
+    ws.on('unexpected-response', (_req, res) => {
+      this.lastError = `handshake rejected with HTTP ${res.statusCode}`;
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      this.lastError ??= err.message;
+    });
+    ws.on('open', () => {
+      const session = new WsSession(ws, this.role, `reverse target ${this.target}`, this.hub, this.options.session, this.log);
+      this.session = session;
+      ws.on('message', (data, isBinary) => session.receive(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()));
+      session.start();
+      this.reconnector.up();
+      this.log.info(`connected to reverse target ${this.target}`);
+    });
+    ws.on('close', (code, reason) => {
+      this.ws = undefined;
+      const session = this.session;
+      this.session = undefined;
+      if (session) {
+        session.closed();
+        this.log.warn(`reverse target ${this.target} closed: code ${code}${reason.length ? ` "${reason}"` : ''}${this.lastError ? ` (${this.lastError})` : ''}`);
+        this.reconnector.lost();
+      } else {
+        this.reconnector.failed(this.lastError ?? `closed with code ${code}${reason.length ? ` "${reason}"` : ''}`);
+      }
+    });
+  }
+}

@@ -1,0 +1,158 @@
+// The HTTP upstream: calls go to the implementation's HTTP API, events arrive as HTTP POSTs to the relay.
+import { Hono } from 'hono';
+import { sameToken, signature } from '../auth.ts';
+import { HttpListener, type Address } from '../listen.ts';
+import { redactUrl, type Logger } from '../log.ts';
+import { failedReply, RelayRetcode } from '../onebot.ts';
+import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import type { Upstream, UpstreamSink } from './upstream.ts';
+
+export interface HttpLinkOptions {
+  /** Base URL of the implementation's HTTP API. */
+  url: string;
+  token: string;
+  /** Where the implementation POSTs events. */
+  postListen: Address;
+  /** Verify X-Signature of event POSTs with this key (NapCat and LLOneBot sign with their access token). */
+  secret: string;
+  /** Probe get_status this often while up, ms. */
+  probeEvery: number;
+  probeTimeout: number;
+  callTimeout: number;
+  reconnect: ReconnectOptions;
+}
+
+export class HttpLink implements Upstream {
+  readonly target: string;
+  private readonly base: string;
+  private readonly receiver: HttpListener;
+  private readonly reconnector: Reconnector;
+  private isUp = false;
+  private stopped = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: HttpLinkOptions,
+    private readonly sink: UpstreamSink,
+    private readonly log: Logger,
+  ) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.target = redactUrl(options.url);
+    this.reconnector = new Reconnector(`upstream ${this.target}`, () => void this.probe(), options.reconnect, log);
+    const app = new Hono();
+    app.post('*', async (c) => {
+      const body = Buffer.from(await c.req.arrayBuffer());
+      if (options.secret) {
+        const given = c.req.header('x-signature');
+        if (!given) return c.text('missing X-Signature', 401);
+        if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
+      }
+      this.sink.frame(body.toString('utf8'));
+      return c.body(null, 204);
+    });
+    this.receiver = new HttpListener('upstream HTTP POST receiver', options.postListen, app.fetch);
+  }
+
+  async start(): Promise<void> {
+    await this.receiver.open();
+    this.log.info(`calling ${this.target}; receiving events on http://${this.receiver.url}/`);
+    void this.probe();
+  }
+
+  send(text: string): boolean {
+    if (!this.isUp) return false;
+    const { action, params, echo } = JSON.parse(text) as { action: string; params: unknown; echo: unknown };
+    void this.call(action, params, echo);
+    return true;
+  }
+
+  kill(why: string): void {
+    this.lost(`closed by the relay: ${why}`, 'relay');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.reconnector.stop();
+    clearTimeout(this.probeTimer);
+    await this.receiver.close();
+  }
+
+  private async call(action: string, params: unknown, echo: unknown): Promise<void> {
+    let reply: Record<string, unknown>;
+    try {
+      reply = await this.replyOf(await this.post(action, params, this.options.callTimeout));
+    } catch (err) {
+      // A call that timed out is answered by the call router; anything else means the link is gone.
+      if ((err as Error).name !== 'TimeoutError') this.lost(`HTTP API unreachable: ${causeOf(err)}`, 'network');
+      return;
+    }
+    this.sink.frame(JSON.stringify({ ...reply, echo }));
+  }
+
+  private async replyOf(res: Response): Promise<Record<string, unknown>> {
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (res.status === 401 || res.status === 403) {
+      this.log.warn(`the implementation refused the token with HTTP ${res.status} (check --upstream-token)`);
+      return failedReply(res.status === 401 ? 1401 : 1403, `the implementation refused the relay's token (HTTP ${res.status})`);
+    }
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+    if (res.status === 404) return failedReply(1404, 'unknown action (HTTP 404 from the implementation)');
+    return failedReply(RelayRetcode.outcomeUnknown, `the implementation answered HTTP ${res.status} without a JSON reply`);
+  }
+
+  private post(action: string, params: unknown, timeout: number): Promise<Response> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
+    return fetch(`${this.base}/${encodeURIComponent(action)}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(params ?? {}),
+      signal: AbortSignal.timeout(timeout),
+    });
+  }
+
+  /** get_status answered (whatever it says) means the API is there. */
+  private async probe(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const res = await this.post('get_status', {}, this.options.probeTimeout);
+      await res.arrayBuffer();
+      if (res.status === 401 || res.status === 403) throw new Error(`HTTP ${res.status} (check --upstream-token)`);
+    } catch (err) {
+      this.lost((err as Error).name === 'TimeoutError' ? `get_status unanswered within ${this.options.probeTimeout} ms` : causeOf(err), 'network');
+      return;
+    }
+    if (this.stopped) return;
+    if (!this.isUp) {
+      this.isUp = true;
+      this.reconnector.up();
+      this.log.info(`upstream up: ${this.target}`);
+      this.sink.linkUp();
+    }
+    this.probeTimer = setTimeout(() => void this.probe(), this.options.probeEvery);
+  }
+
+  private lost(reason: string, by: 'relay' | 'network'): void {
+    if (this.stopped) return;
+    clearTimeout(this.probeTimer);
+    if (!this.isUp) {
+      this.reconnector.failed(reason);
+      return;
+    }
+    this.isUp = false;
+    this.log.warn(`upstream down: ${reason}`);
+    this.sink.linkDown({ by, reason });
+    this.reconnector.lost();
+  }
+}
+
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}
