@@ -31,10 +31,11 @@ export class FakeImplementation {
   private seq = 0;
   private beats: NodeJS.Timeout | undefined;
   private frozen = false;
-  private messageId = 1000;
+  private readonly replies: FakeReplies;
 
   private constructor(private readonly options: FakeOptions) {
     this.heartbeat = options.heartbeat ?? 0;
+    this.replies = new FakeReplies(options.selfId ?? 10001);
   }
 
   static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
@@ -55,9 +56,7 @@ export class FakeImplementation {
   emit(count = 1): string[] {
     const sent: string[] = [];
     for (let i = 0; i < count; i++) {
-      const n = ++this.seq;
-      // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
-      const text = `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${this.selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
+      const text = groupMessage(this.selfId, ++this.seq);
       this.broadcast(text);
       sent.push(text);
     }
@@ -150,8 +149,18 @@ export class FakeImplementation {
     const { action, params = {}, echo } = JSON.parse(text) as ReceivedCall;
     this.calls.push({ action, params, echo });
     if (this.unanswered.has(action)) return;
-    const reply = (frame: Record<string, unknown>) => ws.send(JSON.stringify({ ...frame, echo }));
-    const ok = (data: unknown) => reply({ status: 'ok', retcode: 0, data, message: '', wording: '' });
+    for (const frame of this.replies.to(action, params)) ws.send(JSON.stringify({ ...frame, echo }));
+  }
+}
+
+/** How the fakes answer actions: frames without the echo (a stream action gives several). */
+export class FakeReplies {
+  private messageId = 1000;
+
+  constructor(private readonly selfId: number) {}
+
+  to(action: string, params: Record<string, unknown>): Record<string, unknown>[] {
+    const ok = (data: unknown) => [{ status: 'ok', retcode: 0, data, message: '', wording: '' }];
     switch (action) {
       case 'get_login_info':
         return ok({ user_id: this.selfId, nickname: 'fake-bot' });
@@ -162,15 +171,24 @@ export class FakeImplementation {
       case 'send_private_msg':
         return ok({ message_id: ++this.messageId });
       case 'echo_params':
+      case '.handle_quick_operation':
         return ok(params);
       case 'test_stream':
-        reply({ status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 0 }, stream: 'stream-action' });
-        reply({ status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 1 }, stream: 'stream-action' });
-        return reply({ status: 'ok', retcode: 0, data: { type: 'response', data_type: 'data_complete' }, stream: 'stream-action' });
+        return [
+          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 0 }, stream: 'stream-action' },
+          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 1 }, stream: 'stream-action' },
+          { status: 'ok', retcode: 0, data: { type: 'response', data_type: 'data_complete' }, stream: 'stream-action' },
+        ];
       default:
-        return reply({ status: 'failed', retcode: 1404, data: null, message: `不支持的API ${action}`, wording: `不支持的API ${action}` });
+        return [{ status: 'failed', retcode: 1404, data: null, message: `不支持的API ${action}`, wording: `不支持的API ${action}` }];
     }
   }
+}
+
+/** A group message event as implementations send it, numbered. */
+export function groupMessage(selfId: number, n: number): string {
+  // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
+  return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
 }
 
 function socketOf(ws: WebSocket): Socket {

@@ -27,9 +27,10 @@ export const FAST: Settings = {
   logLevel: 'debug',
 };
 
-export async function startTestRelay(upstream: string, settings: Settings = {}): Promise<TestRelay> {
+/** A relay on ephemeral ports dialling `upstream` (undefined: the settings name another upstream mode). */
+export async function startTestRelay(upstream: string | undefined, settings: Settings = {}): Promise<TestRelay> {
   const logs: string[] = [];
-  const config = validateConfig({ ...FAST, upstream, ...settings });
+  const config = validateConfig({ ...FAST, ...(upstream === undefined ? {} : { upstream }), ...settings });
   const relay = await startRelay(config, createLogger(config.logLevel, (line) => logs.push(line)));
   return {
     relay,

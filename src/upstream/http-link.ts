@@ -25,7 +25,7 @@ export interface HttpLinkOptions {
 export class HttpLink implements Upstream {
   readonly target: string;
   private readonly base: string;
-  private readonly receiver: HttpListener;
+  readonly receiver: HttpListener;
   private readonly reconnector: Reconnector;
   private isUp = false;
   private stopped = false;

@@ -25,8 +25,7 @@ function roleOf(header: string | undefined): Role | undefined {
 }
 
 export class ReverseListener implements Upstream {
-  readonly target: string;
-  private readonly listener: HttpListener;
+  readonly listener: HttpListener;
   private readonly sockets = new Map<WebSocket, Role>();
   /** The socket calls go out on: the newest Universal or API socket. */
   private callSocket: WebSocket | undefined;
@@ -46,7 +45,10 @@ export class ReverseListener implements Upstream {
     );
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
     this.listener = new HttpListener('upstream reverse WebSocket listener', options.listen, app.fetch, wss);
-    this.target = `reverse WebSocket on ${this.listener.url}`;
+  }
+
+  get target(): string {
+    return `reverse WebSocket on ws://${this.listener.url}/`;
   }
 
   start(): Promise<void> {

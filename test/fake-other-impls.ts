@@ -1,0 +1,120 @@
+// Fake implementations for the other upstream transports: one that dials the relay by reverse WebSocket,
+// and one that serves the HTTP API and POSTs its events.
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { FakeReplies, groupMessage, type ReceivedCall } from './fake-impl.ts';
+
+/** The implementation as a reverse-WS client of the relay (NapCat's websocketClients, go-cqhttp's ws-reverse). */
+export class FakeReverseImplementation {
+  readonly calls: ReceivedCall[] = [];
+  /** Actions it receives but never answers. */
+  readonly unanswered = new Set<string>();
+  private readonly replies: FakeReplies;
+  private seq = 0;
+
+  constructor(readonly selfId = 10001) {
+    this.replies = new FakeReplies(selfId);
+  }
+
+  /** Dial with the headers implementations send; resolves with the open socket, or rejects with the HTTP status. */
+  connect(url: string, role: string, token?: string): Promise<WebSocket> {
+    const headers: Record<string, string> = { 'X-Self-ID': String(this.selfId), 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    const ws = new WebSocket(url, { headers });
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as ReceivedCall;
+      this.calls.push(frame);
+      if (this.unanswered.has(frame.action)) return;
+      for (const reply of this.replies.to(frame.action, frame.params ?? {})) ws.send(JSON.stringify({ ...reply, echo: frame.echo }));
+    });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  emit(ws: WebSocket, count = 1): string[] {
+    const sent = Array.from({ length: count }, () => groupMessage(this.selfId, ++this.seq));
+    for (const text of sent) ws.send(text);
+    return sent;
+  }
+}
+
+/** The implementation's HTTP API, plus its HTTP POST of events to the relay. */
+export class FakeHttpImplementation {
+  readonly calls: ReceivedCall[] = [];
+  readonly authorizations: (string | undefined)[] = [];
+  port = 0;
+  private server: Server | undefined;
+  private readonly replies: FakeReplies;
+  private seq = 0;
+
+  private constructor(
+    private readonly token: string,
+    readonly selfId: number,
+  ) {
+    this.replies = new FakeReplies(selfId);
+  }
+
+  static async start(token = '', selfId = 10001): Promise<FakeHttpImplementation> {
+    const fake = new FakeHttpImplementation(token, selfId);
+    await fake.listen(0);
+    return fake;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** POST events to the relay as the implementation does; returns the HTTP statuses. */
+  async post(url: string, count: number, secret?: string): Promise<{ sent: string[]; statuses: number[] }> {
+    const sent: string[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const body = groupMessage(this.selfId, ++this.seq);
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.selfId) };
+      if (secret !== undefined) headers['X-Signature'] = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+      const res = await fetch(url, { method: 'POST', headers, body });
+      await res.arrayBuffer();
+      sent.push(body);
+      statuses.push(res.status);
+    }
+    return { sent, statuses };
+  }
+
+  async kill(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restart(): Promise<void> {
+    await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      this.authorizations.push(req.headers.authorization);
+      const given = req.headers.authorization?.replace(/^(Bearer|Token)\s+/i, '');
+      if (this.token && given !== this.token) return void res.writeHead(given === undefined ? 401 : 403).end();
+      const action = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
+      const params = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      this.calls.push({ action, params, echo: undefined });
+      const [reply] = this.replies.to(action, params);
+      res.writeHead(reply!.retcode === 1404 ? 404 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+}
