@@ -1,0 +1,134 @@
+// A fake bot framework: a reverse-WebSocket server (as NoneBot, Koishi and aiocqhttp run) and a webhook
+// that receives HTTP POST events; both record exactly what arrived.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+
+export interface FrameworkSocket {
+  ws: WebSocket;
+  headers: IncomingHttpHeaders;
+  path: string;
+  frames: string[];
+}
+
+/** Rejects a second socket with the same X-Self-ID and role, as NoneBot does ("Duplicate X-Self-ID"). */
+export class FakeFramework {
+  readonly sockets: FrameworkSocket[] = [];
+  /** Most sockets open at once, per role. */
+  readonly peak = new Map<string, number>();
+  duplicates = 0;
+  port = 0;
+  private server: Server | undefined;
+
+  static async start(port = 0): Promise<FakeFramework> {
+    const fake = new FakeFramework();
+    await fake.listen(port);
+    return fake;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  open(role?: string): FrameworkSocket[] {
+    return this.sockets.filter((s) => s.ws.readyState === s.ws.OPEN && (role === undefined || s.headers['x-client-role'] === role));
+  }
+
+  /** Everything each socket received, parsed. */
+  parsed(socket: FrameworkSocket): Record<string, any>[] {
+    return socket.frames.map((f) => JSON.parse(f));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.ws.terminate();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restart(): Promise<void> {
+    await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const wss = new WebSocketServer({ noServer: true });
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    server.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const role = String(req.headers['x-client-role']);
+        if (this.open(role).some((s) => s.headers['x-self-id'] === req.headers['x-self-id'])) {
+          this.duplicates++;
+          return ws.close(1008, 'Duplicate X-Self-ID');
+        }
+        const entry: FrameworkSocket = { ws, headers: req.headers, path: req.url ?? '/', frames: [] };
+        this.sockets.push(entry);
+        this.peak.set(role, Math.max(this.peak.get(role) ?? 0, this.open(role).length));
+        ws.on('message', (data) => entry.frames.push(data.toString()));
+        ws.on('error', () => {});
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+}
+
+export interface ReceivedPost {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiving event POSTs; answers each with what `answer` returns (default 204). */
+export class FakeWebhook {
+  readonly posts: ReceivedPost[] = [];
+  answer: (post: ReceivedPost) => { status: number; body?: string; delay?: number } = () => ({ status: 204 });
+  port = 0;
+  private server: Server | undefined;
+
+  static async start(port = 0): Promise<FakeWebhook> {
+    const hook = new FakeWebhook();
+    await hook.listen(port);
+    return hook;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/onebot/v11/http`;
+  }
+
+  events(): Record<string, any>[] {
+    return this.posts.map((p) => JSON.parse(p.body)).filter((e) => e.post_type !== 'meta_event');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restart(): Promise<void> {
+    await this.listen(this.port);
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const post = { headers: req.headers, body };
+      this.posts.push(post);
+      const { status, body: reply, delay } = this.answer(post);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (!res.destroyed) res.writeHead(status, reply ? { 'Content-Type': 'application/json' } : {}).end(reply);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+}

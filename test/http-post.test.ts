@@ -1,0 +1,112 @@
+// HTTP POST targets: exact JSON.stringify bodies, signatures, quick operations, order, retries only when safe.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { FakeImplementation } from './fake-impl.ts';
+import { FakeWebhook } from './fake-framework.ts';
+import { startTestRelay, waitFor } from './helpers.ts';
+
+const sign = (secret: string, body: string) => `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+
+describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
+  it('POSTs each event in order as JSON.stringify bytes with X-Self-ID and a valid X-Signature', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { post: [hook.url], secret: 'shh' });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      const sent = fake.emit(30);
+      await waitFor(() => hook.posts.length === 30, '30 posts');
+      hook.posts.forEach((post, i) => {
+        assert.equal(post.body, JSON.stringify(JSON.parse(sent[i]!)), 'compact, unescaped, key order kept');
+        assert.equal(post.headers['content-type'], 'application/json');
+        assert.equal(post.headers['x-self-id'], String(fake.selfId));
+        assert.equal(post.headers['x-signature'], sign('shh', post.body));
+      });
+      assert.ok(hook.posts[0]!.body.includes('你好'), 'non-ASCII is not \\u-escaped');
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('carries out a quick operation from the reply, and does nothing for 204 or an empty body', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    let n = 0;
+    hook.answer = () => (n++ === 0 ? { status: 200, body: JSON.stringify({ reply: 'pong', at_sender: false }) } : n === 2 ? { status: 200, body: '' } : { status: 204 });
+    const relay = await startTestRelay(fake.url, { post: [hook.url] });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      const [first] = fake.emit(3);
+      await waitFor(() => fake.calls.some((c) => c.action === '.handle_quick_operation'), 'the quick operation');
+      await waitFor(() => hook.posts.length === 3, 'all posts');
+      const quick = fake.calls.filter((c) => c.action === '.handle_quick_operation');
+      assert.equal(quick.length, 1);
+      assert.deepEqual(quick[0]!.params, { context: JSON.parse(first!), operation: { reply: 'pong', at_sender: false } });
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('holds events for a refused target and delivers them once, in order, when it comes back; others never wait', async () => {
+    const fake = await FakeImplementation.start();
+    const down = await FakeWebhook.start();
+    const up = await FakeWebhook.start();
+    await down.stop();
+    const relay = await startTestRelay(fake.url, { post: [down.url, up.url] });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      const sent = fake.emit(10);
+      await waitFor(() => up.posts.length === 10, 'the healthy target');
+      await new Promise((r) => setTimeout(r, 300));
+      await down.restart();
+      await waitFor(() => down.posts.length === 10, 'the returning target', 5000);
+      assert.deepEqual(down.posts.map((p) => p.body), sent.map((s) => JSON.stringify(JSON.parse(s))));
+      assert.ok(relay.logs.some((l) => /cannot reach HTTP POST to/.test(l)));
+    } finally {
+      await relay.stop();
+      await down.stop();
+      await up.stop();
+      await fake.stop();
+    }
+  });
+
+  it('never resends an event whose request timed out after it was sent', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    hook.answer = (post) => (JSON.parse(post.body).message_id === 1 ? { status: 204, delay: 800 } : { status: 204 });
+    const relay = await startTestRelay(fake.url, { post: [{ url: hook.url, timeout: 300 }] });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      fake.emit(3);
+      await waitFor(() => hook.posts.length >= 3, 'all three');
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.deepEqual(hook.events().map((e) => e.message_id), [1, 2, 3], 'each event POSTed once');
+      assert.ok(relay.logs.some((l) => /no answer within 300 ms; the event counts as failed and is not resent/.test(l)));
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('sends relay heartbeats to a target that asks for them', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { post: [{ url: hook.url, heartbeat: 100 }] });
+    try {
+      await waitFor(() => hook.posts.filter((p) => p.body.includes('"heartbeat"')).length >= 2, 'heartbeats');
+      const beat = JSON.parse(hook.posts.find((p) => p.body.includes('"heartbeat"'))!.body);
+      assert.equal(beat.interval, 100);
+      assert.equal(beat.self_id, fake.selfId);
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+});

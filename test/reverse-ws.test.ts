@@ -1,0 +1,114 @@
+// Reverse WebSocket targets: the relay dials frameworks with the headers they check, one socket per role, and redials.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import pkg from '../package.json' with { type: 'json' };
+import { FakeImplementation } from './fake-impl.ts';
+import { FakeFramework } from './fake-framework.ts';
+import { startTestRelay, waitFor } from './helpers.ts';
+
+describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
+  it('dials only once self_id is known, with the headers frameworks check, then relays events and calls', async () => {
+    const fake = await FakeImplementation.start();
+    await fake.kill(); // not there yet: self_id unknown
+    const framework = await FakeFramework.start();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/onebot/v11/ws`], token: 'tok' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(framework.sockets.length, 0, 'no dial without a self_id');
+      await fake.restart();
+      await waitFor(() => framework.open().length === 1, 'the relay to dial the framework');
+      const [socket] = framework.open();
+      assert.equal(socket!.path, '/onebot/v11/ws');
+      assert.equal(socket!.headers['x-self-id'], String(fake.selfId));
+      assert.equal(socket!.headers['x-client-role'], 'Universal');
+      assert.equal(socket!.headers.authorization, 'Bearer tok');
+      assert.equal(socket!.headers['user-agent'], `OneBot/11 onebot-relay/${pkg.version}`);
+
+      const sent = fake.emit(20);
+      await waitFor(() => socket!.frames.length >= 21, 'lifecycle and events');
+      const frames = framework.parsed(socket!);
+      assert.equal(frames[0]!.sub_type, 'connect');
+      assert.equal(frames[0]!.self_id, fake.selfId);
+      assert.deepEqual(socket!.frames.filter((f) => !f.includes('meta_event')), sent);
+
+      socket!.ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'hi' }, echo: '123' }));
+      await waitFor(() => framework.parsed(socket!).some((f) => f.echo === '123'), 'the reply');
+      assert.equal(framework.parsed(socket!).find((f) => f.echo === '123')!.status, 'ok');
+      await waitFor(() => framework.parsed(socket!).some((f) => f.meta_event_type === 'heartbeat'), 'a relay heartbeat');
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await fake.stop();
+    }
+  });
+
+  it('opens an API socket and an Event socket for a split target, events only on the Event one', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const relay = await startTestRelay(fake.url, { reverse: [{ apiUrl: `${framework.url}/ws/api`, eventUrl: `${framework.url}/ws/event` }] });
+    try {
+      await waitFor(() => framework.open().length === 2, 'two sockets');
+      const [api] = framework.open('API');
+      const [event] = framework.open('Event');
+      assert.equal(api!.path, '/ws/api');
+      assert.equal(event!.path, '/ws/event');
+      const sent = fake.emit(5);
+      await waitFor(() => event!.frames.filter((f) => !f.includes('meta_event')).length === 5, 'events on the Event socket');
+      assert.deepEqual(event!.frames.filter((f) => !f.includes('meta_event')), sent);
+      api!.ws.send(JSON.stringify({ action: 'get_status', params: {}, echo: { seq: 1 } }));
+      await waitFor(() => api!.frames.length === 1, 'the reply on the API socket');
+      assert.deepEqual(JSON.parse(api!.frames[0]!).echo, { seq: 1 });
+      assert.equal(api!.frames.length, 1, 'no events, lifecycle or heartbeats on the API socket');
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await fake.stop();
+    }
+  });
+
+  it('redials a framework that restarts, keeping one socket at a time and delivering each event once', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`] });
+    try {
+      await waitFor(() => framework.open().length === 1, 'the first socket');
+      const first = fake.emit(3);
+      await waitFor(() => framework.sockets[0]!.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events');
+      await framework.stop();
+      await new Promise((r) => setTimeout(r, 400)); // a few refused redials
+      await framework.restart();
+      await waitFor(() => framework.open().length === 1, 'a redial');
+      const later = fake.emit(3);
+      const socket = framework.open()[0]!;
+      await waitFor(() => socket.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events after the redial');
+      assert.deepEqual(socket.frames.filter((f) => !f.includes('meta_event')), later);
+      const everything = framework.sockets.flatMap((s) => s.frames.filter((f) => !f.includes('meta_event')));
+      assert.deepEqual(everything, [...first, ...later], 'no event twice');
+      assert.equal(framework.peak.get('Universal'), 1, 'never two sockets at once');
+      assert.equal(framework.duplicates, 0);
+      assert.ok(relay.logs.some((l) => /cannot reach reverse target/.test(l)), 'the refused redials are logged once');
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await fake.stop();
+    }
+  });
+
+  it('gives up on a handshake that never completes after the handshake timeout, and retries', async () => {
+    const fake = await FakeImplementation.start();
+    let accepted = 0;
+    const silent = createServer(() => accepted++); // accepts TCP, never answers the upgrade
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const relay = await startTestRelay(fake.url, { reverse: [`ws://127.0.0.1:${port}/ws`], handshakeTimeout: 300 });
+    try {
+      await waitFor(() => accepted >= 3, 'three attempts', 5000);
+      assert.ok(relay.logs.some((l) => /Opening handshake has timed out/.test(l)));
+    } finally {
+      await relay.stop();
+      silent.close();
+      await fake.stop();
+    }
+  });
+});
