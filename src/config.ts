@@ -127,6 +127,11 @@ export const DEFAULTS = {
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
   logLevel: 'info' as (typeof LEVELS)[number],
+  /** A log file (relative: beside the config file naming it); '' for none. A double-clicked executable names one. */
+  logFile: '',
+  logFileSize: 10 * 1024 * 1024,
+  /** Windows: leave the console's QuickEdit mode as it is (by default it is turned off at start). */
+  keepQuickEdit: false,
 };
 
 export const ConfigSchema = v.strictObject(
@@ -154,12 +159,16 @@ export const ConfigSchema = v.strictObject(
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
     logLevel: v.optional(v.picklist(LEVELS, expected(LEVELS.map((l) => `"${l}"`).join(', '))), DEFAULTS.logLevel),
+    logFile: v.optional(v.string(expected('a file path (or "" for none)')), DEFAULTS.logFile),
+    logFileSize: v.optional(bytes(64 * 1024), DEFAULTS.logFileSize),
+    keepQuickEdit: v.optional(v.boolean(expected('true or false')), DEFAULTS.keepQuickEdit),
   },
   (issue) => (issue.expected === 'never' ? `unknown setting (see --help for the list)` : `expected a JSON object, got ${issue.received}`),
 );
 
 export type Config = v.InferOutput<typeof ConfigSchema>;
-export type Settings = Partial<typeof DEFAULTS>;
+/** Settings as a config file or the flags give them (before validation). */
+export type Settings = v.InferInput<typeof ConfigSchema>;
 
 /** Bad settings: the message names each bad key, where it came from, what was expected and what was given. */
 export class ConfigError extends Error {}

@@ -27,7 +27,7 @@ describe('HTTP API server (--http)', { timeout: 20_000 }, () => {
   const call = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${base}${path}`, init);
     const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : text };
+    return { status: res.status, body: (text.startsWith('{') ? JSON.parse(text) : { text }) as Record<string, any> };
   };
 
   it('answers 401 without a token and 403 with a wrong one; takes Token and ?access_token=', async () => {

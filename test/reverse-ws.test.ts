@@ -7,6 +7,10 @@ import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework } from './fake-framework.ts';
 import { startTestRelay, waitFor } from './helpers.ts';
 
+/** The relay's side is live once its lifecycle connect has arrived (events before that go nowhere yet). */
+const live = (framework: FakeFramework, role?: string) =>
+  waitFor(() => framework.open(role).some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'a live socket');
+
 describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
   it('dials only once self_id is known, with the headers frameworks check, then relays events and calls', async () => {
     const fake = await FakeImplementation.start();
@@ -17,7 +21,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(framework.sockets.length, 0, 'no dial without a self_id');
       await fake.restart();
-      await waitFor(() => framework.open().length === 1, 'the relay to dial the framework');
+      await live(framework);
       const [socket] = framework.open();
       assert.equal(socket!.path, '/onebot/v11/ws');
       assert.equal(socket!.headers['x-self-id'], String(fake.selfId));
@@ -49,6 +53,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     const relay = await startTestRelay(fake.url, { reverse: [{ apiUrl: `${framework.url}/ws/api`, eventUrl: `${framework.url}/ws/event` }] });
     try {
       await waitFor(() => framework.open().length === 2, 'two sockets');
+      await live(framework, 'Event');
       const [api] = framework.open('API');
       const [event] = framework.open('Event');
       assert.equal(api!.path, '/ws/api');
@@ -72,13 +77,13 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     const framework = await FakeFramework.start();
     const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`] });
     try {
-      await waitFor(() => framework.open().length === 1, 'the first socket');
+      await live(framework);
       const first = fake.emit(3);
       await waitFor(() => framework.sockets[0]!.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events');
       await framework.stop();
       await new Promise((r) => setTimeout(r, 400)); // a few refused redials
       await framework.restart();
-      await waitFor(() => framework.open().length === 1, 'a redial');
+      await live(framework);
       const later = fake.emit(3);
       const socket = framework.open()[0]!;
       await waitFor(() => socket.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events after the redial');
