@@ -68,3 +68,8 @@ export class HttpListener {
     return `${where}: ${err.message}`;
   }
 }
+
+/** The text of a WebSocket message as Hono hands it over (binary frames are read as UTF-8 too). */
+export function messageText(data: unknown): string {
+  return typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8');
+}

@@ -1,8 +1,8 @@
 // A fake bot framework: a reverse-WebSocket server (as NoneBot, Koishi and aiocqhttp run) and a webhook
 // that receives HTTP POST events; both record exactly what arrived.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listenOn } from './helpers.ts';
 
 export interface FrameworkSocket {
   ws: WebSocket;
@@ -41,9 +41,8 @@ export class FakeFramework {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.ws.terminate();
-    const server = this.server;
+    await closeServer(this.server);
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async restart(): Promise<void> {
@@ -67,12 +66,8 @@ export class FakeFramework {
         ws.on('error', () => {});
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenOn(server, port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 }
 
@@ -103,11 +98,8 @@ export class FakeWebhook {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
+    await closeServer(this.server);
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async restart(): Promise<void> {
@@ -124,11 +116,7 @@ export class FakeWebhook {
       if (delay) await new Promise((r) => setTimeout(r, delay));
       if (!res.destroyed) res.writeHead(status, reply ? { 'Content-Type': 'application/json' } : {}).end(reply);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenOn(server, port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 }

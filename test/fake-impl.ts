@@ -1,8 +1,9 @@
 // A fake OneBot v11 implementation: a forward WS server on 127.0.0.1 that emits numbered events, answers
 // actions, and can be killed, restarted on the same port, and frozen (it stops reading, so no pongs).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listenOn } from './helpers.ts';
 
 export interface FakeOptions {
   port?: number;
@@ -85,9 +86,8 @@ export class FakeImplementation {
     this.stopHeartbeats();
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
-    const server = this.server;
+    await closeServer(this.server);
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Listen again on the same port. */
@@ -113,12 +113,8 @@ export class FakeImplementation {
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenOn(server, port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
     if (this.heartbeat > 0) {
       this.beats = setInterval(
         () =>

@@ -2,9 +2,9 @@
 // and one that serves the HTTP API and POSTs its events.
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { FakeReplies, groupMessage, type ReceivedCall } from './fake-impl.ts';
+import { closeServer, listenOn } from './helpers.ts';
 
 /** The implementation as a reverse-WS client of the relay (NapCat's websocketClients, go-cqhttp's ws-reverse). */
 export class FakeReverseImplementation {
@@ -86,11 +86,8 @@ export class FakeHttpImplementation {
   }
 
   async kill(): Promise<void> {
-    const server = this.server;
+    await closeServer(this.server);
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async restart(): Promise<void> {
@@ -110,11 +107,7 @@ export class FakeHttpImplementation {
       const [reply] = this.replies.to(action, params);
       res.writeHead(reply!.retcode === 1404 ? 404 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenOn(server, port);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 }

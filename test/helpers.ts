@@ -1,4 +1,6 @@
 // Shared test tools: a relay started in-process on ephemeral ports, and a WebSocket client that records frames.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { validateConfig, type Settings } from '../src/config.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
@@ -109,4 +111,20 @@ export class TestClient {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/** Listen on 127.0.0.1 (port 0: any free one); resolves with the port. */
+export async function listenOn(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Close a server and every connection it still has. */
+export async function closeServer(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

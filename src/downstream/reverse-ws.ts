@@ -1,8 +1,8 @@
 // Reverse WebSocket target: the relay dials a framework (NoneBot, Koishi, aiocqhttp) as the implementation would.
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import pkg from '../../package.json' with { type: 'json' };
+import { dialWebSocket, type DialOptions } from '../dial.ts';
 import type { Hub } from '../hub.ts';
-import { tuneSocket } from '../keepalive.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import type { Adapter } from './adapter.ts';
@@ -17,11 +17,9 @@ export interface ReverseTarget {
   token: string;
 }
 
-export interface ReverseWsOptions {
+export interface ReverseWsOptions extends DialOptions {
   session: SessionOptions;
   reconnect: ReconnectOptions;
-  handshakeTimeout: number;
-  maxPayload: number;
 }
 
 /** X-Client-Role as the frameworks check it: Koishi wants exactly "Universal". */
@@ -110,25 +108,12 @@ class ReverseSocket {
       'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
     };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    const ws = new WebSocket(this.url, {
-      headers,
-      handshakeTimeout: this.options.handshakeTimeout,
-      maxPayload: this.options.maxPayload,
-      perMessageDeflate: false,
-    });
+    const ws = dialWebSocket(this.url, headers, this.options, (why) => (this.lastError = why));
     this.ws = ws;
-    ws.on('upgrade', (res) => tuneSocket(res.socket));
-    ws.on('unexpected-response', (_req, res) => {
-      this.lastError = `handshake rejected with HTTP ${res.statusCode}`;
-      ws.terminate();
-    });
-    ws.on('error', (err) => {
-      this.lastError ??= err.message;
-    });
     ws.on('open', () => {
       const session = new WsSession(ws, this.role, `reverse target ${this.target}`, this.hub, this.options.session, this.log);
       this.session = session;
-      ws.on('message', (data, isBinary) => session.receive(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()));
+      ws.on('message', (data) => session.receive(data.toString()));
       session.start();
       this.reconnector.up();
       this.log.info(`connected to reverse target ${this.target}`);

@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
 import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { HttpListener, type Address } from '../listen.ts';
+import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { Adapter } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
@@ -81,7 +81,7 @@ export class WsServerAdapter implements Adapter {
         this.log.info(`${label} connected (${role})`);
       },
       onMessage: (event) => {
-        session.receive(typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8'));
+        session.receive(messageText(event.data));
       },
       onClose: (event) => {
         this.sessions.delete(session);

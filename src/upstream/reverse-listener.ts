@@ -5,7 +5,7 @@ import type { WSEvents } from 'hono/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
 import { tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
-import { HttpListener, type Address } from '../listen.ts';
+import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { describeClose, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
 
@@ -109,7 +109,7 @@ export class ReverseListener implements Upstream {
           this.sink.linkUp(selfId);
         }
       },
-      onMessage: (event) => this.sink.frame(typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8')),
+      onMessage: (event) => this.sink.frame(messageText(event.data)),
       onClose: (event, ctx) => {
         stopPings();
         const ws = ctx.raw as WebSocket;

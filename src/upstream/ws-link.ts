@@ -1,17 +1,16 @@
 // The dialled upstream: the relay is a WebSocket client of the implementation's forward WS server.
-import { WebSocket } from 'ws';
-import { tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
+import type { WebSocket } from 'ws';
+import { dialWebSocket, type DialOptions } from '../dial.ts';
+import { watchPings, type PingOptions } from '../keepalive.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
 
-export interface WsLinkOptions {
+export interface WsLinkOptions extends DialOptions {
   url: string;
   token: string;
   ping: PingOptions;
   reconnect: ReconnectOptions;
-  maxPayload: number;
-  handshakeTimeout: number;
 }
 
 export class WsLink implements Upstream {
@@ -72,24 +71,12 @@ export class WsLink implements Upstream {
     this.connectingLogged = true;
     const headers: Record<string, string> = {};
     if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
-    const ws = new WebSocket(this.options.url, {
-      headers,
-      handshakeTimeout: this.options.handshakeTimeout,
-      maxPayload: this.options.maxPayload,
-      perMessageDeflate: false,
+    const ws = dialWebSocket(this.options.url, headers, this.options, (why) => {
+      this.lastError = /HTTP 40[13]$/.test(why) ? `${why} (check --upstream-token)` : why;
     });
     this.ws = ws;
-    ws.on('upgrade', (res) => tuneSocket(res.socket));
     ws.on('open', () => this.opened(ws));
-    ws.on('message', (data, isBinary) => this.sink.frame(isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString()));
-    ws.on('unexpected-response', (_req, res) => {
-      const hint = res.statusCode === 401 || res.statusCode === 403 ? ' (check --upstream-token)' : '';
-      this.lastError = `handshake rejected with HTTP ${res.statusCode}${hint}`;
-      ws.terminate();
-    });
-    ws.on('error', (err) => {
-      this.lastError ??= err.message;
-    });
+    ws.on('message', (data) => this.sink.frame(data.toString()));
     ws.on('close', (code, reason) => this.closed(ws, code, reason.toString()));
   }
 
