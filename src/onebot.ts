@@ -48,13 +48,14 @@ export function failedReply(retcode: number, message: string): Record<string, un
   return { status: 'failed', retcode, data: null, message, wording: message };
 }
 
-export function lifecycleConnect(selfId: SelfId): string {
+/** connect: a WS client is attached; enable/disable: the relay starts or stops serving a target. */
+export function lifecycle(selfId: SelfId, subType: 'connect' | 'enable' | 'disable'): string {
   return JSON.stringify({
     time: nowSeconds(),
     self_id: selfId,
     post_type: 'meta_event',
     meta_event_type: 'lifecycle',
-    sub_type: 'connect',
+    sub_type: subType,
   });
 }
 

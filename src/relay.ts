@@ -18,8 +18,6 @@ import { WsLink } from './upstream/ws-link.ts';
 const FIRST_RETRY_MS = 1_000;
 /** A link up this long starts its next outage from the first retry delay again, ms. */
 const STABLE_AFTER_MS = 60_000;
-/** Events kept for an unreachable HTTP POST target. */
-const POST_QUEUE_LIMIT = 10_000;
 
 export interface Relay {
   hub: Hub;
@@ -37,11 +35,12 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
     probeTimeout: config.pingTimeout,
   }, log);
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
+  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
   const adapters: Adapter[] = [
     ...config.ws.map(
       (e) =>
         new WsServerAdapter(
-          { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat) },
+          { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer },
           hub,
           log.child('ws'),
         ),
@@ -52,7 +51,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
         new ReverseWsAdapter(
           { ...t, token: t.token ?? config.token },
           hub,
-          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload },
+          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
           log.child('reverse'),
         ),
     ),
@@ -61,7 +60,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
         new HttpPostAdapter(
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
           hub,
-          { reconnect, queueLimit: POST_QUEUE_LIMIT },
+          { reconnect, buffer },
           log.child('post'),
         ),
     ),

@@ -112,9 +112,10 @@ describe('koishi (adapter-onebot 6, forward ws with a token)', { timeout: 30_000
   });
 
   after(async () => {
+    // The relay first, as an operator stops it: Koishi still runs to take its lifecycle disable and close.
+    await relay?.stop();
     await stopApp(intruder);
     await stopApp(app);
-    await relay?.stop();
     await fake?.stop();
   });
 

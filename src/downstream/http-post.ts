@@ -2,7 +2,8 @@
 import { signature } from '../auth.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
-import { heartbeat } from '../onebot.ts';
+import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
+import { heartbeat, lifecycle } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import type { Adapter } from './adapter.ts';
 
@@ -18,31 +19,31 @@ export interface PostTarget {
 
 export interface PostOptions {
   reconnect: ReconnectOptions;
-  /** Events kept while the target is unreachable; the oldest go first. */
-  queueLimit: number;
+  /** Events waiting for the target, kept while it is unreachable. */
+  buffer: BufferLimits;
 }
 
 type Outcome = 'delivered' | 'failed' | 'unreachable';
 
 export class HttpPostAdapter implements Adapter {
   readonly name: string;
-  private readonly queue: string[] = [];
+  private readonly queue: EventBuffer;
   private readonly reconnector: Reconnector;
   private sending = false;
   private reachable = true;
   private stopped = false;
-  private dropped = 0;
   private beats: NodeJS.Timeout | undefined;
   private cancelBeats: () => void = () => {};
 
   constructor(
     private readonly target: PostTarget,
     private readonly hub: Hub,
-    private readonly options: PostOptions,
+    options: PostOptions,
     private readonly log: Logger,
   ) {
     this.name = `HTTP POST to ${redactUrl(target.url)}`;
     this.reconnector = new Reconnector(this.name, () => void this.drain(), options.reconnect, log);
+    this.queue = new EventBuffer(this.name, options.buffer, log);
   }
 
   get clientCount(): number {
@@ -54,8 +55,8 @@ export class HttpPostAdapter implements Adapter {
     this.cancelBeats = this.hub.whenIdentified(() => {
       this.beats = setInterval(() => {
         // Heartbeats say "alive now": never queued behind events or kept for later.
-        if (this.reachable && this.queue.length === 0) {
-          this.deliver(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.target.heartbeat));
+        if (this.reachable && this.queue.size === 0 && !this.sending) {
+          void this.post(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.target.heartbeat));
         }
       }, this.target.heartbeat);
     });
@@ -64,33 +65,32 @@ export class HttpPostAdapter implements Adapter {
   deliver(event: string): void {
     if (this.stopped) return;
     this.queue.push(event);
-    if (this.queue.length > this.options.queueLimit) {
-      this.queue.shift();
-      if (this.dropped++ === 0) this.log.warn(`${this.name}: over ${this.options.queueLimit} events waiting; dropping the oldest`);
-    }
     if (this.reachable) void this.drain();
   }
 
+  /** Tell the target the relay stops serving it (lifecycle disable), then stop. */
   async close(): Promise<void> {
     this.stopped = true;
     this.cancelBeats();
     clearInterval(this.beats);
     this.reconnector.stop();
-    if (this.queue.length) this.log.warn(`${this.name}: ${this.queue.length} event(s) not delivered at shutdown`);
+    if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered at shutdown`);
+    if (this.reachable && this.hub.selfId !== undefined) await this.post(lifecycle(this.hub.selfId, 'disable'));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
   private async drain(): Promise<void> {
     if (this.sending) return;
     this.sending = true;
-    while (this.queue.length && !this.stopped) {
-      const outcome = await this.post(this.queue[0]!);
+    for (let event = this.queue.peek(); event !== undefined && !this.stopped; event = this.queue.peek()) {
+      const outcome = await this.post(event);
       if (outcome === 'unreachable') break;
-      this.queue.shift();
       if (!this.reachable) {
         this.reachable = true;
         this.reconnector.up();
+        this.queue.replaying();
       }
+      this.queue.shift();
     }
     this.sending = false;
   }

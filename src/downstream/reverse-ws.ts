@@ -2,6 +2,7 @@
 import type { WebSocket } from 'ws';
 import pkg from '../../package.json' with { type: 'json' };
 import { dialWebSocket, type DialOptions } from '../dial.ts';
+import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
@@ -20,6 +21,7 @@ export interface ReverseTarget {
 export interface ReverseWsOptions extends DialOptions {
   session: SessionOptions;
   reconnect: ReconnectOptions;
+  buffer: BufferLimits;
 }
 
 /** X-Client-Role as the frameworks check it: Koishi wants exactly "Universal". */
@@ -56,6 +58,8 @@ export class ReverseWsAdapter implements Adapter {
 class ReverseSocket {
   private readonly target: string;
   private readonly reconnector: Reconnector;
+  /** Events kept while the socket is down (event-carrying roles only). */
+  private readonly buffer: EventBuffer | undefined;
   private ws: WebSocket | undefined;
   private session: WsSession | undefined;
   private lastError: string | undefined;
@@ -72,6 +76,7 @@ class ReverseSocket {
   ) {
     this.target = `${redactUrl(url)} (${ROLE_HEADER[role]})`;
     this.reconnector = new Reconnector(`reverse target ${this.target}`, () => this.dial(), options.reconnect, log);
+    if (role !== 'api') this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log);
   }
 
   get connected(): boolean {
@@ -84,17 +89,18 @@ class ReverseSocket {
   }
 
   deliver(event: string): void {
-    this.session?.deliver(event);
+    if (!this.session?.deliver(event)) this.buffer?.push(event);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     this.cancelStart();
     this.reconnector.stop();
+    if (this.buffer?.size) this.log.warn(`reverse target ${this.target} was away: ${this.buffer.size} buffered event(s) not delivered`);
     const ws = this.ws;
     if (!ws) return;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    if (this.session) this.session.close(1001, 'relay shutting down');
+    if (this.session) this.session.close(1001, 'relay shutting down', true);
     else ws.terminate();
     await closed;
   }
@@ -117,6 +123,9 @@ class ReverseSocket {
       session.start();
       this.reconnector.up();
       this.log.info(`connected to reverse target ${this.target}`);
+      if (!this.buffer) return;
+      this.buffer.replaying();
+      for (let event = this.buffer.shift(); event !== undefined; event = this.buffer.shift()) session.deliver(event);
     });
     ws.on('close', (code, reason) => {
       this.ws = undefined;

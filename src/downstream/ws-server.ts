@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import type { WSEvents } from 'hono/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
+import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
 import { HttpListener, messageText, type Address } from '../listen.ts';
@@ -16,6 +17,7 @@ export interface WsServerOptions {
   token: string;
   maxPayload: number;
   session: SessionOptions;
+  buffer: BufferLimits;
 }
 
 const ROUTES: [string, Role][] = [
@@ -27,9 +29,12 @@ const ROUTES: [string, Role][] = [
 export class WsServerAdapter implements Adapter {
   readonly listener: HttpListener;
   private readonly sessions = new Set<WsSession>();
+  /** Clients that name themselves (?client=NAME or X-Client-Name) get their events kept while away. */
+  private readonly named = new Map<string, WsSession>();
+  private readonly buffers = new Map<string, EventBuffer>();
 
   constructor(
-    options: WsServerOptions,
+    private readonly options: WsServerOptions,
     private readonly hub: Hub,
     private readonly log: Logger,
   ) {
@@ -60,34 +65,61 @@ export class WsServerAdapter implements Adapter {
   }
 
   deliver(event: string): void {
-    for (const session of this.sessions) session.deliver(event);
+    for (const session of this.sessions) {
+      // A named client whose socket is closing keeps the event for its return (unless a newer socket took the name).
+      if (!session.deliver(event) && session.name !== undefined && this.named.get(session.name) === session) this.buffers.get(session.name)!.push(event);
+    }
+    for (const [name, buffer] of this.buffers) if (!this.named.has(name)) buffer.push(event);
   }
 
   async close(): Promise<void> {
-    for (const session of this.sessions) session.close(1001, 'relay shutting down');
+    for (const [name, buffer] of this.buffers) {
+      if (buffer.size) this.log.warn(`client "${name}" was away: ${buffer.size} buffered event(s) not delivered`);
+    }
+    for (const session of this.sessions) session.close(1001, 'relay shutting down', true);
     await this.listener.close();
   }
 
   private connection(c: Context<{ Bindings: HttpBindings }>, path: string, role: Role, options: SessionOptions): WSEvents {
     const socket = c.env.incoming.socket;
-    const label = `client ${socket.remoteAddress}:${socket.remotePort} ${path}`;
+    const name = c.req.query('client') || c.req.header('x-client-name') || undefined;
+    const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${path}`;
     let session: WsSession;
     return {
       onOpen: (_event, ws) => {
         tuneSocket(socket);
-        session = new WsSession(ws.raw as WebSocket, role, label, this.hub, options, this.log);
+        session = new WsSession(ws.raw as WebSocket, role, label, this.hub, options, this.log, name);
         this.sessions.add(session);
-        session.start();
         this.log.info(`${label} connected (${role})`);
+        session.start();
+        if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
       },
       onMessage: (event) => {
         session.receive(messageText(event.data));
       },
       onClose: (event) => {
         this.sessions.delete(session);
+        if (name !== undefined && this.named.get(name) === session) this.named.delete(name);
         session.closed();
         this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);
       },
     };
+  }
+
+  /** One live session per name: a newer one replaces the older, and first gets what was kept for the name. */
+  private attachNamed(name: string, session: WsSession): void {
+    const older = this.named.get(name);
+    if (older) {
+      this.log.warn(`client "${name}" connected again; closing its older connection`);
+      older.close(1008, 'replaced by a newer connection with the same client name');
+    }
+    this.named.set(name, session);
+    let buffer = this.buffers.get(name);
+    if (!buffer) {
+      buffer = new EventBuffer(`client "${name}"`, this.options.buffer, this.log);
+      this.buffers.set(name, buffer);
+    }
+    buffer.replaying();
+    for (let event = buffer.shift(); event !== undefined; event = buffer.shift()) session.deliver(event);
   }
 }

@@ -5,7 +5,7 @@ import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
 import { watchPings, type PingOptions } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
-import { ActionRequest, failedReply, heartbeat, lifecycleConnect, RelayRetcode } from '../onebot.ts';
+import { ActionRequest, failedReply, heartbeat, lifecycle, RelayRetcode } from '../onebot.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -26,6 +26,7 @@ export class WsSession implements Caller {
   private cancelConnect: () => void = () => {};
   private heartbeats: NodeJS.Timeout | undefined;
   private tooSlow = false;
+  private isConnected = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -34,6 +35,8 @@ export class WsSession implements Caller {
     private readonly hub: Hub,
     private readonly options: SessionOptions,
     private readonly log: Logger,
+    /** A name the client gave itself, so that its events are kept while it is away. */
+    readonly name?: string,
   ) {}
 
   get receivesEvents(): boolean {
@@ -48,9 +51,9 @@ export class WsSession implements Caller {
     if (this.receivesEvents) this.cancelConnect = this.hub.whenIdentified(() => this.connected());
   }
 
-  /** An upstream event, as received. */
-  deliver(event: string): void {
-    if (this.receivesEvents) this.send(event);
+  /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
+  deliver(event: string): boolean {
+    return !this.receivesEvents || this.send(event);
   }
 
   reply(frame: Record<string, unknown>): void {
@@ -89,15 +92,19 @@ export class WsSession implements Caller {
     this.hub.calls.abandon(this);
   }
 
-  /** Close politely; a peer that does not answer the close frame within a second is cut off. */
-  close(code: number, reason: string): void {
+  /**
+   * Close politely; a peer that does not answer the close frame within a second is cut off.
+   * `farewell`: the relay stops serving it, so say lifecycle disable first.
+   */
+  close(code: number, reason: string, farewell = false): void {
+    if (farewell && this.isConnected) this.send(lifecycle(this.hub.selfId!, 'disable'));
     this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), 1000).unref();
   }
 
   private connected(): void {
-    const selfId = this.hub.selfId!;
-    this.send(lifecycleConnect(selfId));
+    this.isConnected = true;
+    this.send(lifecycle(this.hub.selfId!, 'connect'));
     this.heartbeats = setInterval(
       () => this.send(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.options.heartbeat)),
       this.options.heartbeat,
@@ -105,13 +112,14 @@ export class WsSession implements Caller {
   }
 
   /** Never waits: a client whose queue is over the limit is disconnected instead. */
-  private send(text: string): void {
-    if (this.ws.readyState !== this.ws.OPEN || this.tooSlow) return;
+  private send(text: string): boolean {
+    if (this.ws.readyState !== this.ws.OPEN || this.tooSlow) return false;
     if (this.ws.bufferedAmount + text.length > this.options.queueLimit) {
       this.dropTooSlow();
-      return;
+      return false;
     }
     this.ws.send(text);
+    return true;
   }
 
   private dropTooSlow(): void {

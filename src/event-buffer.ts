@@ -1,0 +1,85 @@
+// Events kept for one target while it is away: oldest first, bounded by count, bytes and age.
+import type { Logger } from './log.ts';
+
+export interface BufferLimits {
+  events: number;
+  bytes: number;
+  /** ms */
+  age: number;
+}
+
+interface Entry {
+  text: string;
+  bytes: number;
+  at: number;
+}
+
+export class EventBuffer {
+  private entries: Entry[] = [];
+  private first = 0;
+  private bytes = 0;
+  /** Dropped since the target went away (reported when it returns). */
+  private droppedNow = 0;
+  /** Dropped over the relay's life. */
+  dropped = 0;
+
+  constructor(
+    private readonly target: string,
+    private readonly limits: BufferLimits,
+    private readonly log: Logger,
+  ) {}
+
+  get size(): number {
+    return this.entries.length - this.first;
+  }
+
+  push(text: string): void {
+    const now = Date.now();
+    this.expire(now);
+    const bytes = Buffer.byteLength(text);
+    this.entries.push({ text, bytes, at: now });
+    this.bytes += bytes;
+    while (this.size > this.limits.events || this.bytes > this.limits.bytes) this.dropOldest('full');
+  }
+
+  /** The oldest event still fresh, without taking it. */
+  peek(): string | undefined {
+    this.expire(Date.now());
+    return this.entries[this.first]?.text;
+  }
+
+  shift(): string | undefined {
+    const text = this.peek();
+    if (text === undefined) return undefined;
+    this.bytes -= this.entries[this.first]!.bytes;
+    this.first++;
+    if (this.first > 1024 && this.first * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.first);
+      this.first = 0;
+    }
+    return text;
+  }
+
+  /** The target is back: say what it gets and what it lost. */
+  replaying(): void {
+    if (this.size === 0 && this.droppedNow === 0) return;
+    const lost = this.droppedNow ? `; ${this.droppedNow} older event(s) were dropped while it was away` : '';
+    (this.droppedNow ? this.log.warn : this.log.info)(`${this.target} is back: replaying ${this.size} buffered event(s)${lost}`);
+    this.droppedNow = 0;
+  }
+
+  private expire(now: number): void {
+    while (this.size > 0 && now - this.entries[this.first]!.at > this.limits.age) this.dropOldest('expired');
+  }
+
+  private dropOldest(why: 'full' | 'expired'): void {
+    const entry = this.entries[this.first]!;
+    this.bytes -= entry.bytes;
+    this.first++;
+    this.dropped++;
+    if (this.droppedNow++ === 0) {
+      const limit = why === 'full' ? `${this.limits.events} events or ${this.limits.bytes} bytes` : `${Math.round(this.limits.age / 1000)} s`;
+      this.log.warn(`${this.target} is away and its buffer is over ${limit}: dropping the oldest events (counted; totals when it returns)`);
+    }
+  }
+}
