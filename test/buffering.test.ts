@@ -1,0 +1,150 @@
+// Nothing lost while a target is away: named clients, reverse targets and POST targets get their events
+// replayed in order on return; anonymous clients get live events only; the buffer is bounded.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventBuffer } from '../src/event-buffer.ts';
+import { createLogger } from '../src/log.ts';
+import { FakeImplementation } from './fake-impl.ts';
+import { FakeFramework, FakeWebhook } from './fake-framework.ts';
+import { startTestRelay, TestClient, waitFor } from './helpers.ts';
+
+const events = (frames: string[]) => frames.filter((f) => !f.includes('"meta_event"'));
+
+describe('event buffer', () => {
+  const logs: string[] = [];
+  const log = createLogger('debug', (l) => logs.push(l));
+
+  it('keeps events in order and drops the oldest past its count or byte limit, warning once', () => {
+    const byCount = new EventBuffer('t', { events: 3, bytes: 1e9, age: 60_000 }, log);
+    for (let i = 1; i <= 5; i++) byCount.push(`e${i}`);
+    assert.equal(byCount.size, 3);
+    assert.equal(byCount.dropped, 2);
+    assert.deepEqual([byCount.shift(), byCount.shift(), byCount.shift(), byCount.shift()], ['e3', 'e4', 'e5', undefined]);
+    assert.equal(logs.filter((l) => /dropping the oldest/.test(l)).length, 1, 'one warning per outage');
+    const byBytes = new EventBuffer('t', { events: 100, bytes: 10, age: 60_000 }, log);
+    byBytes.push('aaaa');
+    byBytes.push('你好'); // 6 bytes in UTF-8
+    byBytes.push('b');
+    assert.deepEqual([byBytes.shift(), byBytes.shift()], ['你好', 'b']);
+  });
+
+  it('drops events older than its age limit', async () => {
+    const buffer = new EventBuffer('t', { events: 100, bytes: 1e9, age: 50 }, log);
+    buffer.push('old');
+    await new Promise((r) => setTimeout(r, 80));
+    buffer.push('new');
+    assert.deepEqual([buffer.shift(), buffer.shift()], ['new', undefined]);
+    assert.equal(buffer.dropped, 1);
+  });
+});
+
+describe('buffering while targets are away', { timeout: 30_000 }, () => {
+  it('replays a named WS client its missed events in order before live ones; an anonymous client gets none', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    try {
+      let named = await TestClient.connect(`${relay.wsUrl}/?client=nonebot`);
+      let anonymous = await TestClient.connect(relay.wsUrl);
+      await named.waitForFrames(() => named.meta('lifecycle').length === 1, 'lifecycle');
+      const first = fake.emit(3);
+      await named.waitForFrames(() => named.events().length === 3, 'live events');
+      named.close();
+      anonymous.close();
+      await waitFor(() => relay.relay.hub.health().clients === 0, 'both gone');
+      const missed = fake.emit(5);
+      named = await TestClient.connect(relay.wsUrl, { 'X-Client-Name': 'nonebot' });
+      anonymous = await TestClient.connect(relay.wsUrl);
+      const live = fake.emit(2);
+      await named.waitForFrames(() => named.events().length === 7, 'replayed and live events');
+      assert.equal(named.parsed()[0]!.sub_type, 'connect', 'lifecycle connect comes first');
+      assert.deepEqual(named.events(), [...missed, ...live]);
+      await anonymous.waitForFrames(() => anonymous.events().length === 2, 'live events only');
+      assert.deepEqual(anonymous.events(), live);
+      assert.equal(first.length + missed.length + live.length, 10);
+      assert.ok(relay.logs.some((l) => /client "nonebot" is back: replaying 5 buffered event/.test(l)));
+      named.close();
+      anonymous.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
+  it('lets a newer connection with the same name replace the older, without duplicating events', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    try {
+      const older = await TestClient.connect(`${relay.wsUrl}/?client=koishi`);
+      await older.waitForFrames(() => older.meta('lifecycle').length === 1, 'lifecycle');
+      const newer = await TestClient.connect(`${relay.wsUrl}/?client=koishi`);
+      assert.equal((await older.closed).code, 1008);
+      const sent = fake.emit(4);
+      await newer.waitForFrames(() => newer.events().length === 4, 'events on the newer');
+      assert.deepEqual(newer.events(), sent);
+      newer.close();
+      await waitFor(() => relay.relay.hub.health().clients === 0, 'gone');
+      const again = await TestClient.connect(`${relay.wsUrl}/?client=koishi`);
+      await again.waitForFrames(() => again.meta('lifecycle').length === 1, 'lifecycle');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(again.events(), [], 'nothing was kept twice');
+      again.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
+  it('replays a reverse target and a POST target their missed events once each, in order', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`], post: [hook.url] });
+    try {
+      await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+      const before = fake.emit(3);
+      await waitFor(() => hook.events().length === 3 && events(framework.open()[0]!.frames).length === 3, 'live delivery');
+      await framework.stop();
+      await hook.stop();
+      // The POST target is found away at its next request; the reverse target when its socket closes.
+      await waitFor(() => relay.logs.some((l) => /reverse target .* closed/.test(l)), 'the reverse target seen away');
+      const during = fake.emit(6);
+      await new Promise((r) => setTimeout(r, 200));
+      await framework.restart();
+      await hook.restart();
+      await waitFor(() => hook.events().length === 9, 'the POST target to catch up', 8000);
+      await waitFor(() => events(framework.sockets.flatMap((s) => s.frames)).length >= 9, 'the reverse target to catch up', 8000);
+      const after = fake.emit(2);
+      await waitFor(() => hook.events().length === 11 && events(framework.sockets.flatMap((s) => s.frames)).length === 11, 'live again');
+      const expected = [...before, ...during, ...after];
+      assert.deepEqual(events(framework.sockets.flatMap((s) => s.frames)), expected, 'reverse: every event once, in order');
+      assert.deepEqual(hook.events().map((e) => JSON.stringify(e)), expected.map((e) => JSON.stringify(JSON.parse(e))), 'POST: every event once, in order');
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('says lifecycle disable to every client before closing them on shutdown', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`], post: [hook.url] });
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+      await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+      await relay.stop();
+      assert.equal((await client.closed).code, 1001);
+      assert.deepEqual(client.meta('lifecycle').map((l) => l.sub_type), ['connect', 'disable']);
+      assert.deepEqual(framework.parsed(framework.sockets[0]!).filter((f) => f.meta_event_type === 'lifecycle').map((f) => f.sub_type), ['connect', 'disable']);
+      assert.ok(hook.posts.some((p) => JSON.parse(p.body).sub_type === 'disable'), 'the POST target is told too');
+    } finally {
+      client.close();
+      await framework.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+});
