@@ -18,14 +18,22 @@ export interface CallOptions {
   callTimeout: number;
   /** Keep a call this long while the link is down before failing it, ms. */
   hold: number;
+  /** Spacing of rate-limited calls: `_rate_limited` ones, and send_* calls held through an outage, ms. */
+  rateLimitInterval: number;
 }
+
+/** The spec's suffixes, which no implementation honours: the relay does what they promise. */
+const SUFFIX = /_(async|rate_limited)$/;
+/** Calls that post messages: after an outage they go out at the rate limit, not in a burst (NapCatQQ#130). */
+const SENDS = /^send_/;
 
 interface Call {
   readonly caller: Caller;
   readonly request: ActionRequest;
-  readonly hasEcho: boolean;
   readonly relayEcho: string;
   readonly deadline: number;
+  /** Goes out at the rate limit. */
+  readonly paced: boolean;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -33,6 +41,10 @@ export class CallRouter {
   private seq = 0;
   private readonly inFlight = new Map<string, Call>();
   private readonly held: Call[] = [];
+  /** Calls waiting for their turn at the rate limit, in order. */
+  private readonly paced: Call[] = [];
+  private pacer: NodeJS.Timeout | undefined;
+  private lastPaced = 0;
 
   constructor(
     private readonly link: CallLink,
@@ -40,18 +52,21 @@ export class CallRouter {
     private readonly log: Logger,
   ) {}
 
-  /** Take a call from a caller: send it now, or hold it until the link is up. */
-  call(caller: Caller, request: ActionRequest, timeout = this.options.callTimeout): void {
+  /** Take a call from a caller: send it now, hold it until the link is up, or queue it behind the rate limit. */
+  call(caller: Caller, request: ActionRequest, timeout = this.options.callTimeout, paced = false): void {
+    const suffix = SUFFIX.exec(request.action);
+    if (suffix) return this.inBackground(caller, request, suffix);
     const call: Call = {
       caller,
       request,
-      hasEcho: 'echo' in request,
       relayEcho: `relay:${++this.seq}`,
       deadline: Date.now() + timeout,
+      paced,
       timer: undefined,
     };
-    if (this.link.isUp()) this.send(call);
-    else this.hold(call);
+    if (!this.link.isUp()) this.hold(call);
+    else if (paced || (this.paced.length > 0 && SENDS.test(request.action))) this.pace(call);
+    else this.send(call);
   }
 
   /** The relay's own call; resolves with the reply (a failed one included). */
@@ -72,14 +87,17 @@ export class CallRouter {
     } else {
       this.inFlight.delete(call.relayEcho);
     }
-    this.answer(call, frame);
+    answer(call.caller, call.request, frame);
   }
 
+  /** Held calls go out now; held send_* calls and rate-limited ones at the rate limit, in order. */
   linkUp(): void {
     for (const call of this.held.splice(0)) {
       clearTimeout(call.timer);
-      this.send(call);
+      if (call.paced || SENDS.test(call.request.action)) this.pace(call);
+      else this.send(call);
     }
+    this.nextPaced();
   }
 
   /** Calls already sent may or may not have run: fail them, never resend (a resent send_msg is a duplicate). */
@@ -103,7 +121,8 @@ export class CallRouter {
 
   /** Fail everything still waiting (the relay is stopping). */
   close(): void {
-    for (const call of [...this.held.splice(0), ...this.inFlight.values()]) {
+    clearTimeout(this.pacer);
+    for (const call of [...this.held.splice(0), ...this.paced.splice(0), ...this.inFlight.values()]) {
       clearTimeout(call.timer);
       this.fail(call, RelayRetcode.notConnected, 'relay shutting down');
     }
@@ -111,7 +130,46 @@ export class CallRouter {
   }
 
   get pending(): number {
-    return this.held.length + this.inFlight.size;
+    return this.held.length + this.paced.length + this.inFlight.size;
+  }
+
+  /** `x_async` and `x_rate_limited`: answer status async at once, run `x` in the background (the latter paced). */
+  private inBackground(caller: Caller, request: ActionRequest, [suffix, kind]: RegExpExecArray): void {
+    const action = request.action.slice(0, -suffix.length);
+    answer(caller, request, { status: 'async', retcode: 1, data: null, message: '', wording: '' });
+    const background: Caller = {
+      label: `${caller.label} (${action} ${kind})`,
+      reply: (reply) => {
+        if (reply.status === 'failed') this.log.warn(`${background.label} failed: ${String(reply.message ?? reply.retcode)}`);
+      },
+    };
+    const paced = kind === 'rate_limited';
+    // A rate-limited call also gets the time its turn takes.
+    const timeout = this.options.callTimeout + (paced ? (this.paced.length + 1) * this.options.rateLimitInterval : 0);
+    this.call(background, { action, params: request.params }, timeout, paced);
+  }
+
+  private pace(call: Call): void {
+    this.paced.push(call);
+    call.timer = setTimeout(() => {
+      this.paced.splice(this.paced.indexOf(call), 1);
+      this.fail(call, RelayRetcode.notConnected, `not sent: "${call.request.action}" was still waiting its turn at the rate limit when its time ran out`);
+    }, Math.max(0, call.deadline - Date.now()));
+    this.nextPaced();
+  }
+
+  private nextPaced(): void {
+    if (this.pacer || this.paced.length === 0) return;
+    const wait = Math.max(0, this.lastPaced + this.options.rateLimitInterval - Date.now());
+    this.pacer = setTimeout(() => {
+      this.pacer = undefined;
+      if (!this.link.isUp()) return; // linkUp starts it again
+      const call = this.paced.shift()!;
+      clearTimeout(call.timer);
+      this.lastPaced = Date.now();
+      this.send(call);
+      this.nextPaced();
+    }, wait);
   }
 
   private send(call: Call): void {
@@ -141,13 +199,14 @@ export class CallRouter {
   }
 
   private fail(call: Call, retcode: number, message: string): void {
-    this.answer(call, failedReply(retcode, message));
+    answer(call.caller, call.request, failedReply(retcode, message));
   }
+}
 
-  private answer(call: Call, frame: Record<string, unknown>): void {
-    const out: Record<string, unknown> = { ...frame };
-    if (call.hasEcho) out.echo = call.request.echo;
-    else delete out.echo;
-    call.caller.reply(out);
-  }
+/** Reply to a caller with its own echo, exactly as it sent it (or none if it sent none). */
+function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>): void {
+  const out: Record<string, unknown> = { ...frame };
+  if ('echo' in request) out.echo = request.echo;
+  else delete out.echo;
+  caller.reply(out);
 }

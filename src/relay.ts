@@ -32,6 +32,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
   const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), {
     callTimeout: config.callTimeout,
     hold: config.hold,
+    rateLimitInterval: config.rateLimitInterval,
     probeTimeout: config.pingTimeout,
   }, log);
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });

@@ -17,6 +17,8 @@ export interface ReceivedCall {
   action: string;
   params: Record<string, unknown>;
   echo: unknown;
+  /** When it arrived (Date.now()). */
+  at?: number;
 }
 
 export class FakeImplementation {
@@ -143,7 +145,7 @@ export class FakeImplementation {
 
   private answer(ws: WebSocket, text: string): void {
     const { action, params = {}, echo } = JSON.parse(text) as ReceivedCall;
-    this.calls.push({ action, params, echo });
+    this.calls.push({ action, params, echo, at: Date.now() });
     if (this.unanswered.has(action)) return;
     for (const frame of this.replies.to(action, params)) ws.send(JSON.stringify({ ...frame, echo }));
   }
