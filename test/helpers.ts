@@ -54,9 +54,15 @@ export async function waitFor(condition: () => boolean, what: string, timeout = 
 export class TestClient {
   readonly frames: string[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** Each frame parsed once, on arrival. */
+  private readonly objects: Record<string, any>[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.frames.push(data.toString()));
+    ws.on('message', (data) => {
+      const text = data.toString();
+      this.frames.push(text);
+      this.objects.push(JSON.parse(text));
+    });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
@@ -71,23 +77,20 @@ export class TestClient {
 
   /** Frames parsed, in arrival order. */
   parsed(): Record<string, any>[] {
-    return this.frames.map((f) => JSON.parse(f));
+    return this.objects;
   }
 
   /** Non-meta events, as received. */
   events(): string[] {
-    return this.frames.filter((f) => {
-      const frame = JSON.parse(f);
-      return frame.post_type !== undefined && frame.post_type !== 'meta_event';
-    });
+    return this.frames.filter((_, i) => this.objects[i]!.post_type !== undefined && this.objects[i]!.post_type !== 'meta_event');
   }
 
   meta(type: string): Record<string, any>[] {
-    return this.parsed().filter((f) => f.post_type === 'meta_event' && f.meta_event_type === type);
+    return this.objects.filter((f) => f.post_type === 'meta_event' && f.meta_event_type === type);
   }
 
   replies(): Record<string, any>[] {
-    return this.parsed().filter((f) => f.post_type === undefined);
+    return this.objects.filter((f) => f.post_type === undefined);
   }
 
   send(frame: unknown): void {
