@@ -1,5 +1,5 @@
 // Command-line flags: each maps to one setting of the config file; flags win over the file.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, DEFAULTS, readConfigFile, validateConfig, type Config } from './config.ts';
 
 type Key = keyof typeof DEFAULTS;
@@ -31,9 +31,16 @@ const FLAGS: Record<string, Flag> = {
   '--post-timeout': { key: 'postTimeout', arg: 'MS', help: 'give up on one --post request after this long (never resent)' },
   '--handshake-timeout': { key: 'handshakeTimeout', arg: 'MS', help: 'WebSocket handshake limit when the relay dials' },
   '--reconnect-max': { key: 'reconnectMax', arg: 'MS', help: 'longest wait between reconnect attempts (backoff cap)' },
+  '--buffer-events': { key: 'bufferEvents', arg: 'N', help: 'events kept for each target while it is away (oldest dropped first)' },
+  '--buffer-bytes': { key: 'bufferBytes', arg: 'BYTES', help: 'bytes kept for each target while it is away' },
+  '--buffer-age': { key: 'bufferAge', arg: 'MS', help: 'an event older than this is not replayed' },
+  '--rate-limit-interval': { key: 'rateLimitInterval', arg: 'MS', help: 'spacing of _rate_limited calls and of send_* calls held through an outage' },
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
   '--log-level': { key: 'logLevel', arg: 'LEVEL', help: 'debug, info, warn or error' },
+  '--log-file': { key: 'logFile', arg: 'FILE', help: 'also log to this file, rotated by size (a double-clicked executable: onebot-relay.log beside it)' },
+  '--log-file-size': { key: 'logFileSize', arg: 'BYTES', help: 'rotate the log file at this size; 5 old files are kept' },
+  '--keep-quick-edit': { key: 'keepQuickEdit', arg: '', help: "Windows: leave the console's QuickEdit on (a selection then pauses the relay's output)" },
 };
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config; configFile?: string };
@@ -50,7 +57,8 @@ export function parseCommandLine(argv: string[]): Command {
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const flag = FLAGS[name];
     if (!flag && name !== '--config') throw new ConfigError(`unknown flag ${name} (see --help)`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    const boolean = flag !== undefined && typeof DEFAULTS[flag.key] === 'boolean';
+    const value = eq > 0 ? arg.slice(eq + 1) : boolean ? 'true' : argv[++i];
     if (value === undefined) throw new ConfigError(`${name} needs a value${flag ? ` (${flag.arg})` : ' (FILE)'}`);
     if (!flag) {
       configFile = resolve(value);
@@ -58,12 +66,15 @@ export function parseCommandLine(argv: string[]): Command {
     }
     sources[flag.key] = name;
     if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
+    else if (boolean) fromFlags[flag.key] = value === 'true' ? true : value === 'false' ? false : value;
     else fromFlags[flag.key] = typeof DEFAULTS[flag.key] === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
   const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
+  // A relative log file is beside the config file that names it, or in the working directory.
+  if (config.logFile) config.logFile = resolve(sources.logFile === fileSource ? dirname(configFile!) : '.', config.logFile);
   return { kind: 'run', config, configFile };
 }
 

@@ -27,7 +27,7 @@ export interface Health {
 }
 
 export class Hub implements UpstreamSink {
-  readonly upstream: Upstream;
+  private link: Upstream;
   readonly calls: CallRouter;
   private readonly adapters = new Set<Adapter>();
   private readonly identityWaiters = new Set<() => void>();
@@ -48,13 +48,35 @@ export class Hub implements UpstreamSink {
     private readonly options: HubOptions,
     private readonly log: Logger,
   ) {
-    this.upstream = makeUpstream(this);
-    this.calls = new CallRouter({ isUp: () => this.state === 'up', send: (text) => this.upstream.send(text) }, options, log.child('calls'));
+    this.link = makeUpstream(this);
+    this.calls = new CallRouter({ isUp: () => this.state === 'up', send: (text) => this.link.send(text) }, options, log.child('calls'));
     this.watchdog = new HeartbeatWatchdog(() => void this.probe());
+  }
+
+  get upstream(): Upstream {
+    return this.link;
+  }
+
+  /** Settings changed: drop the old link (its calls in flight fail) and bring up the new one. */
+  async replaceUpstream(makeUpstream: (sink: UpstreamSink) => Upstream): Promise<void> {
+    await this.link.stop();
+    if (this.state === 'up') this.linkDown({ by: 'relay', reason: 'closed by the relay: upstream settings changed' });
+    this.state = 'connecting';
+    this.link = makeUpstream(this);
+    await this.link.start();
+  }
+
+  /** New call timeouts, hold and rate limit take effect for calls from now on. */
+  configure(options: HubOptions): void {
+    Object.assign(this.options, options);
   }
 
   add(adapter: Adapter): void {
     this.adapters.add(adapter);
+  }
+
+  remove(adapter: Adapter): void {
+    this.adapters.delete(adapter);
   }
 
   /** Run `then` once the bot's self_id is known (at once if it is). Returns a function that cancels it. */
@@ -106,8 +128,8 @@ export class Hub implements UpstreamSink {
     const up = this.state === 'up';
     return {
       status: up ? 'up' : 'down',
-      ...(up ? {} : { reason: this.lastDown?.reason ?? `upstream ${this.upstream.target} not connected yet` }),
-      link: { state: this.state, target: this.upstream.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
+      ...(up ? {} : { reason: this.lastDown?.reason ?? `upstream ${this.link.target} not connected yet` }),
+      link: { state: this.state, target: this.link.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,
       clients: [...this.adapters].reduce((n, a) => n + a.clientCount, 0),
@@ -120,7 +142,7 @@ export class Hub implements UpstreamSink {
   async stop(): Promise<void> {
     this.watchdog.stop();
     await Promise.all([...this.adapters].map((a) => a.close()));
-    await this.upstream.stop();
+    await this.link.stop();
     this.calls.close();
   }
 
@@ -146,7 +168,7 @@ export class Hub implements UpstreamSink {
     this.log.warn(`upstream missed two heartbeats (interval ${this.heartbeatInterval} ms); probing with get_status`);
     const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
     if (reply.retcode === RelayRetcode.timeout) {
-      this.upstream.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
+      this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
     } else if (this.state === 'up') {
       this.rememberStatus(reply.data);
       this.watchdog.beat(this.heartbeatInterval);

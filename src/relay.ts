@@ -1,13 +1,14 @@
-// Builds a running relay from its settings: one hub, its upstream link, its adapters and the admin endpoint.
+// Builds a running relay from its settings (one hub, its upstream link, its adapters, the admin endpoint)
+// and moves it to new settings without a restart: only what changed is closed, opened or restarted.
 import { adminListener } from './admin.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
 import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
 import { WsServerAdapter } from './downstream/ws-server.ts';
-import { Hub } from './hub.ts';
-import type { HttpListener } from './listen.ts';
+import { Hub, type HubOptions } from './hub.ts';
+import { formatAddress, type HttpListener } from './listen.ts';
 import type { Logger } from './log.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
@@ -21,64 +22,160 @@ const STABLE_AFTER_MS = 60_000;
 
 export interface Relay {
   hub: Hub;
-  adapters: Adapter[];
-  admin: HttpListener;
+  readonly adapters: Adapter[];
+  readonly admin: HttpListener;
+  /** Read the settings again (flags and config file) and apply what changed; false when they are invalid. */
+  reload(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
-export async function startRelay(config: Config, log: Logger): Promise<Relay> {
-  const ping = { interval: config.ping, timeout: config.pingTimeout };
-  const reconnect = { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
-  const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), {
-    callTimeout: config.callTimeout,
-    hold: config.hold,
-    rateLimitInterval: config.rateLimitInterval,
-    probeTimeout: config.pingTimeout,
-  }, log);
-  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
-  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
-  const adapters: Adapter[] = [
-    ...config.ws.map(
-      (e) =>
-        new WsServerAdapter(
-          { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer },
-          hub,
-          log.child('ws'),
-        ),
-    ),
-    ...config.http.map((e) => new HttpApiAdapter({ listen: e.listen, token: e.token ?? config.token }, hub)),
-    ...config.reverse.map(
-      (t) =>
-        new ReverseWsAdapter(
-          { ...t, token: t.token ?? config.token },
-          hub,
-          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
-          log.child('reverse'),
-        ),
-    ),
-    ...config.post.map(
-      (t) =>
-        new HttpPostAdapter(
-          { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
-          hub,
-          { reconnect, buffer },
-          log.child('post'),
-        ),
-    ),
-  ];
-  const admin = adminListener(config.admin, hub);
+/** One endpoint as the settings describe it: equal keys mean nothing about it changed. */
+interface EndpointSpec {
+  key: string;
+  /** What an operator calls it (kind and address), the same across changes of its other settings. */
+  label: string;
+  make(): Adapter;
+}
+
+/** `settings` reads the current settings (again on reload); it throws a ConfigError when they are invalid. */
+export async function startRelay(settings: () => Config, log: Logger): Promise<Relay> {
+  let config = settings();
+  const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), hubOptions(config), log);
+  const running = new Map<string, { spec: EndpointSpec; adapter: Adapter }>();
+  let admin = adminListener(config.admin, hub, () => relay.reload());
   const opened: { close(): Promise<void> }[] = [];
   try {
-    for (const endpoint of [...adapters, admin, hub.upstream]) {
-      await ('start' in endpoint ? endpoint.start() : endpoint.open());
-      opened.push('start' in endpoint ? { close: () => endpoint.stop() } : endpoint);
+    for (const spec of endpointSpecs(config, hub, log)) {
+      const adapter = spec.make();
+      await adapter.open();
+      opened.push(adapter);
+      running.set(spec.key, { spec, adapter });
     }
+    await admin.open();
+    opened.push(admin);
+    await hub.upstream.start();
   } catch (err) {
     await Promise.all(opened.map((e) => e.close()));
     throw err;
   }
-  for (const adapter of adapters) hub.add(adapter);
-  return { hub, adapters, admin, stop: () => Promise.all([hub.stop(), admin.close()]).then(() => {}) };
+  for (const { adapter } of running.values()) hub.add(adapter);
+
+  let reloading = Promise.resolve(true);
+  const relay: Relay = {
+    hub,
+    get adapters() {
+      return [...running.values()].map((r) => r.adapter);
+    },
+    get admin() {
+      return admin;
+    },
+    // Reloads run one at a time, in the order asked for.
+    reload: () => (reloading = reloading.then(() => apply())),
+    stop: () => Promise.all([hub.stop(), admin.close()]).then(() => {}),
+  };
+
+  async function apply(): Promise<boolean> {
+    let next: Config;
+    try {
+      next = settings();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      log.error(`reload refused, the running settings stay: ${err.message}`);
+      return false;
+    }
+    const previous = config;
+    config = next;
+    const changes: string[] = [];
+    if (JSON.stringify(upstreamKey(previous)) !== JSON.stringify(upstreamKey(next))) {
+      changes.push(`upstream → ${next.upstreamListen ? `listening on ${formatAddress(next.upstreamListen)}` : next.upstream}`);
+      await hub.replaceUpstream((sink) => upstreamFor(next, sink, log.child('upstream')));
+    }
+    hub.configure(hubOptions(next));
+    const specs = new Map(endpointSpecs(next, hub, log).map((s) => [s.key, s]));
+    const removed = [...running.values()].filter((r) => !specs.has(r.spec.key));
+    for (const { spec, adapter } of removed) {
+      hub.remove(adapter);
+      running.delete(spec.key);
+      await adapter.close();
+    }
+    const removedLabels = new Set(removed.map((r) => r.spec.label));
+    for (const spec of specs.values()) {
+      if (running.has(spec.key)) continue;
+      const adapter = spec.make();
+      try {
+        await adapter.open();
+      } catch (err) {
+        log.error(`reload: ${spec.label} could not start: ${(err as Error).message}`);
+        continue;
+      }
+      running.set(spec.key, { spec, adapter });
+      hub.add(adapter);
+      changes.push(`${removedLabels.delete(spec.label) ? 'restarted' : 'added'} ${spec.label}`);
+    }
+    for (const label of removedLabels) changes.push(`removed ${label}`);
+    if (formatAddress(previous.admin) !== formatAddress(next.admin)) {
+      await admin.close();
+      admin = adminListener(next.admin, hub, () => relay.reload());
+      await admin.open();
+      changes.push(`admin endpoint moved to ${admin.url}`);
+    }
+    if (previous.logLevel !== next.logLevel) log.warn(`reload: logLevel takes effect after a restart`);
+    log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
+    return true;
+  }
+
+  return relay;
+}
+
+function hubOptions(config: Config): HubOptions {
+  return { callTimeout: config.callTimeout, hold: config.hold, rateLimitInterval: config.rateLimitInterval, probeTimeout: config.pingTimeout };
+}
+
+function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
+  const ping = { interval: config.ping, timeout: config.pingTimeout };
+  const reconnect = { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
+  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
+  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
+  const spec = <T>(kind: string, where: string, options: T, make: (options: T) => Adapter): EndpointSpec => ({
+    key: JSON.stringify([kind, options]),
+    label: `${kind} ${where}`,
+    make: () => make(options),
+  });
+  const specs = [
+    ...config.ws.map((e) =>
+      spec('WebSocket server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer }, (o) => new WsServerAdapter(o, hub, log.child('ws'))),
+    ),
+    ...config.http.map((e) => spec('HTTP API server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token }, (o) => new HttpApiAdapter(o, hub))),
+    ...config.reverse.map((t) =>
+      spec(
+        'reverse WebSocket target',
+        t.url ?? `${t.apiUrl} + ${t.eventUrl}`,
+        [{ ...t, token: t.token ?? config.token }, { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer }] as const,
+        ([target, options]) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
+      ),
+    ),
+    ...config.post.map((t) =>
+      spec(
+        'HTTP POST target',
+        t.url,
+        { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
+        (o) => new HttpPostAdapter(o, hub, { reconnect, buffer }, log.child('post')),
+      ),
+    ),
+  ];
+  // Two endpoints with identical settings (two ports picked by the OS, say) are still two.
+  const seen = new Map<string, number>();
+  for (const spec of specs) {
+    const n = (seen.get(spec.key) ?? 0) + 1;
+    seen.set(spec.key, n);
+    if (n > 1) spec.key += `#${n}`;
+  }
+  return specs;
+}
+
+/** Everything the upstream link is built from. */
+function upstreamKey(config: Config): unknown[] {
+  return [config.upstream, config.upstreamListen, config.upstreamPostListen, config.upstreamToken, config.upstreamSecret, config.ping, config.pingTimeout, config.reconnectMax, config.maxPayload, config.handshakeTimeout, config.callTimeout];
 }
 
 function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream {

@@ -9,6 +9,8 @@ import { startRelay, type Relay } from '../src/relay.ts';
 
 export interface TestRelay {
   relay: Relay;
+  /** The settings a reload reads: change them, then call relay.reload(). */
+  settings: Settings;
   /** ws://127.0.0.1:PORT of the first WS server. */
   wsUrl: string;
   adminUrl: string;
@@ -32,10 +34,11 @@ export const FAST: Settings = {
 /** A relay on ephemeral ports dialling `upstream` (undefined: the settings name another upstream mode). */
 export async function startTestRelay(upstream: string | undefined, settings: Settings = {}): Promise<TestRelay> {
   const logs: string[] = [];
-  const config = validateConfig({ ...FAST, ...(upstream === undefined ? {} : { upstream }), ...settings });
-  const relay = await startRelay(config, createLogger(config.logLevel, (line) => logs.push(line)));
+  const current = { ...FAST, ...(upstream === undefined ? {} : { upstream }), ...settings };
+  const relay = await startRelay(() => validateConfig(current), createLogger('debug', (line) => logs.push(line)));
   return {
     relay,
+    settings: current,
     wsUrl: `ws://${relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}`,
     adminUrl: `http://${relay.admin.url}`,
     logs,

@@ -1,0 +1,116 @@
+// Reload without a restart: unchanged endpoints keep their connections, removed ones say disable and close,
+// added ones start, changed ones restart; invalid settings leave the running ones untouched.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HttpApiAdapter } from '../src/downstream/http-api.ts';
+import { WsServerAdapter } from '../src/downstream/ws-server.ts';
+import { FakeImplementation } from './fake-impl.ts';
+import { FakeFramework, FakeWebhook } from './fake-framework.ts';
+import { startTestRelay, TestClient, waitFor } from './helpers.ts';
+
+describe('reload', { timeout: 30_000 }, () => {
+  it('keeps unchanged endpoints connected and starts added ones', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+      relay.settings.http = ['127.0.0.1:0'];
+      relay.settings.post = [hook.url];
+      assert.equal(await relay.relay.reload(), true);
+      const api = relay.relay.adapters.find((a) => a instanceof HttpApiAdapter)!;
+      const res = await fetch(`http://${api.listener.url}/get_status`);
+      assert.equal(((await res.json()) as Record<string, unknown>).status, 'ok');
+      const sent = fake.emit(2);
+      await waitFor(() => hook.events().length === 2, 'events at the added POST target');
+      await client.waitForFrames(() => client.events().length === 2, 'events at the unchanged client');
+      assert.deepEqual(client.events(), sent);
+      assert.equal(client.ws.readyState, client.ws.OPEN, 'the unchanged endpoint kept its client');
+      assert.equal(client.meta('lifecycle').length, 1);
+      assert.ok(relay.logs.some((l) => /reloaded: added HTTP API server 127\.0\.0\.1:0; added HTTP POST target/.test(l)));
+    } finally {
+      client.close();
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('says disable to removed endpoints and closes them, and restarts changed ones', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`], ws: ['127.0.0.1:0', '127.0.0.1:0'] });
+    const [first, second] = relay.relay.adapters.filter((a) => a instanceof WsServerAdapter).map((a) => `ws://${a.listener.url}`);
+    const onFirst = await TestClient.connect(first!);
+    try {
+      await onFirst.waitForFrames(() => onFirst.meta('lifecycle').length === 1, 'lifecycle');
+      await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+      relay.settings.reverse = [];
+      relay.settings.ws = [{ listen: '127.0.0.1:0', token: 'new' }]; // both servers change: the token is new
+      assert.equal(await relay.relay.reload(), true);
+      assert.equal((await onFirst.closed).code, 1001);
+      assert.deepEqual(onFirst.meta('lifecycle').map((l) => l.sub_type), ['connect', 'disable']);
+      await waitFor(() => framework.open().length === 0, 'the reverse socket closed');
+      assert.deepEqual(framework.parsed(framework.sockets[0]!).filter((f) => f.meta_event_type === 'lifecycle').map((f) => f.sub_type), ['connect', 'disable']);
+      await assert.rejects(TestClient.connect(second!), /ECONNREFUSED/, 'the removed listener is closed');
+      const restarted = `ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}`;
+      await assert.rejects(TestClient.connect(restarted), /401/);
+      const withToken = await TestClient.connect(restarted, { Authorization: 'Bearer new' });
+      await withToken.waitForFrames(() => withToken.meta('lifecycle').length === 1, 'lifecycle on the restarted server');
+      withToken.close();
+      assert.ok(relay.logs.some((l) => /removed reverse WebSocket target/.test(l)));
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await fake.stop();
+    }
+  });
+
+  it('refuses invalid settings, logs exactly why, and keeps everything running', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+      relay.settings.heartbeat = 'often' as unknown as number;
+      const res = await fetch(`${relay.adminUrl}/reload`, { method: 'POST' });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as Record<string, unknown>).reloaded, false);
+      assert.ok(relay.logs.some((l) => /reload refused, the running settings stay: invalid settings:\n {2}heartbeat: expected a number of milliseconds, got "often"/.test(l)));
+      const sent = fake.emit(1);
+      await client.waitForFrames(() => client.events().length === 1, 'an event after the refused reload');
+      assert.deepEqual(client.events(), sent);
+      relay.settings.heartbeat = 300;
+      const ok = await fetch(`${relay.adminUrl}/reload`, { method: 'POST' });
+      assert.equal(ok.status, 200);
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
+  it('moves to a new upstream while clients stay connected', async () => {
+    const oldFake = await FakeImplementation.start();
+    const newFake = await FakeImplementation.start();
+    const relay = await startTestRelay(oldFake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => oldFake.sockets.size === 1, 'the old link');
+      relay.settings.upstream = newFake.url;
+      assert.equal(await relay.relay.reload(), true);
+      await waitFor(() => newFake.sockets.size === 1 && oldFake.sockets.size === 0, 'the new link instead of the old');
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
+      const sent = newFake.emit(2);
+      await client.waitForFrames(() => client.events().length === 2, 'events from the new upstream');
+      assert.deepEqual(client.events(), sent);
+      assert.equal(client.ws.readyState, client.ws.OPEN);
+    } finally {
+      client.close();
+      await relay.stop();
+      await oldFake.stop();
+      await newFake.stop();
+    }
+  });
+});
