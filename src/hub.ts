@@ -111,17 +111,21 @@ export class Hub implements UpstreamSink {
     this.calls.linkDown();
   }
 
-  frame(text: string): void {
+  frame(text: string): boolean {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
     } catch {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
-      return;
+      return false;
     }
     if (v.is(EventFrame, frame)) this.event(text, frame);
     else if (v.is(ReplyFrame, frame) && !Array.isArray(frame)) this.calls.reply(frame);
-    else this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
+    else {
+      this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
+      return false;
+    }
+    return true;
   }
 
   health(): Health {

@@ -17,6 +17,8 @@ import { pauseOnFatal, prepareConsole, quickEditOn, type ConsoleReport } from '.
 const SHUTDOWN_LIMIT_MS = 1_800;
 /** Log lines still waiting at exit get this long to reach the console and the file, ms. */
 const FLUSH_AT_EXIT_MS = 300;
+/** A fatal error waits at most this long to learn whether it was double-clicked (Windows), ms. */
+const FATAL_PROBE_WAIT_MS = 8_000;
 
 const executable = isExecutable();
 let logFile: BoundedWriter | undefined;
@@ -35,7 +37,8 @@ async function exit(code: number): Promise<never> {
 async function fatal(code: number, message: string | undefined): Promise<never> {
   await Promise.all([flushConsole(FLUSH_AT_EXIT_MS), logFile?.flush(FLUSH_AT_EXIT_MS)]);
   if (message) process.stderr.write(`onebot-relay: ${message}\n`);
-  const report = await consoleReport;
+  // Whether the window is ours is known once PowerShell has answered (a second or two); not for ever.
+  const report = await Promise.race([consoleReport, new Promise<undefined>((r) => setTimeout(r, FATAL_PROBE_WAIT_MS))]);
   if (pauseOnFatal(executable, report)) {
     process.stderr.write('\nPress Enter to close this window.\n');
     await new Promise<void>((resolve) => {

@@ -145,7 +145,7 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
     ...config.ws.map((e) =>
       spec('WebSocket server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer }, (o) => new WsServerAdapter(o, hub, log.child('ws'))),
     ),
-    ...config.http.map((e) => spec('HTTP API server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token }, (o) => new HttpApiAdapter(o, hub))),
+    ...config.http.map((e) => spec('HTTP API server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload }, (o) => new HttpApiAdapter(o, hub))),
     ...config.reverse.map((t) =>
       spec(
         'reverse WebSocket target',
@@ -194,6 +194,7 @@ function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream 
         probeEvery: config.ping,
         probeTimeout: config.pingTimeout,
         callTimeout: config.callTimeout,
+        maxPayload: config.maxPayload,
         reconnect,
       },
       sink,

@@ -1,6 +1,7 @@
 // HTTP API server for clients: /:action by GET or POST, and POST / with {action, params}, as the spec's HTTP API.
 import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
@@ -10,6 +11,8 @@ import type { Adapter } from './adapter.ts';
 export interface HttpApiOptions {
   listen: Address;
   token: string;
+  /** Largest request body accepted (413 beyond), bytes. */
+  maxPayload: number;
 }
 
 type Params = Record<string, unknown>;
@@ -34,6 +37,7 @@ export class HttpApiAdapter implements Adapter {
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
+    app.use('*', bodyLimit({ maxSize: options.maxPayload, onError: (c) => c.text(`request body over ${options.maxPayload} bytes`, 413) }));
     app.post('/', (c) => this.handle(c, undefined));
     app.on(['GET', 'POST'], '/:action', (c) => this.handle(c, c.req.param('action')));
     app.all('*', (c) => c.json({ status: 'failed', retcode: 1404, data: null, message: 'use GET or POST /:action, or POST / with {action, params}' }, 404));

@@ -1,5 +1,6 @@
 // The HTTP upstream: calls go to the implementation's HTTP API, events arrive as HTTP POSTs to the relay.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { sameToken, signature } from '../auth.ts';
 import { HttpListener, type Address } from '../listen.ts';
 import { redactUrl, type Logger } from '../log.ts';
@@ -17,6 +18,8 @@ export interface HttpLinkOptions {
   secret: string;
   /** Probe get_status this often while up, ms. */
   probeEvery: number;
+  /** Largest event POST accepted (413 beyond), bytes. */
+  maxPayload: number;
   probeTimeout: number;
   callTimeout: number;
   reconnect: ReconnectOptions;
@@ -40,6 +43,7 @@ export class HttpLink implements Upstream {
     this.target = redactUrl(options.url);
     this.reconnector = new Reconnector(`upstream ${this.target}`, () => void this.probe(), options.reconnect, log);
     const app = new Hono();
+    app.use('*', bodyLimit({ maxSize: options.maxPayload, onError: (c) => c.text(`event body over ${options.maxPayload} bytes`, 413) }));
     app.post('*', async (c) => {
       const body = Buffer.from(await c.req.arrayBuffer());
       if (options.secret) {
@@ -47,9 +51,10 @@ export class HttpLink implements Upstream {
         if (!given) return c.text('missing X-Signature', 401);
         if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
       }
-      this.sink.frame(body.toString('utf8'));
+      if (!this.sink.frame(body.toString('utf8'))) return c.text('the body must be one JSON event object', 400);
       return c.body(null, 204);
     });
+    app.all('*', (c) => c.text('onebot-relay: POST events here', 405));
     this.receiver = new HttpListener('upstream HTTP POST receiver', options.postListen, app.fetch);
   }
 

@@ -13,8 +13,8 @@ export interface UpstreamSink {
   /** The link can carry calls; `selfId` when the transport tells it (X-Self-ID). */
   linkUp(selfId?: SelfId): void;
   linkDown(down: LinkDown): void;
-  /** One frame from the implementation: an event or an API reply, as received. */
-  frame(text: string): void;
+  /** One frame from the implementation, as received; false when it is neither an event nor a reply. */
+  frame(text: string): boolean;
 }
 
 export interface Upstream {
