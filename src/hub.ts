@@ -132,7 +132,7 @@ export class Hub implements UpstreamSink {
     const up = this.state === 'up';
     return {
       status: up ? 'up' : 'down',
-      ...(up ? {} : { reason: this.lastDown?.reason ?? `upstream ${this.link.target} not connected yet` }),
+      ...(up ? {} : { reason: this.downReason() }),
       link: { state: this.state, target: this.link.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,
@@ -141,6 +141,12 @@ export class Hub implements UpstreamSink {
       pending_calls: this.calls.pending,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
     };
+  }
+
+  private downReason(): string {
+    const trying = this.link.problem ? `; cannot reach ${this.link.target}: ${this.link.problem}` : '';
+    if (this.lastDown) return `${this.lastDown.reason}${trying}`;
+    return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
   async stop(): Promise<void> {

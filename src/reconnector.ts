@@ -22,6 +22,8 @@ export class Reconnector {
   private failures = 0;
   private failingSince = 0;
   private lastSummary = 0;
+  /** Why the latest attempt failed, while attempts are failing. */
+  lastFailure: string | undefined;
 
   constructor(
     private readonly what: string,
@@ -39,6 +41,7 @@ export class Reconnector {
       this.log.info(`${this.what} reachable again after ${this.failures} failed attempt(s) over ${seconds} s`);
     }
     this.failures = 0;
+    this.lastFailure = undefined;
     this.upSince = Date.now();
   }
 
@@ -53,6 +56,7 @@ export class Reconnector {
   failed(reason: string): void {
     const now = Date.now();
     this.failures++;
+    this.lastFailure = reason;
     if (this.failures === 1) {
       this.failingSince = now;
       this.lastSummary = now;

@@ -58,6 +58,10 @@ export class HttpLink implements Upstream {
     this.receiver = new HttpListener('upstream HTTP POST receiver', options.postListen, app.fetch);
   }
 
+  get problem(): string | undefined {
+    return this.reconnector.lastFailure;
+  }
+
   async start(): Promise<void> {
     await this.receiver.open();
     this.log.info(`calling ${this.target}; receiving events on http://${this.receiver.url}/`);

@@ -51,6 +51,9 @@ export class ReverseListener implements Upstream {
     return `reverse WebSocket on ws://${this.listener.url}/`;
   }
 
+  /** It waits to be dialled: nothing to report until a socket has come and gone. */
+  readonly problem = undefined;
+
   start(): Promise<void> {
     return this.listener.open();
   }

@@ -20,6 +20,8 @@ export interface UpstreamSink {
 export interface Upstream {
   /** Where it connects or listens, safe to log. */
   readonly target: string;
+  /** Why the latest attempt to reach the implementation failed, while it is failing. */
+  readonly problem: string | undefined;
   /** Dial, or start listening (rejects with a ListenError when it cannot). */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -34,6 +34,10 @@ export class WsLink implements Upstream {
     this.reconnector = new Reconnector(`upstream ${this.target}`, () => this.dial(), options.reconnect, log);
   }
 
+  get problem(): string | undefined {
+    return this.reconnector.lastFailure;
+  }
+
   async start(): Promise<void> {
     this.dial();
   }
