@@ -1,0 +1,87 @@
+// Counting for the fault suite: what the implementation sent, what a client got, what was lost or duplicated.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers.ts';
+
+export interface Tally {
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+}
+
+/** `sent`: event numbers known to have left the implementation; `received`: numbers a target got, in order. */
+export function tally(name: string, sent: number[], received: number[]): Tally {
+  const got = new Set(received);
+  const result = {
+    sent: sent.length,
+    delivered: sent.filter((n) => got.has(n)).length,
+    lost: sent.filter((n) => !got.has(n)).length,
+    duplicated: received.length - got.size,
+  };
+  console.log(`fault ${name}: sent ${result.sent}, delivered ${result.delivered}, lost ${result.lost}, duplicated ${result.duplicated}`);
+  return result;
+}
+
+export function inOrder(numbers: number[]): boolean {
+  return numbers.every((n, i) => i === 0 || n > numbers[i - 1]!);
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const CHILD = fileURLToPath(new URL('./impl-child.ts', import.meta.url));
+
+/** The fake implementation in a child process. */
+export class ImplProcess {
+  private output = '';
+  private readonly child: ChildProcess;
+
+  private constructor(port: number, first: number) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', CHILD, String(port), String(first)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (d) => (this.output += d));
+  }
+
+  static async start(port: number, first: number): Promise<ImplProcess> {
+    const impl = new ImplProcess(port, first);
+    await waitFor(() => impl.output.includes('ready'), 'the implementation process to listen', 10_000);
+    return impl;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Emit `count` events and wait until they are written; returns their numbers. */
+  async emit(count: number): Promise<number[]> {
+    const seen = this.output.length;
+    this.child.stdin!.write(`emit ${count}\n`);
+    let match: RegExpExecArray | null = null;
+    await waitFor(() => (match = /emitted (\d+) (\d+)\n/.exec(this.output.slice(seen))) !== null, 'the events to be written', 10_000);
+    const [, from, to] = match! as RegExpExecArray;
+    return Array.from({ length: Number(to) - Number(from) + 1 }, (_, i) => Number(from) + i);
+  }
+
+  /** Emit without waiting: the process may die before they are all written. */
+  emitAndForget(count: number): void {
+    this.child.stdin!.write(`emit ${count}\n`);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
