@@ -15,7 +15,8 @@ interface Entry {
 }
 
 export class EventBuffer {
-  private entries: Entry[] = [];
+  /** Taken or dropped entries before `first` are cleared at once, and cut off now and then. */
+  private entries: (Entry | undefined)[] = [];
   private first = 0;
   private bytes = 0;
   /** Dropped since the target went away (reported when it returns). */
@@ -50,13 +51,7 @@ export class EventBuffer {
 
   shift(): string | undefined {
     const text = this.peek();
-    if (text === undefined) return undefined;
-    this.bytes -= this.entries[this.first]!.bytes;
-    this.first++;
-    if (this.first > 1024 && this.first * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.first);
-      this.first = 0;
-    }
+    if (text !== undefined) this.removeOldest();
     return text;
   }
 
@@ -72,10 +67,17 @@ export class EventBuffer {
     while (this.size > 0 && now - this.entries[this.first]!.at > this.limits.age) this.dropOldest('expired');
   }
 
+  private removeOldest(): void {
+    this.bytes -= this.entries[this.first]!.bytes;
+    this.entries[this.first++] = undefined;
+    if (this.first > 1024 && this.first * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.first);
+      this.first = 0;
+    }
+  }
+
   private dropOldest(why: 'full' | 'expired'): void {
-    const entry = this.entries[this.first]!;
-    this.bytes -= entry.bytes;
-    this.first++;
+    this.removeOldest();
     this.dropped++;
     if (this.droppedNow++ === 0) {
       const limit = why === 'full' ? `${this.limits.events} events or ${this.limits.bytes} bytes` : `${Math.round(this.limits.age / 1000)} s`;
