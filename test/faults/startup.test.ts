@@ -1,0 +1,65 @@
+// Faults at start: a port already taken, and an implementation that is not there yet.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { FakeImplementation } from '../fake-impl.ts';
+import { TestClient, waitFor } from '../helpers.ts';
+import { freePort } from './tally.ts';
+
+function run(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('exit', resolve)) };
+}
+
+describe('fault: at start', { timeout: 30_000 }, () => {
+  it('exits 1 naming the endpoint whose port is taken, for each kind of listener', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
+    const free = async () => `127.0.0.1:${await freePort()}`;
+    try {
+      for (const [args, name] of [
+        [['--admin', taken, '--ws', await free()], 'admin endpoint'],
+        [['--http', taken, '--ws', await free(), '--admin', await free()], 'HTTP API server'],
+        [['--upstream-listen', taken, '--ws', await free(), '--admin', await free()], 'upstream reverse WebSocket listener'],
+      ] as const) {
+        const relay = run([...args]);
+        assert.equal(await relay.exited, 1, `${name}: exit code`);
+        assert.match(relay.output(), new RegExp(`${name} on ${taken.replace(/\./g, '\\.')}: the port is already in use`));
+      }
+      console.log('fault port in use at start: exit 1 with the endpoint named, for the admin, HTTP API and upstream listeners');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serves clients and says why on /healthz while the implementation is unreachable, then picks it up', async () => {
+    const fake = await FakeImplementation.start();
+    await fake.kill();
+    const [ws, admin] = [await freePort(), await freePort()];
+    const relay = run(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--reconnect-max', '300', '--hold', '500']);
+    try {
+      await waitFor(() => /status: /.test(relay.output()), 'the banner', 10_000);
+      const client = await TestClient.connect(`ws://127.0.0.1:${ws}/`);
+      const health = await fetch(`http://127.0.0.1:${admin}/healthz`);
+      assert.equal(health.status, 503);
+      const body = (await health.json()) as { reason: string };
+      assert.match(body.reason, /never connected; cannot reach ws:\/\/127\.0\.0\.1:\d+\/: connect ECONNREFUSED/);
+      const early = await client.call('get_status', {}, 'early', 15_000);
+      assert.equal(early.retcode, 1502, 'a call answered "upstream not connected" after the hold time');
+      await fake.restart();
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect once the bot is known', 10_000);
+      assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
+      console.log(`fault unreachable upstream at start: clients served, /healthz 503 "${body.reason}", then 200`);
+      client.close();
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+      await fake.stop();
+    }
+  });
+});
