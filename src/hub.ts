@@ -136,7 +136,7 @@ export class Hub implements UpstreamSink {
       link: { state: this.state, target: this.link.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,
-      clients: [...this.adapters].reduce((n, a) => n + a.clientCount, 0),
+      clients: [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected).length,
       reconnects: this.reconnects,
       pending_calls: this.calls.pending,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),

@@ -157,7 +157,7 @@ export class BoundedWriter {
       if (finished) return;
       finished = true;
       this.writing = false;
-      if (err) this.dropped += batch.length;
+      if (err) this.dropped += batch.filter((q) => typeof q === 'string').length;
       this.pump();
     });
   }

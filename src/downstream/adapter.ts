@@ -1,12 +1,36 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
+
+/** One client as the status page and /metrics show it: a socket, a named client away, a POST target. */
+export interface ClientStatus {
+  /** Its address and path, or the URL the relay dials. */
+  label: string;
+  role: 'universal' | 'api' | 'event' | 'post';
+  /** The name a forward-WS client gave itself. */
+  name?: string;
+  connected: boolean;
+  /** Since when it is connected (ISO time). */
+  since?: string;
+  /** Bytes waiting to be written to it. */
+  queueBytes: number;
+  /** Events handed to it. */
+  delivered: number;
+  /** Events kept for it while it is away. */
+  buffered: number;
+  /** Events dropped for it: its buffer overflowed or expired. */
+  dropped: number;
+  /** Events it was sent but did not take (HTTP POST errors and timeouts). */
+  failed: number;
+  lastError?: string;
+}
+
 export interface Adapter {
   /** What it is and where, for logs and the status page, e.g. "HTTP POST to http://127.0.0.1:8080/". */
   readonly name: string;
   open(): Promise<void>;
-  /** Close every connection (clients get 1001) and stop listening or dialling. */
+  /** Close every connection (clients get lifecycle disable, then 1001) and stop listening or dialling. */
   close(): Promise<void>;
   /** One upstream event, exactly as the implementation sent it. Must never wait for a client. */
   deliver(event: string): void;
-  /** Connected clients, for health. */
-  readonly clientCount: number;
+  /** Its clients, connected or kept for. */
+  clients(): ClientStatus[];
 }

@@ -6,7 +6,7 @@ import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
 import { HttpListener, type Address } from '../listen.ts';
-import type { Adapter } from './adapter.ts';
+import type { Adapter, ClientStatus } from './adapter.ts';
 
 export interface HttpApiOptions {
   listen: Address;
@@ -29,7 +29,6 @@ class BadRequest extends Error {
 
 export class HttpApiAdapter implements Adapter {
   readonly listener: HttpListener;
-  private inFlight = 0;
 
   constructor(
     options: HttpApiOptions,
@@ -48,9 +47,9 @@ export class HttpApiAdapter implements Adapter {
     return `http://${this.listener.url}/ (HTTP API server)`;
   }
 
-  /** Requests waiting for an answer (HTTP clients hold no connection between calls). */
-  get clientCount(): number {
-    return this.inFlight;
+  /** HTTP callers hold no connection between calls: nothing to list. */
+  clients(): ClientStatus[] {
+    return [];
   }
 
   open(): Promise<void> {
@@ -83,12 +82,10 @@ export class HttpApiAdapter implements Adapter {
     }
     const socket = c.env.incoming.socket;
     const label = `http client ${socket.remoteAddress}:${socket.remotePort}`;
-    this.inFlight++;
     const reply = await new Promise<Record<string, unknown>>((resolve) => {
       const caller: Caller = { label, reply: resolve };
       this.hub.calls.call(caller, { action: action!, params });
     });
-    this.inFlight--;
     const unknownAction = reply.retcode === 1404 || reply.retcode === 404;
     return c.json(reply, unknownAction ? 404 : 200);
   }

@@ -5,7 +5,7 @@ import { redactUrl, type Logger } from '../log.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import { heartbeat, lifecycle } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import type { Adapter } from './adapter.ts';
+import type { Adapter, ClientStatus } from './adapter.ts';
 
 export interface PostTarget {
   url: string;
@@ -31,6 +31,9 @@ export class HttpPostAdapter implements Adapter {
   private readonly reconnector: Reconnector;
   private sending = false;
   private reachable = true;
+  private delivered = 0;
+  private failed = 0;
+  private lastError: string | undefined;
   private stopped = false;
   private beats: NodeJS.Timeout | undefined;
   private cancelBeats: () => void = () => {};
@@ -46,8 +49,20 @@ export class HttpPostAdapter implements Adapter {
     this.queue = new EventBuffer(this.name, options.buffer, log);
   }
 
-  get clientCount(): number {
-    return this.reachable ? 1 : 0;
+  clients(): ClientStatus[] {
+    return [
+      {
+        label: redactUrl(this.target.url),
+        role: 'post',
+        connected: this.reachable,
+        queueBytes: 0,
+        delivered: this.delivered,
+        buffered: this.queue.size,
+        dropped: this.queue.dropped,
+        failed: this.failed,
+        ...(this.lastError ? { lastError: this.lastError } : {}),
+      },
+    ];
   }
 
   async open(): Promise<void> {
@@ -85,6 +100,8 @@ export class HttpPostAdapter implements Adapter {
     for (let event = this.queue.peek(); event !== undefined && !this.stopped; event = this.queue.peek()) {
       const outcome = await this.post(event);
       if (outcome === 'unreachable') break;
+      if (outcome === 'delivered') this.delivered++;
+      else this.failed++;
       if (!this.reachable) {
         this.reachable = true;
         this.reconnector.up();
@@ -107,26 +124,26 @@ export class HttpPostAdapter implements Adapter {
       res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeout) });
       text = await res.text();
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
-        // It was sent and may have been handled: retrying would deliver it twice.
-        this.log.warn(`${this.name}: no answer within ${this.target.timeout} ms; the event counts as failed and is not resent`);
-        return 'failed';
-      }
+      // A request that timed out was sent and may have been handled: retrying would deliver it twice.
+      if ((err as Error).name === 'TimeoutError') return this.fail(`no answer within ${this.target.timeout} ms; the event counts as failed and is not resent`);
       const cause = (err as { cause?: { code?: string } }).cause?.code;
       if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EHOSTUNREACH' || cause === 'ECONNRESET') {
         this.reachable = false;
+        this.lastError = cause;
         this.reconnector.failed(cause);
         return 'unreachable';
       }
-      this.log.warn(`${this.name}: POST failed (${(err as Error).message}); the event counts as failed and is not resent`);
-      return 'failed';
+      return this.fail(`POST failed (${(err as Error).message}); the event counts as failed and is not resent`);
     }
-    if (!res.ok) {
-      this.log.warn(`${this.name}: answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`);
-      return 'failed';
-    }
+    if (!res.ok) return this.fail(`answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`);
     if (text.trim()) this.quickOperation(event, text);
     return 'delivered';
+  }
+
+  private fail(why: string): Outcome {
+    this.lastError = why;
+    this.log.warn(`${this.name}: ${why}`);
+    return 'failed';
   }
 
   /** A non-empty JSON answer is a quick operation on the event, carried out upstream. */

@@ -6,7 +6,7 @@ import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import type { Adapter } from './adapter.ts';
+import type { Adapter, ClientStatus } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -37,8 +37,8 @@ export class ReverseWsAdapter implements Adapter {
     this.name = `reverse WebSocket to ${roles.map(([, url]) => redactUrl(url)).join(' + ')}`;
   }
 
-  get clientCount(): number {
-    return this.sockets.filter((s) => s.connected).length;
+  clients(): ClientStatus[] {
+    return this.sockets.map((s) => s.status());
   }
 
   async open(): Promise<void> {
@@ -63,6 +63,8 @@ class ReverseSocket {
   private ws: WebSocket | undefined;
   private session: WsSession | undefined;
   private lastError: string | undefined;
+  /** Events delivered over earlier sockets. */
+  private delivered = 0;
   private stopped = false;
   private cancelStart: () => void = () => {};
 
@@ -79,8 +81,11 @@ class ReverseSocket {
     if (role !== 'api') this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log);
   }
 
-  get connected(): boolean {
-    return this.session !== undefined;
+  status(): ClientStatus {
+    const kept = { buffered: this.buffer?.size ?? 0, dropped: this.buffer?.dropped ?? 0 };
+    const lastError = this.reconnector.lastFailure ?? this.lastError;
+    if (this.session) return { ...this.session.status(this.target), delivered: this.delivered + this.session.delivered, ...kept };
+    return { label: this.target, role: this.role, connected: false, queueBytes: 0, delivered: this.delivered, ...kept, failed: 0, ...(lastError ? { lastError } : {}) };
   }
 
   /** Dial once the bot's self_id is known: frameworks key bots by X-Self-ID. */
@@ -133,6 +138,7 @@ class ReverseSocket {
       this.session = undefined;
       if (session) {
         session.closed();
+        this.delivered += session.delivered;
         this.log.warn(`reverse target ${this.target} closed: code ${code}${reason.length ? ` "${reason}"` : ''}${this.lastError ? ` (${this.lastError})` : ''}`);
         this.reconnector.lost();
       } else {

@@ -9,7 +9,7 @@ import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
 import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
-import type { Adapter } from './adapter.ts';
+import type { Adapter, ClientStatus } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface WsServerOptions {
@@ -56,8 +56,25 @@ export class WsServerAdapter implements Adapter {
     return `ws://${this.listener.url}/ (WebSocket server: /, /api, /event)`;
   }
 
-  get clientCount(): number {
-    return this.sessions.size;
+  clients(): ClientStatus[] {
+    const connected = [...this.sessions].map((session) => {
+      const buffer = session.name === undefined ? undefined : this.buffers.get(session.name);
+      return { ...session.status(), buffered: buffer?.size ?? 0, dropped: buffer?.dropped ?? 0 };
+    });
+    const away = [...this.buffers]
+      .filter(([name]) => !this.named.has(name))
+      .map(([name, buffer]): ClientStatus => ({
+        label: `client "${name}" (away)`,
+        role: 'universal',
+        name,
+        connected: false,
+        queueBytes: 0,
+        delivered: 0,
+        buffered: buffer.size,
+        dropped: buffer.dropped,
+        failed: 0,
+      }));
+    return [...connected, ...away];
   }
 
   open(): Promise<void> {

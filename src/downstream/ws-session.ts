@@ -2,6 +2,7 @@
 import * as v from 'valibot';
 import type { WebSocket } from 'ws';
 import type { Caller } from '../calls.ts';
+import type { ClientStatus } from './adapter.ts';
 import type { Hub } from '../hub.ts';
 import { watchPings, type PingOptions } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
@@ -27,6 +28,10 @@ export class WsSession implements Caller {
   private heartbeats: NodeJS.Timeout | undefined;
   private tooSlow = false;
   private isConnected = false;
+  private readonly since = new Date().toISOString();
+  /** Events handed to the socket. */
+  delivered = 0;
+  lastError: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -45,6 +50,7 @@ export class WsSession implements Caller {
 
   start(): void {
     this.stopPings = watchPings(this.ws, this.options.ping, (why) => {
+      this.lastError = why;
       this.log.warn(`${this.label}: ${why}; dropping the connection`);
       this.ws.terminate();
     });
@@ -53,7 +59,26 @@ export class WsSession implements Caller {
 
   /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
   deliver(event: string): boolean {
-    return !this.receivesEvents || this.send(event);
+    if (!this.receivesEvents) return true;
+    if (!this.send(event)) return false;
+    this.delivered++;
+    return true;
+  }
+
+  status(label = this.label): ClientStatus {
+    return {
+      label,
+      role: this.role,
+      ...(this.name === undefined ? {} : { name: this.name }),
+      connected: this.ws.readyState === this.ws.OPEN,
+      since: this.since,
+      queueBytes: this.ws.bufferedAmount,
+      delivered: this.delivered,
+      buffered: 0,
+      dropped: 0,
+      failed: 0,
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
+    };
   }
 
   reply(frame: Record<string, unknown>): void {
@@ -124,6 +149,7 @@ export class WsSession implements Caller {
 
   private dropTooSlow(): void {
     this.tooSlow = true;
+    this.lastError = `too slow: over ${this.options.queueLimit} bytes waiting`;
     this.log.warn(`${this.label}: too slow, over ${this.options.queueLimit} bytes waiting to be sent; disconnecting (close ${CLOSE_TOO_SLOW})`);
     this.close(CLOSE_TOO_SLOW, 'too slow: outbound queue full');
   }
