@@ -231,6 +231,36 @@ async function main(): Promise<void> {
     });
   }
 
+  await check(`in a console (a pseudo-terminal): Ctrl+C typed into it stops the relay cleanly${wine ? "; the QuickEdit step fails under Wine (PowerShell is a stub there) and is only logged" : ''}`, async () => {
+    if (spawnSync('script', ['--version'], { stdio: 'ignore' }).error) return void console.log(`[e2e ${elapsed()}]      skipped: no \`script\` (util-linux) here`);
+    const fake = await FakeImplementation.start();
+    const outPath = join(tmp, 'console.txt');
+    const argv = ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const command = [...(wine ? ['wine'] : []), binary, ...argv].map(quote).join(' ');
+    const child = spawn('script', ['-qfec', command, outPath], { env, cwd: tmp, stdio: ['pipe', 'ignore', 'ignore'] });
+    children.add(child);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => (children.delete(child), r(code))));
+    // The terminal wraps lines and adds escape sequences: read it as one flat string.
+    const screen = () => (existsSync(outPath) ? readFileSync(outPath, 'utf8') : '').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '').replace(/[\r\n]/g, '');
+    const run: Run = { child, output: screen, exited };
+    try {
+      await waitFor(() => /stop with Ctrl\+C/.test(screen()), `the banner in the console:\n${screen()}`, START_MS);
+      if (wine) await waitFor(() => /could not turn QuickEdit off in this console \(PowerShell/.test(screen()), 'the QuickEdit warning', 30_000);
+      const clients = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(screen())![1]!;
+      const status = /status: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(screen())![1]!;
+      const client = await exercise(fake, { clients, status });
+      child.stdin!.write('\x03');
+      const code = await exitCode(run, 10_000);
+      if (code !== 0) throw new Error(`exit code ${code} after Ctrl+C:\n${screen()}`);
+      if (!/SIGINT: shutting down/.test(screen())) throw new Error(`no shutdown line:\n${screen()}`);
+      if ((await client.closed).code !== 1001) throw new Error('the client was not closed with 1001');
+    } finally {
+      child.kill('SIGKILL');
+      await fake.stop();
+    }
+  });
+
   await check('double-click: no flags writes onebot-relay.json and a log file beside the executable, and runs', async () => {
     for (const port of [6710, 6720]) if (!(await portFree(port))) throw new Error(`port ${port} is in use; the default-settings check needs it`);
     const fake = (await portFree(3001)) ? await FakeImplementation.start({ port: 3001 }) : undefined;

@@ -5,8 +5,26 @@ import { failedReply, isStreamChunk, RelayRetcode, type ActionRequest, type Repl
 /** Whoever made a call: a client session, or the relay itself. */
 export interface Caller {
   readonly label: string;
+  /** The relay's own calls (probes, login info) are not counted in the call statistics. */
+  readonly internal?: boolean;
   reply(frame: Record<string, unknown>): void;
 }
+
+export type CallOutcome = 'ok' | 'failed' | 'timeout' | 'not_connected' | 'unknown';
+
+/** A finished call, for statistics and health. */
+export interface CallRecord {
+  action: string;
+  outcome: CallOutcome;
+  /** From its arrival to its final answer. */
+  ms: number;
+}
+
+const OUTCOME_OF: Record<number, CallOutcome> = {
+  [RelayRetcode.timeout]: 'timeout',
+  [RelayRetcode.notConnected]: 'not_connected',
+  [RelayRetcode.outcomeUnknown]: 'unknown',
+};
 
 export interface CallLink {
   isUp(): boolean;
@@ -31,6 +49,7 @@ interface Call {
   readonly caller: Caller;
   readonly request: ActionRequest;
   readonly relayEcho: string;
+  readonly started: number;
   readonly deadline: number;
   /** Goes out at the rate limit. */
   readonly paced: boolean;
@@ -50,6 +69,7 @@ export class CallRouter {
     private readonly link: CallLink,
     private readonly options: CallOptions,
     private readonly log: Logger,
+    private readonly finished: (record: CallRecord) => void = () => {},
   ) {}
 
   /** Take a call from a caller: send it now, hold it until the link is up, or queue it behind the rate limit. */
@@ -60,6 +80,7 @@ export class CallRouter {
       caller,
       request,
       relayEcho: `relay:${++this.seq}`,
+      started: Date.now(),
       deadline: Date.now() + timeout,
       paced,
       timer: undefined,
@@ -71,7 +92,7 @@ export class CallRouter {
 
   /** The relay's own call; resolves with the reply (a failed one included). */
   request(action: string, params: Record<string, unknown>, timeout?: number): Promise<ReplyFrame> {
-    return new Promise((resolve) => this.call({ label: 'relay', reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, timeout));
+    return new Promise((resolve) => this.call({ label: 'relay', internal: true, reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, timeout));
   }
 
   /** A reply frame from the implementation. */
@@ -86,6 +107,7 @@ export class CallRouter {
       call.timer = setTimeout(() => this.timedOut(call), this.options.callTimeout);
     } else {
       this.inFlight.delete(call.relayEcho);
+      this.record(call, frame.status === 'failed' ? 'failed' : 'ok');
     }
     answer(call.caller, call.request, frame);
   }
@@ -199,7 +221,12 @@ export class CallRouter {
   }
 
   private fail(call: Call, retcode: number, message: string): void {
+    this.record(call, OUTCOME_OF[retcode] ?? 'failed');
     answer(call.caller, call.request, failedReply(retcode, message));
+  }
+
+  private record(call: Call, outcome: CallOutcome): void {
+    if (!call.caller.internal) this.finished({ action: call.request.action, outcome, ms: Date.now() - call.started });
   }
 }
 

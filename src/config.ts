@@ -128,6 +128,13 @@ export const DEFAULTS = {
   bufferBytes: 64 * 1024 * 1024,
   bufferAge: 10 * 60_000,
   rateLimitInterval: 500,
+  adminToken: '',
+  healthProbe: 30_000,
+  unhealthyAfter: 3,
+  onUnhealthy: '',
+  unhealthyGrace: 60_000,
+  unhealthyCooldown: 10 * 60_000,
+  unhealthyTimeout: 60_000,
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
   logLevel: 'info' as (typeof LEVELS)[number],
@@ -164,6 +171,13 @@ export const ConfigSchema = v.strictObject(
     bufferBytes: v.optional(bytes(0), DEFAULTS.bufferBytes),
     bufferAge: v.optional(milliseconds(0), DEFAULTS.bufferAge),
     rateLimitInterval: v.optional(milliseconds(0), DEFAULTS.rateLimitInterval),
+    adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
+    healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
+    unhealthyAfter: v.optional(v.pipe(v.number(expected('a number of calls')), v.integer(expected('a whole number of calls')), v.minValue(1, expected('at least 1 call'))), DEFAULTS.unhealthyAfter),
+    onUnhealthy: v.optional(v.string(expected('a command line')), DEFAULTS.onUnhealthy),
+    unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
+    unhealthyCooldown: v.optional(milliseconds(1000), DEFAULTS.unhealthyCooldown),
+    unhealthyTimeout: v.optional(milliseconds(100), DEFAULTS.unhealthyTimeout),
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
     logLevel: v.optional(v.picklist(LEVELS, expected(LEVELS.map((l) => `"${l}"`).join(', '))), DEFAULTS.logLevel),
@@ -203,7 +217,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
 export function validateConfig(settings: Record<string, unknown>, sources: Record<string, string> = {}): Config {
   const result = v.safeParse(ConfigSchema, settings);
   if (result.success) {
-    const why = upstreamModeProblem(result.output, 'upstream' in settings);
+    const why = upstreamModeProblem(result.output, 'upstream' in settings) ?? adminProblem(result.output);
     if (why) throw new ConfigError(`invalid settings:\n  ${why}`);
     return result.output;
   }
@@ -222,6 +236,13 @@ type ConfigIssue = v.InferIssue<typeof ConfigSchema>;
 function mostSpecific(issue: ConfigIssue): ConfigIssue {
   const sub = (issue.issues as ConfigIssue[] | undefined)?.find((i) => i.path?.length);
   return sub ? mostSpecific({ ...sub, path: [...(issue.path ?? []), ...sub.path!] } as ConfigIssue) : issue;
+}
+
+/** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */
+function adminProblem(config: Config): string | undefined {
+  const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(config.admin.host);
+  if (!loopback && !config.adminToken) return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
+  return undefined;
 }
 
 /** Exactly one upstream: dialled WS, reverse WS (upstreamListen), or HTTP API plus an event receiver. */

@@ -1,23 +1,32 @@
 // The relay's core: owns the upstream link, fans events out to adapters, routes calls, knows the bot's identity.
 import * as v from 'valibot';
-import { CallRouter, type CallOptions } from './calls.ts';
+import { CallRouter, type CallOptions, type CallRecord } from './calls.ts';
 import type { Adapter } from './downstream/adapter.ts';
+import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
 import { EventFrame, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { CallStats, RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, Upstream, UpstreamSink } from './upstream/upstream.ts';
 
 export interface HubOptions extends CallOptions {
   /** How long a probe of a silent implementation may take, ms. */
   probeTimeout: number;
+  /** Ask get_status this often while the link is up, ms (0: never). */
+  healthProbe: number;
+  /** This many send_* calls in a row that fail or time out make the bot degraded. */
+  unhealthyAfter: number;
 }
 
 export type LinkState = 'connecting' | 'up' | 'down';
 
 export interface Health {
-  status: 'up' | 'down';
+  /** degraded: the link is up but the bot is not working (see reasons). */
+  status: 'up' | 'degraded' | 'down';
+  /** Every reason, joined. */
   reason?: string;
-  link: { state: LinkState; target: string; since: string; last_down?: LinkDown };
+  reasons: string[];
+  link: { state: LinkState; target: string; since: string; last_down?: LinkDown; last_heartbeat_age_ms: number | null };
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
@@ -39,7 +48,15 @@ export class Hub implements UpstreamSink {
   private everUp = false;
   private reconnects = 0;
   private heartbeatInterval = 0;
-  private reported = { online: true, good: true };
+  private lastHeartbeat: number | undefined;
+  private healthProbe: NodeJS.Timeout | undefined;
+  private readonly watch: HealthWatch;
+  /** Every upstream event received. */
+  eventsReceived = 0;
+  readonly rates = { events: new RateMeter(), calls: new RateMeter() };
+  readonly callStats = new CallStats();
+  /** Told of every client call that finishes (metrics). */
+  readonly callListeners = new Set<(record: CallRecord) => void>();
   selfId: SelfId | undefined;
   nickname: string | undefined;
 
@@ -49,7 +66,9 @@ export class Hub implements UpstreamSink {
     private readonly log: Logger,
   ) {
     this.link = makeUpstream(this);
-    this.calls = new CallRouter({ isUp: () => this.state === 'up', send: (text) => this.link.send(text) }, options, log.child('calls'));
+    this.watch = new HealthWatch(options.unhealthyAfter);
+    const link = { isUp: () => this.state === 'up', send: (text: string) => this.link.send(text) };
+    this.calls = new CallRouter(link, options, log.child('calls'), (record) => this.callFinished(record));
     this.watchdog = new HeartbeatWatchdog(() => void this.probe());
   }
 
@@ -66,9 +85,10 @@ export class Hub implements UpstreamSink {
     await this.link.start();
   }
 
-  /** New call timeouts, hold and rate limit take effect for calls from now on. */
+  /** New call timeouts, hold, rate limit and health settings take effect from now on. */
   configure(options: HubOptions): void {
     Object.assign(this.options, options);
+    this.watch.sendFailures = options.unhealthyAfter;
   }
 
   add(adapter: Adapter): void {
@@ -92,7 +112,7 @@ export class Hub implements UpstreamSink {
   /** What relay heartbeats tell clients: the implementation's last report, and false while the link is down. */
   linkStatus(): { online: boolean; good: boolean } {
     if (this.state !== 'up') return { online: false, good: false };
-    return { ...this.reported };
+    return { ...this.watch.reported };
   }
 
   linkUp(selfId?: SelfId): void {
@@ -102,12 +122,15 @@ export class Hub implements UpstreamSink {
     this.setState('up');
     this.calls.linkUp();
     void this.fetchLoginInfo();
+    this.scheduleHealthProbe();
   }
 
   linkDown(down: LinkDown): void {
     this.lastDown = down;
     this.setState('down');
     this.watchdog.stop();
+    clearTimeout(this.healthProbe);
+    this.watch.reset();
     this.calls.linkDown();
   }
 
@@ -129,11 +152,18 @@ export class Hub implements UpstreamSink {
   }
 
   health(): Health {
-    const up = this.state === 'up';
+    const reasons = this.state === 'up' ? this.watch.reasons() : [this.downReason()];
     return {
-      status: up ? 'up' : 'down',
-      ...(up ? {} : { reason: this.downReason() }),
-      link: { state: this.state, target: this.link.target, since: new Date(this.stateSince).toISOString(), last_down: this.lastDown },
+      status: this.state !== 'up' ? 'down' : reasons.length ? 'degraded' : 'up',
+      ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+      reasons,
+      link: {
+        state: this.state,
+        target: this.link.target,
+        since: new Date(this.stateSince).toISOString(),
+        last_down: this.lastDown,
+        last_heartbeat_age_ms: this.lastHeartbeat === undefined ? null : Date.now() - this.lastHeartbeat,
+      },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,
       clients: [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected).length,
@@ -151,12 +181,15 @@ export class Hub implements UpstreamSink {
 
   async stop(): Promise<void> {
     this.watchdog.stop();
+    clearTimeout(this.healthProbe);
     await Promise.all([...this.adapters].map((a) => a.close()));
     await this.link.stop();
     this.calls.close();
   }
 
   private event(text: string, event: EventFrame): void {
+    this.eventsReceived++;
+    this.rates.events.mark();
     this.learnSelfId(event.self_id);
     if (event.post_type === 'meta_event') {
       // The relay makes its own heartbeats and lifecycle events for each client.
@@ -167,7 +200,8 @@ export class Hub implements UpstreamSink {
   }
 
   private heartbeat(event: EventFrame): void {
-    this.rememberStatus(event.status);
+    this.lastHeartbeat = Date.now();
+    this.watch.report(event.status);
     if (event.interval) this.heartbeatInterval = event.interval;
     this.watchdog.beat(this.heartbeatInterval);
   }
@@ -180,9 +214,29 @@ export class Hub implements UpstreamSink {
     if (reply.retcode === RelayRetcode.timeout) {
       this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
     } else if (this.state === 'up') {
-      this.rememberStatus(reply.data);
+      this.watch.report(reply.data);
       this.watchdog.beat(this.heartbeatInterval);
     }
+  }
+
+  /** Now and then, ask the implementation how it is: it may be connected yet offline or stuck. */
+  private scheduleHealthProbe(): void {
+    clearTimeout(this.healthProbe);
+    if (this.options.healthProbe <= 0) return;
+    this.healthProbe = setTimeout(async () => {
+      const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
+      if (this.state !== 'up') return;
+      if (reply.retcode === RelayRetcode.timeout) this.watch.probeFailed();
+      else if (reply.status === 'ok') this.watch.report(reply.data);
+      this.scheduleHealthProbe();
+    }, this.options.healthProbe);
+  }
+
+  private callFinished(record: CallRecord): void {
+    this.rates.calls.mark();
+    this.callStats.record(record);
+    this.watch.call(record);
+    for (const listener of this.callListeners) listener(record);
   }
 
   private async fetchLoginInfo(): Promise<void> {
@@ -204,12 +258,6 @@ export class Hub implements UpstreamSink {
     const waiters = [...this.identityWaiters];
     this.identityWaiters.clear();
     for (const then of waiters) then();
-  }
-
-  private rememberStatus(status: unknown): void {
-    if (typeof status !== 'object' || status === null) return;
-    const { online, good } = status as { online?: unknown; good?: unknown };
-    this.reported = { online: online !== false, good: good !== false };
   }
 
   private setState(state: LinkState): void {

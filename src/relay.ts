@@ -128,7 +128,14 @@ export async function startRelay(settings: () => Config, log: Logger): Promise<R
 }
 
 function hubOptions(config: Config): HubOptions {
-  return { callTimeout: config.callTimeout, hold: config.hold, rateLimitInterval: config.rateLimitInterval, probeTimeout: config.pingTimeout };
+  return {
+    callTimeout: config.callTimeout,
+    hold: config.hold,
+    rateLimitInterval: config.rateLimitInterval,
+    probeTimeout: config.pingTimeout,
+    healthProbe: config.healthProbe,
+    unhealthyAfter: config.unhealthyAfter,
+  };
 }
 
 function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {

@@ -62,6 +62,7 @@ describe('log and console settings', () => {
     assert.equal(run(['--config', file]).logFileSize, 65536);
     assert.equal(run(['--config', file, '--log-file', 'here.log']).logFile, resolve('here.log'));
     assert.equal(run([]).logFile, '');
+    assert.equal(run(['--config', file, '--log-file=']).logFile, '', '--log-file= turns a configured file off');
     assert.throws(() => run(['--log-file-size', '100']), (err: Error) => err instanceof ConfigError && /logFileSize \(--log-file-size\): expected at least 65536 bytes/.test(err.message));
   });
 

@@ -1,0 +1,55 @@
+// Is the bot really working? The link can be up while the implementation cannot send (NapCatQQ#869, #1255).
+import type { CallRecord } from './calls.ts';
+
+const SENDS = /^send_/;
+
+export class HealthWatch {
+  /** What the implementation last said of itself (heartbeat status or get_status). */
+  reported = { online: true, good: true };
+  private failedSends = 0;
+  private lastSendFailure = '';
+  private probeUnanswered = false;
+
+  /** `sendFailures`: this many send_* calls in a row that fail or time out make the bot degraded. */
+  constructor(public sendFailures: number) {}
+
+  call({ action, outcome }: CallRecord): void {
+    if (!SENDS.test(action) || outcome === 'not_connected' || outcome === 'unknown') return; // says nothing of the implementation itself
+    if (outcome === 'ok') {
+      this.failedSends = 0;
+      return;
+    }
+    this.failedSends++;
+    this.lastSendFailure = `${action} ${outcome === 'failed' ? 'failed' : 'timed out'}`;
+  }
+
+  /** A heartbeat's or get_status's `status`. */
+  report(status: unknown): void {
+    this.probeUnanswered = false;
+    if (typeof status !== 'object' || status === null) return;
+    const { online, good } = status as { online?: unknown; good?: unknown };
+    this.reported = { online: online !== false, good: good !== false };
+  }
+
+  probeFailed(): void {
+    this.probeUnanswered = true;
+  }
+
+  /** Why the bot is degraded; none: healthy. */
+  reasons(): string[] {
+    const reasons: string[] = [];
+    if (!this.reported.online) reasons.push('the implementation reports online: false (the QQ account is offline)');
+    if (!this.reported.good) reasons.push('the implementation reports good: false');
+    if (this.probeUnanswered) reasons.push('the implementation did not answer the last get_status probe');
+    if (this.failedSends >= this.sendFailures) {
+      reasons.push(`${this.failedSends} send calls in a row failed or timed out (last: ${this.lastSendFailure}); the implementation may be up but unable to send`);
+    }
+    return reasons;
+  }
+
+  /** The link went down: what the implementation said before no longer holds. */
+  reset(): void {
+    this.reported = { online: true, good: true };
+    this.probeUnanswered = false;
+  }
+}
