@@ -186,7 +186,8 @@ export class CallRouter {
     this.pacer = setTimeout(() => {
       this.pacer = undefined;
       if (!this.link.isUp()) return; // linkUp starts it again
-      const call = this.paced.shift()!;
+      const call = this.paced.shift();
+      if (!call) return; // the ones waiting ran out of time meanwhile
       clearTimeout(call.timer);
       this.lastPaced = Date.now();
       this.send(call);

@@ -45,6 +45,7 @@ const FLAGS: Record<string, Flag> = {
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
   '--log-level': { key: 'logLevel', arg: 'LEVEL', help: 'debug, info, warn or error' },
+  '--log-format': { key: 'logFormat', arg: 'FORMAT', help: 'text (readable) or json (one object a line)' },
   '--log-file': { key: 'logFile', arg: 'FILE', help: 'also log to this file, rotated by size (a double-clicked executable: onebot-relay.log beside it)' },
   '--log-file-size': { key: 'logFileSize', arg: 'BYTES', help: 'rotate the log file at this size; 5 old files are kept' },
   '--keep-quick-edit': { key: 'keepQuickEdit', arg: '', help: "Windows: leave the console's QuickEdit on (a selection then pauses the relay's output)" },

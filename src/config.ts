@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import type { Address } from './listen.ts';
-import { LEVELS } from './log.ts';
+import { LEVELS, LOG_FORMATS } from './log.ts';
 
 type Issue = { received: string };
 const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
@@ -138,6 +138,7 @@ export const DEFAULTS = {
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
   logLevel: 'info' as (typeof LEVELS)[number],
+  logFormat: 'text' as (typeof LOG_FORMATS)[number],
   /** A log file (relative: beside the config file naming it); '' for none. A double-clicked executable names one. */
   logFile: '',
   logFileSize: 10 * 1024 * 1024,
@@ -181,6 +182,7 @@ export const ConfigSchema = v.strictObject(
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
     logLevel: v.optional(v.picklist(LEVELS, expected(LEVELS.map((l) => `"${l}"`).join(', '))), DEFAULTS.logLevel),
+    logFormat: v.optional(v.picklist(LOG_FORMATS, expected('"text" or "json"')), DEFAULTS.logFormat),
     logFile: v.optional(v.string(expected('a file path (or "" for none)')), DEFAULTS.logFile),
     logFileSize: v.optional(bytes(64 * 1024), DEFAULTS.logFileSize),
     keepQuickEdit: v.optional(v.boolean(expected('true or false')), DEFAULTS.keepQuickEdit),
@@ -225,7 +227,9 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
-    return `  ${key}${source ? ` (${source})` : ''}: ${issue.message}`;
+    // Never echo what was given for a token or a secret.
+    const message = /token|secret/i.test(key) ? issue.message.replace(/, got .*$/s, '') : issue.message;
+    return `  ${key}${source ? ` (${source})` : ''}: ${message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);
 }

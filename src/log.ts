@@ -16,22 +16,27 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-export function createLogger(level: Level, sink: LogSink = consoleSink, scope = 'relay'): Logger {
+/** text: for people at a console; json: one object a line, for log shippers. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export function createLogger(level: Level, sink: LogSink = consoleSink, format: LogFormat = 'text', scope = 'relay'): Logger {
   const min = LEVELS.indexOf(level);
   const at = (lvl: Level) => (message: string) => {
     if (LEVELS.indexOf(lvl) < min) return;
-    sink(formatLine(lvl, scope, message));
+    sink(formatLine(lvl, scope, message, format));
   };
   return {
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    child: (child) => createLogger(level, sink, child),
+    child: (child) => createLogger(level, sink, format, child),
   };
 }
 
-export function formatLine(level: Level, scope: string, message: string): string {
+export function formatLine(level: Level, scope: string, message: string, format: LogFormat = 'text'): string {
+  if (format === 'json') return JSON.stringify({ time: new Date().toISOString(), level, scope, msg: message });
   return `${timestamp()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}`;
 }
 

@@ -86,10 +86,14 @@ async function main(): Promise<void> {
       fileError = (err as Error).message;
     }
   }
-  const log = createLogger(config.logLevel, (line) => {
-    consoleOutput().write(line);
-    logFile?.write(line);
-  });
+  const log = createLogger(
+    config.logLevel,
+    (line) => {
+      consoleOutput().write(line);
+      logFile?.write(line);
+    },
+    config.logFormat,
+  );
   log.info(`onebot-relay ${pkg.version} (Node.js ${process.versions.node}, ${process.platform}-${process.arch})`);
   if (doubleClick?.error) log.warn(`cannot write ${doubleClick.path} (${doubleClick.error}); running on the built-in defaults`);
   log.info(

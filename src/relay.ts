@@ -1,6 +1,6 @@
 // Builds a running relay from its settings (one hub, its upstream link, its adapters, the admin endpoint)
 // and moves it to new settings without a restart: only what changed is closed, opened or restarted.
-import { adminListener } from './admin.ts';
+import { adminListener, type AdminSources } from './admin.ts';
 import { ConfigError, type Config } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
@@ -10,6 +10,10 @@ import { WsServerAdapter } from './downstream/ws-server.ts';
 import { Hub, type HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener } from './listen.ts';
 import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { statusOf, type StatusSnapshot } from './status.ts';
+import { UnhealthyHook } from './unhealthy-hook.ts';
+import { RecentWarnings } from './warnings.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
 import type { Upstream, UpstreamSink } from './upstream/upstream.ts';
@@ -24,6 +28,7 @@ export interface Relay {
   hub: Hub;
   readonly adapters: Adapter[];
   readonly admin: HttpListener;
+  status(): StatusSnapshot;
   /** Read the settings again (flags and config file) and apply what changed; false when they are invalid. */
   reload(): Promise<boolean>;
   stop(): Promise<void>;
@@ -38,11 +43,24 @@ interface EndpointSpec {
 }
 
 /** `settings` reads the current settings (again on reload); it throws a ConfigError when they are invalid. */
-export async function startRelay(settings: () => Config, log: Logger): Promise<Relay> {
+export async function startRelay(settings: () => Config, baseLog: Logger): Promise<Relay> {
   let config = settings();
+  const warnings = new RecentWarnings();
+  const log = warnings.tap(baseLog);
   const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), hubOptions(config), log);
   const running = new Map<string, { spec: EndpointSpec; adapter: Adapter }>();
-  let admin = adminListener(config.admin, hub, () => relay.reload());
+  const adapters = () => [...running.values()].map((r) => r.adapter);
+  const metrics = createMetrics(hub, adapters);
+  hub.callListeners.add((record) => metrics.call(record));
+  const sources: AdminSources = {
+    health: () => hub.health(),
+    status: () => statusOf(hub, adapters(), warnings),
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    reload: () => relay.reload(),
+  };
+  let admin = adminListener(config.admin, config.adminToken, sources);
+  let hook = config.onUnhealthy ? new UnhealthyHook(hookOptions(config), log.child('health')) : undefined;
+
   const opened: { close(): Promise<void> }[] = [];
   try {
     for (const spec of endpointSpecs(config, hub, log)) {
@@ -59,19 +77,24 @@ export async function startRelay(settings: () => Config, log: Logger): Promise<R
     throw err;
   }
   for (const { adapter } of running.values()) hub.add(adapter);
+  const healthCheck = setInterval(() => hook?.check(hub.health()), 1000);
 
   let reloading = Promise.resolve(true);
   const relay: Relay = {
     hub,
     get adapters() {
-      return [...running.values()].map((r) => r.adapter);
+      return adapters();
     },
     get admin() {
       return admin;
     },
+    status: sources.status,
     // Reloads run one at a time, in the order asked for.
     reload: () => (reloading = reloading.then(() => apply())),
-    stop: () => Promise.all([hub.stop(), admin.close()]).then(() => {}),
+    stop: () => {
+      clearInterval(healthCheck);
+      return Promise.all([hub.stop(), admin.close()]).then(() => {});
+    },
   };
 
   async function apply(): Promise<boolean> {
@@ -113,18 +136,26 @@ export async function startRelay(settings: () => Config, log: Logger): Promise<R
       changes.push(`${removedLabels.delete(spec.label) ? 'restarted' : 'added'} ${spec.label}`);
     }
     for (const label of removedLabels) changes.push(`removed ${label}`);
-    if (formatAddress(previous.admin) !== formatAddress(next.admin)) {
+    if (formatAddress(previous.admin) !== formatAddress(next.admin) || previous.adminToken !== next.adminToken) {
       await admin.close();
-      admin = adminListener(next.admin, hub, () => relay.reload());
+      admin = adminListener(next.admin, next.adminToken, sources);
       await admin.open();
-      changes.push(`admin endpoint moved to ${admin.url}`);
+      changes.push(`admin endpoint restarted on ${admin.url}`);
     }
-    if (previous.logLevel !== next.logLevel) log.warn(`reload: logLevel takes effect after a restart`);
+    if (JSON.stringify(hookOptions(previous)) !== JSON.stringify(hookOptions(next))) {
+      hook = next.onUnhealthy ? new UnhealthyHook(hookOptions(next), log.child('health')) : undefined;
+      changes.push(next.onUnhealthy ? '--on-unhealthy set' : '--on-unhealthy removed');
+    }
+    if (previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat) log.warn(`reload: logLevel and logFormat take effect after a restart`);
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
     return true;
   }
 
   return relay;
+}
+
+function hookOptions(config: Config) {
+  return { command: config.onUnhealthy, grace: config.unhealthyGrace, cooldown: config.unhealthyCooldown, timeout: config.unhealthyTimeout };
 }
 
 function hubOptions(config: Config): HubOptions {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LOG_FILES_KEPT, RotatingFile } from '../src/log-file.ts';
-import { BoundedWriter, FdWorkerTarget, type OutputTarget } from '../src/log.ts';
+import { BoundedWriter, createLogger, FdWorkerTarget, type OutputTarget } from '../src/log.ts';
 
 /** A target that takes one chunk and then never finishes writing it, until released. */
 class StuckTarget implements OutputTarget {
@@ -162,5 +162,21 @@ describe('rotating log file', () => {
 
   it('fails at start, not later, for a path that cannot be written', () => {
     assert.throws(() => new RotatingFile(join(tmp, 'no-such-dir', 'x.log'), 10_000), /ENOENT/);
+  });
+});
+
+describe('log formats', () => {
+  it('writes readable lines, or one JSON object a line, with levels and scopes', () => {
+    const lines: string[] = [];
+    const text = createLogger('info', (l) => lines.push(l));
+    text.child('upstream').warn('upstream down: code 1006');
+    text.debug('not shown at info');
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} WARN  \[upstream\] upstream down: code 1006$/);
+    const json = createLogger('debug', (l) => lines.push(l), 'json');
+    json.child('calls').error('a "quoted" message');
+    const entry = JSON.parse(lines[1]!) as Record<string, string>;
+    assert.deepEqual({ level: entry.level, scope: entry.scope, msg: entry.msg }, { level: 'error', scope: 'calls', msg: 'a "quoted" message' });
+    assert.ok(!Number.isNaN(Date.parse(entry.time!)));
   });
 });

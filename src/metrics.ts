@@ -1,0 +1,103 @@
+// Prometheus metrics: read from the relay's own counters when scraped (nothing on the hot path), plus a
+// latency histogram of the calls as they finish.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallRecord } from './calls.ts';
+import type { Adapter, ClientStatus } from './downstream/adapter.ts';
+import type { Hub } from './hub.ts';
+
+/** Actions are named by clients: past this many, the rest are labelled "other". */
+const MAX_ACTIONS = 200;
+
+export interface Metrics {
+  registry: Registry;
+  /** Record a finished call. */
+  call(record: CallRecord): void;
+}
+
+export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_' });
+
+  new Gauge({
+    name: 'onebot_relay_upstream_up',
+    help: '1 while the link to the implementation is up',
+    registers,
+    collect() {
+      this.set(hub.health().link.state === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'onebot_relay_health',
+    help: '1 for the current health: up, degraded or down',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      const current = hub.health().status;
+      for (const status of ['up', 'degraded', 'down']) this.set({ status }, status === current ? 1 : 0);
+    },
+  });
+  totalOf('onebot_relay_upstream_reconnects_total', 'times the upstream link came back after a drop', () => new Map([['', hub.health().reconnects]]));
+  totalOf('onebot_relay_events_received_total', 'events received from the implementation', () => new Map([['', hub.eventsReceived]]));
+
+  const perEndpoint = (pick: (c: ClientStatus) => number) => () =>
+    new Map(adapters().map((a) => [a.name, a.clients().reduce((sum, c) => sum + pick(c), 0)]));
+  totalOf('onebot_relay_events_delivered_total', 'events handed to clients, per endpoint', perEndpoint((c) => c.delivered), 'endpoint');
+  totalOf('onebot_relay_events_dropped_total', 'events dropped from a buffer (full or expired), per endpoint', perEndpoint((c) => c.dropped), 'endpoint');
+  totalOf('onebot_relay_events_failed_total', 'events a POST target did not take, per endpoint', perEndpoint((c) => c.failed), 'endpoint');
+  gaugeOf('onebot_relay_buffered_events', 'events kept for targets that are away, per endpoint', perEndpoint((c) => c.buffered));
+  gaugeOf('onebot_relay_queued_bytes', 'bytes waiting to be written to clients, per endpoint', perEndpoint((c) => c.queueBytes));
+  gaugeOf('onebot_relay_clients', 'connected clients, per endpoint', perEndpoint((c) => (c.connected ? 1 : 0)));
+
+  const calls = new Counter({ name: 'onebot_relay_calls_total', help: 'API calls from clients, by action and outcome', labelNames: ['action', 'outcome'], registers });
+  const seconds = new Histogram({
+    name: 'onebot_relay_call_duration_seconds',
+    help: 'time from a call arriving to its answer, by action and outcome',
+    labelNames: ['action', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
+    registers,
+  });
+  const actions = new Set<string>();
+
+  return {
+    registry,
+    call({ action, outcome, ms }) {
+      if (!actions.has(action) && actions.size < MAX_ACTIONS) actions.add(action);
+      const labels = { action: actions.has(action) ? action : 'other', outcome };
+      calls.inc(labels);
+      seconds.observe(labels, ms / 1000);
+    },
+  };
+
+  /** A counter that follows a running total the relay keeps (per label value; '' for none). */
+  function totalOf(name: string, help: string, read: () => Map<string, number>, label?: string): void {
+    const last = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: label ? [label] : [],
+      registers,
+      collect() {
+        for (const [key, value] of read()) {
+          const grown = value - (last.get(key) ?? 0);
+          last.set(key, value);
+          // A total that went down belongs to an endpoint a reload restarted: count from its new start.
+          if (grown > 0) this.inc(label ? { [label]: key } : {}, grown);
+        }
+      },
+    });
+  }
+
+  function gaugeOf(name: string, help: string, read: () => Map<string, number>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [endpoint, value] of read()) this.set({ endpoint }, value);
+      },
+    });
+  }
+}

@@ -1,0 +1,362 @@
+// The status page at GET / on the admin endpoint: one self-contained document (no CDN, works offline) that
+// renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls.
+// The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
+// textContent: client labels, nicknames and warnings come from the network.
+export const STATUS_PAGE = String.raw`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="X-UA-Compatible" content="IE=edge">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>onebot-relay</title>
+<link id="favicon" rel="icon" href="data:,">
+<style>
+:root{--bg:#f3f5f8;--card:#fff;--fg:#17202b;--muted:#5a6472;--line:#e1e6ed;--head:#17202b;--ok:#0f7a3d;--okbg:#e3f4e9;--warn:#8a5100;--warnbg:#fff2d6;--bad:#b42318;--badbg:#fde7e5;--link:#1f56c4}
+@media (prefers-color-scheme:dark){:root{--bg:#0f141a;--card:#182029;--fg:#e6ebf1;--muted:#9aa6b4;--line:#2a3440;--head:#0a0e13;--ok:#5fd08c;--okbg:#123322;--warn:#f3b54a;--warnbg:#3a2a0c;--bad:#ff8a80;--badbg:#3d1614;--link:#8ab4ff}}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:#f3f5f8;background:var(--bg);color:#17202b;color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif}
+a{color:var(--link)}
+.mono,code,td.mono{font-family:ui-monospace,SFMono-Regular,Consolas,"Liberation Mono",Menlo,monospace;font-size:.92em}
+header{position:sticky;top:0;z-index:1;background:#17202b;background:var(--head);color:#fff}
+.bar{max-width:1640px;margin:0 auto;display:flex;align-items:center;justify-content:space-between;gap:12px;padding:10px 20px}
+header .brand{font-size:17px;font-weight:650;white-space:nowrap}
+header .brand span{font-weight:400;opacity:.7;font-size:13px;margin-left:6px}
+.live{display:flex;align-items:center;gap:8px;font-size:13px;text-align:right}
+.dot{flex:none;width:10px;height:10px;border-radius:50%;background:#8792a0}
+.live.live .dot{background:#3ddc84;box-shadow:0 0 0 0 rgba(61,220,132,.6);animation:pulse 2s infinite}
+.live.polling .dot{background:#6aa6ff}.live.reconnecting .dot,.live.auth .dot{background:#ffb020}
+@keyframes pulse{70%{box-shadow:0 0 0 8px rgba(61,220,132,0)}100%{box-shadow:0 0 0 0 rgba(61,220,132,0)}}
+@media (prefers-reduced-motion:reduce){.live.live .dot{animation:none}}
+main{max-width:1640px;margin:0 auto;padding:16px 20px 8px}
+.stale main{opacity:.55}
+.banner{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;padding:14px 18px;border-radius:10px;border-left:6px solid #8792a0;background:var(--card);margin-bottom:16px}
+.banner .word{font-size:26px;font-weight:700;letter-spacing:.01em}
+.banner .summary{color:var(--muted);min-width:0;overflow-wrap:anywhere}
+.banner ul{flex-basis:100%;margin:4px 0 0;padding-left:20px;overflow-wrap:anywhere}
+.banner.up{border-color:var(--ok);background:var(--okbg)}.banner.up .word{color:var(--ok)}
+.banner.degraded{border-color:var(--warn);background:var(--warnbg)}.banner.degraded .word{color:var(--warn)}
+.banner.down{border-color:var(--bad);background:var(--badbg)}.banner.down .word{color:var(--bad)}
+.row{display:grid;gap:16px;grid-template-columns:minmax(0,1fr);margin-bottom:16px}
+@media (min-width:960px){.row.a{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}.row.b{grid-template-columns:minmax(0,2fr) minmax(0,3fr)}}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;min-width:0}
+#endpoints .card{margin-bottom:16px}
+h2{margin:0 0 10px;font-size:13px;font-weight:650;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
+h2 .count{font-weight:400;text-transform:none;letter-spacing:0}
+h3{margin:0 0 8px;font-size:15px;font-weight:600;overflow-wrap:anywhere}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:6px 18px;margin:0}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere;font-variant-numeric:tabular-nums}
+.tiles{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.tile{border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.tile b{display:block;font-size:26px;font-weight:650;font-variant-numeric:tabular-nums;line-height:1.2}
+.tile span{color:var(--muted);font-size:13px}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.chart{margin-top:12px}.chart svg{display:block;width:100%;height:70px;border-bottom:1px solid var(--line)}
+.chart polyline{fill:none;stroke-width:2;stroke-linejoin:round;vector-effect:non-scaling-stroke}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;color:var(--muted);font-size:12px;margin-top:4px}
+.legend i{display:inline-block;width:12px;height:3px;border-radius:2px;vertical-align:middle;margin-right:5px}
+.ev{stroke:#2f6fdf;background:#2f6fdf}.ca{stroke:#d9730d;background:#d9730d}
+table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
+th{text-align:left;font-size:12px;font-weight:600;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid var(--line)}
+th,td{padding:7px 10px;white-space:nowrap;vertical-align:top}
+td{border-bottom:1px solid var(--line)}
+tr:last-child td{border-bottom:0}
+th.n,td.n{text-align:right}
+td.err{white-space:normal;min-width:220px;overflow-wrap:anywhere;color:var(--bad)}
+td small{display:block;color:var(--muted)}
+.hot{color:var(--bad);font-weight:600}.warm{color:var(--warn);font-weight:600}
+.badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:650;background:var(--line);color:var(--fg)}
+.b-ok{background:var(--okbg);color:var(--ok)}.b-warn{background:var(--warnbg);color:var(--warn)}.b-bad{background:var(--badbg);color:var(--bad)}
+.empty{color:var(--muted);margin:4px 0}
+#warnings ul{list-style:none;margin:0;padding:0;max-height:420px;overflow-y:auto}
+#warnings li{padding:7px 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
+#warnings li:last-child{border-bottom:0}
+#warnings .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
+footer{max-width:1640px;margin:0 auto;padding:0 20px 20px;color:var(--muted);font-size:13px}
+@media (max-width:600px){.bar{padding:8px 12px}main{padding:12px 12px 4px}footer{padding:0 12px 16px}.banner .word{font-size:22px}.tile b{font-size:22px}.card{padding:12px}th,td{padding:7px 6px}
+table.stack thead{display:none}table.stack,table.stack tbody{display:block}
+table.stack tr{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);column-gap:18px;padding:8px 0;border-bottom:1px solid var(--line)}
+table.stack tr:last-child{border-bottom:0}
+table.stack td{display:flex;justify-content:space-between;gap:8px;padding:2px 0;border:0;white-space:normal;min-width:0}
+table.stack td:before{content:attr(data-label);color:var(--muted);font-size:13px}
+table.stack td:first-child,table.stack td.err,table.stack td.none{grid-column:1/-1}table.stack td:first-child{display:block;padding-bottom:4px;overflow-wrap:anywhere}
+table.stack td:first-child:before{content:none}table.stack td.err{display:block}table.stack td.err:before{content:attr(data-label) ": "}}
+</style>
+</head>
+<body>
+<header><div class="bar"><div class="brand">onebot-relay<span id="version" data-testid="version"></span></div>
+<div id="live" class="live connecting" data-testid="live" data-state="connecting"><span class="dot"></span><span id="live-text">Connecting…</span></div></div></header>
+<main>
+<noscript><p class="card">This page needs JavaScript. The same data is at <a href="status.json">status.json</a> (add <code>?access_token=…</code> when the relay has an admin token).</p></noscript>
+<section id="health" class="banner" data-testid="health" data-status=""><div class="word" id="health-word">Loading…</div><div class="summary" id="health-summary"></div><ul id="health-reasons" data-testid="health-reasons"></ul></section>
+<div class="row a">
+<section class="card" data-testid="link"><h2>Upstream link</h2><dl id="link"></dl></section>
+<section class="card"><h2>Traffic</h2><div class="tiles">
+<div class="tile"><b id="events-per-s" data-testid="events-per-s">–</b><span>events/s</span></div>
+<div class="tile"><b id="calls-per-s" data-testid="calls-per-s">–</b><span>calls/s</span></div>
+<div class="tile"><b id="events-received" data-testid="events-received">–</b><span>events received</span></div>
+<div class="tile"><b id="clients-connected" data-testid="clients-connected">–</b><span>clients connected</span></div>
+</div><div class="chart"><svg viewBox="0 0 300 70" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-e" class="ev" points=""/><polyline id="spark-c" class="ca" points=""/></svg>
+<div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
+</div>
+<div id="endpoints" data-testid="endpoints"></div>
+<div class="row b">
+<section class="card" data-testid="calls"><h2>Call latency <span class="count" id="calls-count"></span></h2><div id="calls"></div></section>
+<section class="card" data-testid="warnings"><h2>Recent warnings <span class="count" id="warnings-count"></span></h2><div id="warnings"></div></section>
+</div>
+</main>
+<footer>Updated <span id="updated">never</span> · <a id="json-link" href="status.json">status.json</a> · <a id="metrics-link" href="metrics">metrics</a></footer>
+<script>
+(function () {
+  'use strict';
+  var m = /[?&]access_token=([^&#]*)/.exec(location.search);
+  var q = m ? '?access_token=' + m[1] : '';
+  var started = new Date().getTime(), last = 0, via = '', auth = '', polling = false, es = null, seen = {};
+  var history = { e: [], c: [] }, KEEP = 120;
+  var WORDS = { up: 'Up', degraded: 'Degraded', down: 'Down' };
+  var COLORS = { up: '%230f7a3d', degraded: '%23d98e04', down: '%23b42318' };
+  var LINK = [['state', 'State'], ['target', 'Target'], ['since', 'For'], ['reconnects', 'Reconnects'], ['last-down', 'Last drop'],
+    ['heartbeat', 'Last heartbeat'], ['self-id', 'Self ID'], ['nickname', 'Nickname'], ['pending', 'Pending calls'], ['uptime', 'Relay uptime']];
+
+  function $(id) { return document.getElementById(id); }
+  function now() { return new Date().getTime(); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function add(parent, child) { parent.appendChild(child); return child; }
+  function setText(e, s) { s = String(s); if (e.textContent !== s) e.textContent = s; }
+  function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
+  /** Rebuild a part only when its data changed, so that a selection or a scroll position survives the next second. */
+  function changed(key, data) { var j = JSON.stringify(data); if (seen[key] === j) return false; seen[key] = j; return true; }
+  function pad(n) { return n < 10 ? '0' + n : '' + n; }
+  function clock(iso) {
+    var d = new Date(iso), t = pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+    return d.toDateString() === new Date().toDateString() ? t : d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + t;
+  }
+  function dur(ms) {
+    if (ms < 10000) return (Math.max(0, ms) / 1000).toFixed(1) + ' s';
+    var s = Math.floor(ms / 1000), mi = Math.floor(s / 60), h = Math.floor(mi / 60), d = Math.floor(h / 24);
+    if (s < 60) return s + ' s';
+    if (mi < 60) return mi + ' min ' + (s % 60) + ' s';
+    if (h < 24) return h + ' h ' + (mi % 60) + ' min';
+    return d + ' d ' + (h % 24) + ' h';
+  }
+  function num(n) { return Number(n).toLocaleString('en-US'); }
+  function rate(n) { return n < 100 ? n.toFixed(1) : num(Math.round(n)); }
+  function ms(n) { return n >= 1000 ? (n / 1000).toFixed(2) + ' s' : (n < 1 ? n.toFixed(2) : n < 10 ? n.toFixed(1) : Math.round(n)) + ' ms'; }
+  function bytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+  /** A table in a box that scrolls sideways; "stack" ones turn each row into a card on a phone. */
+  function table(heads, key, cls) {
+    var wrap = el('div', 'scroll'), t = add(wrap, el('table', cls)), hr = add(add(t, el('thead')), el('tr'));
+    for (var i = 0; i < heads.length; i++) add(hr, el('th', heads[i].charAt(0) === '#' ? 'n' : '', heads[i].replace('#', '')));
+    wrap.setAttribute('data-key', key);
+    return { wrap: wrap, body: add(t, el('tbody')), heads: heads };
+  }
+  function cell(t, tr, text, cls) {
+    var td = add(tr, el('td', cls, text));
+    td.setAttribute('data-label', t.heads[tr.childNodes.length - 1].replace('#', ''));
+    return td;
+  }
+  function chart(rates) {
+    history.e.push(rates.events_per_s);
+    history.c.push(rates.calls_per_s);
+    if (history.e.length > KEEP) { history.e.shift(); history.c.shift(); }
+    var peak = 0, i;
+    for (i = 0; i < history.e.length; i++) peak = Math.max(peak, history.e[i], history.c[i]);
+    var top = Math.max(1, peak);
+    function line(values) {
+      var pts = [];
+      for (var j = 0; j < values.length; j++) pts.push(((KEEP - values.length + j) * 300 / (KEEP - 1)).toFixed(1) + ',' + (68 - values[j] / top * 64).toFixed(1));
+      return pts.join(' ');
+    }
+    $('spark-e').setAttribute('points', line(history.e));
+    $('spark-c').setAttribute('points', line(history.c));
+    setText($('spark-peak'), 'peak ' + rate(peak) + '/s');
+  }
+
+  (function () {
+    var dl = $('link');
+    for (var i = 0; i < LINK.length; i++) {
+      add(dl, el('dt', '', LINK[i][1]));
+      add(dl, el('dd')).setAttribute('data-testid', LINK[i][0]);
+    }
+    $('json-link').href = 'status.json' + q;
+    $('metrics-link').href = 'metrics' + q;
+  })();
+  function field(key) { return document.querySelector('#link [data-testid="' + key + '"]'); }
+
+  function render(s) {
+    last = now();
+    var h = s.health, L = h.link, at = Date.parse(s.time);
+    setText($('version'), 'v' + s.version);
+    setText($('updated'), clock(s.time));
+    var b = $('health');
+    b.className = 'banner ' + h.status;
+    b.setAttribute('data-status', h.status);
+    setText($('health-word'), WORDS[h.status] || h.status);
+    var who = h.self_id === null ? 'bot not identified yet' : (h.nickname ? h.nickname + ' (' + h.self_id + ')' : 'bot ' + h.self_id);
+    setText($('health-summary'), (L.state === 'up' ? 'Linked to ' : 'Not linked to ') + L.target + ' · ' + who + ' · ' + plural(h.clients, 'client') + ' connected');
+    if (changed('reasons', h.reasons)) {
+      clear($('health-reasons'));
+      for (var r = 0; r < h.reasons.length; r++) add($('health-reasons'), el('li', '', h.reasons[r]));
+    }
+    document.title = (WORDS[h.status] || h.status) + ' · onebot-relay' + (h.nickname ? ' · ' + h.nickname : '');
+    $('favicon').href = 'data:image/svg+xml,' + "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><circle cx='8' cy='8' r='7' fill='" + (COLORS[h.status] || '%23888') + "'/></svg>";
+
+    if (changed('state', L.state)) {
+      var st = field('state'); clear(st);
+      add(st, el('span', 'badge ' + (L.state === 'up' ? 'b-ok' : L.state === 'down' ? 'b-bad' : 'b-warn'), L.state));
+    }
+    setText(field('target'), L.target);
+    setText(field('since').previousSibling, L.state === 'up' ? 'Up for' : L.state === 'down' ? 'Down for' : 'Connecting for');
+    setText(field('since'), dur(at - Date.parse(L.since)) + ' (since ' + clock(L.since) + ')');
+    setText(field('reconnects'), num(h.reconnects));
+    var d = L.last_down;
+    setText(field('last-down'), d ? d.reason + ' · by ' + d.by + (d.code !== undefined && d.reason.indexOf(String(d.code)) < 0 ? ', code ' + d.code : '') : 'none');
+    setText(field('heartbeat'), L.last_heartbeat_age_ms === null ? 'none received' : dur(L.last_heartbeat_age_ms) + ' ago');
+    setText(field('self-id'), h.self_id === null ? 'unknown' : h.self_id);
+    setText(field('nickname'), h.nickname === null ? 'unknown' : h.nickname);
+    setText(field('pending'), num(h.pending_calls));
+    setText(field('uptime'), dur(h.uptime_s * 1000));
+
+    setText($('events-per-s'), rate(s.rates.events_per_s));
+    setText($('calls-per-s'), rate(s.rates.calls_per_s));
+    setText($('events-received'), num(s.events_received));
+    setText($('clients-connected'), num(h.clients));
+    chart(s.rates);
+
+    var scrolls = {}, boxes = document.querySelectorAll('.scroll[data-key]'), i;
+    for (i = 0; i < boxes.length; i++) scrolls[boxes[i].getAttribute('data-key')] = boxes[i].scrollLeft;
+    if (changed('endpoints', s.endpoints)) renderEndpoints(s.endpoints);
+    if (changed('calls', s.calls)) renderCalls(s.calls);
+    if (changed('warnings', s.warnings)) renderWarnings(s.warnings);
+    boxes = document.querySelectorAll('.scroll[data-key]');
+    for (i = 0; i < boxes.length; i++) if (scrolls[boxes[i].getAttribute('data-key')]) boxes[i].scrollLeft = scrolls[boxes[i].getAttribute('data-key')];
+  }
+
+  function renderEndpoints(list) {
+    var box = $('endpoints');
+    clear(box);
+    for (var i = 0; i < list.length; i++) {
+      var ep = list[i], card = add(box, el('section', 'card')), up = 0;
+      card.setAttribute('data-testid', 'endpoint');
+      for (var k = 0; k < ep.clients.length; k++) if (ep.clients[k].connected) up++;
+      var h2 = add(card, el('h2', '', 'Endpoint '));
+      add(h2, el('span', 'count', '· ' + up + ' of ' + ep.clients.length + ' connected'));
+      add(card, el('h3', 'mono', ep.name)).setAttribute('data-testid', 'endpoint-name');
+      if (!ep.clients.length) { add(card, el('p', 'empty', 'No clients connected.')); continue; }
+      var t = table(['Client', 'Role', 'State', 'Since', '#Queue', '#Delivered', '#Buffered', '#Dropped', '#Failed', 'Last error'], 'ep' + i, 'stack');
+      add(card, t.wrap);
+      for (var j = 0; j < ep.clients.length; j++) {
+        var c = ep.clients[j], tr = add(t.body, el('tr'));
+        tr.setAttribute('data-testid', 'client-row');
+        tr.setAttribute('data-connected', String(c.connected));
+        var who = cell(t, tr, c.name === undefined ? '' : c.name, 'mono');
+        if (c.name === undefined) who.textContent = c.label; else add(who, el('small', '', c.label));
+        cell(t, tr, c.role);
+        var post = c.role === 'post';
+        add(cell(t, tr, ''), el('span', 'badge ' + (c.connected ? 'b-ok' : 'b-warn'), c.connected ? (post ? 'reachable' : 'connected') : (post ? 'unreachable' : 'away')));
+        cell(t, tr, c.since ? clock(c.since) : '–');
+        cell(t, tr, bytes(c.queueBytes), 'n');
+        cell(t, tr, num(c.delivered), 'n');
+        cell(t, tr, num(c.buffered), 'n' + (c.buffered ? ' warm' : ''));
+        cell(t, tr, num(c.dropped), 'n' + (c.dropped ? ' hot' : ''));
+        cell(t, tr, num(c.failed), 'n' + (c.failed ? ' hot' : ''));
+        cell(t, tr, c.lastError || '–', c.lastError ? 'err' : 'none');
+      }
+    }
+  }
+
+  function renderCalls(list) {
+    var box = $('calls');
+    clear(box);
+    setText($('calls-count'), list.length ? '· ' + plural(list.length, 'action') : '');
+    if (!list.length) { add(box, el('p', 'empty', 'No calls yet.')); return; }
+    var t = table(['Action', '#Calls', '#Failures', '#p50', '#p99'], 'calls');
+    add(box, t.wrap);
+    for (var i = 0; i < list.length; i++) {
+      var a = list[i], tr = add(t.body, el('tr'));
+      tr.setAttribute('data-testid', 'call-row');
+      tr.setAttribute('data-action', a.action);
+      cell(t, tr, a.action, 'mono');
+      cell(t, tr, num(a.count), 'n');
+      cell(t, tr, num(a.failures), 'n' + (a.failures ? ' warm' : ''));
+      cell(t, tr, ms(a.p50_ms), 'n');
+      cell(t, tr, ms(a.p99_ms), 'n');
+    }
+  }
+
+  function renderWarnings(list) {
+    var box = $('warnings');
+    clear(box);
+    setText($('warnings-count'), list.length ? '· ' + list.length + ' newest first' : '');
+    if (!list.length) { add(box, el('p', 'empty', 'No warnings.')); return; }
+    var ul = add(box, el('ul'));
+    for (var i = 0; i < list.length; i++) {
+      var w = list[i], li = add(ul, el('li'));
+      li.setAttribute('data-testid', 'warning');
+      add(li, el('span', 'meta', clock(w.time)));
+      add(li, el('span', 'badge ' + (w.level === 'error' ? 'b-bad' : 'b-warn'), w.level));
+      add(li, el('span', 'meta', ' ' + w.scope));
+      add(li, el('span', '', w.message));
+    }
+  }
+
+  function connect() {
+    if (!window.EventSource) return;
+    es = new EventSource('events' + q);
+    es.addEventListener('status', function (e) {
+      via = 'live'; auth = '';
+      render(JSON.parse(e.data));
+      tick();
+    });
+    es.onerror = function () {
+      // A refused or failed stream (a 401, a proxy) is not retried by EventSource itself: start a new one.
+      if (es.readyState === 2) { es.close(); setTimeout(connect, 5000); }
+      tick();
+    };
+  }
+
+  function poll() {
+    if (polling) return;
+    polling = true;
+    var x = new XMLHttpRequest();
+    x.open('GET', 'status.json' + q);
+    x.timeout = 4000;
+    x.onload = function () {
+      polling = false;
+      if (x.status === 200) { via = 'poll'; auth = ''; render(JSON.parse(x.responseText)); }
+      else if (x.status === 401 || x.status === 403) auth = x.status === 401 ? 'Access token needed: open this page as /?access_token=…' : 'Wrong access token in this address';
+      tick();
+    };
+    x.onerror = x.ontimeout = function () { polling = false; tick(); };
+    x.send();
+  }
+
+  /** Every second: say how fresh the data is, and poll when the stream has said nothing for a while. */
+  function tick() {
+    var age = now() - (last || started), state, text;
+    if (age > 2500) poll();
+    if (auth) { state = 'auth'; text = auth; }
+    else if (last && age <= 2500) { state = via === 'live' ? 'live' : 'polling'; text = via === 'live' ? 'Live' : 'Live (polling)'; }
+    else if (last) { state = 'reconnecting'; text = 'Reconnecting… last update ' + dur(age) + ' ago'; }
+    else { state = age > 2500 ? 'reconnecting' : 'connecting'; text = age > 2500 ? 'Cannot reach the relay; retrying…' : 'Connecting…'; }
+    var live = $('live');
+    live.className = 'live ' + state;
+    live.setAttribute('data-state', state);
+    setText($('live-text'), text);
+    document.body.className = last && state !== 'live' && state !== 'polling' ? 'stale' : '';
+  }
+
+  connect();
+  setInterval(tick, 1000);
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,81 @@
+// --on-unhealthy: run the operator's command (restart NapCat, say) when the bot stays degraded or down,
+// never more often than the cooldown, with the reason in its environment and its output in the log.
+import { spawn } from 'node:child_process';
+import type { Health } from './hub.ts';
+import type { Logger } from './log.ts';
+
+export interface HookOptions {
+  command: string;
+  /** Unhealthy this long before the command runs, ms. */
+  grace: number;
+  /** Least time between two runs, ms. */
+  cooldown: number;
+  /** A run taking longer is stopped, ms. */
+  timeout: number;
+}
+
+export class UnhealthyHook {
+  private unhealthySince: number | undefined;
+  private lastRun = -Infinity;
+  private running = false;
+
+  constructor(
+    private readonly options: HookOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Look at the health now (the relay calls this every second). */
+  check(health: Health): void {
+    const now = Date.now();
+    if (health.status === 'up') {
+      this.unhealthySince = undefined;
+      return;
+    }
+    this.unhealthySince ??= now;
+    if (this.running || now - this.unhealthySince < this.options.grace || now - this.lastRun < this.options.cooldown) return;
+    this.lastRun = now;
+    this.run(health);
+  }
+
+  private run(health: Health): void {
+    this.running = true;
+    const reason = health.reason ?? health.status;
+    this.log.warn(`health ${health.status} for ${Math.round((Date.now() - this.unhealthySince!) / 1000)} s (${reason}): running --on-unhealthy`);
+    const child = spawn(this.options.command, {
+      shell: true,
+      env: { ...process.env, ONEBOT_RELAY_HEALTH: health.status, ONEBOT_RELAY_REASON: reason, ONEBOT_RELAY_SELF_ID: String(health.self_id ?? '') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+      // Its own process group, so that a timeout stops the command and not only the shell around it.
+      detached: process.platform !== 'win32',
+    });
+    const logLines = (chunk: Buffer) => {
+      for (const line of chunk.toString().split(/\r?\n/)) if (line.trim()) this.log.info(`--on-unhealthy: ${line}`);
+    };
+    child.stdout.on('data', logLines);
+    child.stderr.on('data', logLines);
+    const timer = setTimeout(() => {
+      this.log.warn(`--on-unhealthy still running after ${this.options.timeout} ms: stopping it`);
+      stopTree(child.pid);
+    }, this.options.timeout);
+    const done = (how: string) => {
+      if (!this.running) return; // 'error' and 'exit' can both come
+      clearTimeout(timer);
+      this.running = false;
+      this.log.info(`--on-unhealthy ${how}; next run no sooner than ${Math.round(this.options.cooldown / 1000)} s from its start`);
+    };
+    child.on('error', (err) => done(`could not start: ${err.message}`));
+    child.on('exit', (code, signal) => done(signal ? `ended by ${signal}` : `exited with code ${code}`));
+  }
+}
+
+/** Stop a command and whatever it started. */
+function stopTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    if (process.platform === 'win32') spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' });
+    else process.kill(-pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
