@@ -108,7 +108,7 @@ async function portFree(port: number): Promise<boolean> {
 function banner(run: Run): { clients: string; status: string } {
   const out = run.output();
   const clients = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1];
-  const status = /status: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(out)?.[1];
+  const status = /health: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(out)?.[1];
   if (!clients || !status) throw new Error(`no banner yet:\n${out}`);
   return { clients, status };
 }
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       await waitFor(() => /stop with Ctrl\+C/.test(screen()), `the banner in the console:\n${screen()}`, START_MS);
       if (wine) await waitFor(() => /could not turn QuickEdit off in this console \(PowerShell/.test(screen()), 'the QuickEdit warning', 30_000);
       const clients = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(screen())![1]!;
-      const status = /status: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(screen())![1]!;
+      const status = /health: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(screen())![1]!;
       const client = await exercise(fake, { clients, status });
       child.stdin!.write('\x03');
       const code = await exitCode(run, 10_000);

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   if (doubleClick?.error) log.warn(`cannot write ${doubleClick.path} (${doubleClick.error}); running on the built-in defaults`);
   log.info(
     configFile
-      ? `config: ${configFile}${doubleClick?.created ? ' (just written with every default: edit it, then restart)' : ''}`
+      ? `config: ${configFile}${doubleClick?.created ? ' (just written with every default: edit it, changes apply when it is saved)' : ''}`
       : 'config: none, built-in defaults (--help lists the settings)',
   );
   if (fileError) log.warn(`cannot open the log file ${config.logFile} (${fileError}); logging to the console only`);
@@ -117,7 +117,8 @@ async function main(): Promise<void> {
   }
   log.info(`upstream: ${relay.hub.upstream.target}`);
   for (const adapter of relay.adapters) log.info(`clients: ${adapter.name}`);
-  log.info(`status: http://${relay.admin.url}/healthz`);
+  log.info(`status page: http://${relay.admin.url}/`);
+  log.info(`health: http://${relay.admin.url}/healthz (also /metrics for Prometheus)`);
   log.info(`stop with Ctrl+C${process.platform === 'win32' ? ', Ctrl+Break or by closing this window' : ''}`);
   void reportConsole(log, config.keepQuickEdit);
 

@@ -30,7 +30,8 @@ header .brand span{font-weight:400;opacity:.7;font-size:13px;margin-left:6px}
 @keyframes pulse{70%{box-shadow:0 0 0 8px rgba(61,220,132,0)}100%{box-shadow:0 0 0 0 rgba(61,220,132,0)}}
 @media (prefers-reduced-motion:reduce){.live.live .dot{animation:none}}
 main{max-width:1640px;margin:0 auto;padding:16px 20px 8px}
-.stale main{opacity:.55}
+.stale main>*{opacity:.55}.stale main>.note{opacity:1}
+.note{margin:0 0 12px;padding:8px 14px;border-radius:8px;background:var(--warnbg);color:var(--warn);font-weight:600}
 .banner{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;padding:14px 18px;border-radius:10px;border-left:6px solid #8792a0;background:var(--card);margin-bottom:16px}
 .banner .word{font-size:26px;font-weight:700;letter-spacing:.01em}
 .banner .summary{color:var(--muted);min-width:0;overflow-wrap:anywhere}
@@ -52,7 +53,8 @@ dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere;font-variant-numeric:ta
 .tile b{display:block;font-size:26px;font-weight:650;font-variant-numeric:tabular-nums;line-height:1.2}
 .tile span{color:var(--muted);font-size:13px}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
-.chart{margin-top:12px}.chart svg{display:block;width:100%;height:70px;border-bottom:1px solid var(--line)}
+.traffic{display:flex;flex-direction:column}.chart{flex:1;display:flex;flex-direction:column;margin-top:12px}
+.plot{position:relative;flex:1;min-height:70px;border-bottom:1px solid var(--line)}.plot svg{position:absolute;left:0;top:0;width:100%;height:100%}
 .chart polyline{fill:none;stroke-width:2;stroke-linejoin:round;vector-effect:non-scaling-stroke}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;color:var(--muted);font-size:12px;margin-top:4px}
 .legend i{display:inline-block;width:12px;height:3px;border-radius:2px;vertical-align:middle;margin-right:5px}
@@ -81,7 +83,8 @@ table.stack tr:last-child{border-bottom:0}
 table.stack td{display:flex;justify-content:space-between;gap:8px;padding:2px 0;border:0;white-space:normal;min-width:0}
 table.stack td:before{content:attr(data-label);color:var(--muted);font-size:13px}
 table.stack td:first-child,table.stack td.err,table.stack td.none{grid-column:1/-1}table.stack td:first-child{display:block;padding-bottom:4px;overflow-wrap:anywhere}
-table.stack td:first-child:before{content:none}table.stack td.err{display:block}table.stack td.err:before{content:attr(data-label) ": "}}
+table.stack td:first-child:before{content:none}table.stack td.err{display:block}table.stack td.err:before{content:attr(data-label) ": "}
+table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px}table.stack.four td{display:block;text-align:left}table.stack.four td:before{display:block;font-size:12px}}
 </style>
 </head>
 <body>
@@ -89,15 +92,16 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
 <div id="live" class="live connecting" data-testid="live" data-state="connecting"><span class="dot"></span><span id="live-text">Connecting…</span></div></div></header>
 <main>
 <noscript><p class="card">This page needs JavaScript. The same data is at <a href="status.json">status.json</a> (add <code>?access_token=…</code> when the relay has an admin token).</p></noscript>
+<p id="stale" class="note" data-testid="stale" hidden></p>
 <section id="health" class="banner" data-testid="health" data-status=""><div class="word" id="health-word">Loading…</div><div class="summary" id="health-summary"></div><ul id="health-reasons" data-testid="health-reasons"></ul></section>
 <div class="row a">
 <section class="card" data-testid="link"><h2>Upstream link</h2><dl id="link"></dl></section>
-<section class="card"><h2>Traffic</h2><div class="tiles">
+<section class="card traffic"><h2>Traffic</h2><div class="tiles">
 <div class="tile"><b id="events-per-s" data-testid="events-per-s">–</b><span>events/s</span></div>
 <div class="tile"><b id="calls-per-s" data-testid="calls-per-s">–</b><span>calls/s</span></div>
 <div class="tile"><b id="events-received" data-testid="events-received">–</b><span>events received</span></div>
 <div class="tile"><b id="clients-connected" data-testid="clients-connected">–</b><span>clients connected</span></div>
-</div><div class="chart"><svg viewBox="0 0 300 70" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-e" class="ev" points=""/><polyline id="spark-c" class="ca" points=""/></svg>
+</div><div class="chart"><div class="plot"><svg viewBox="0 0 300 70" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-e" class="ev" points=""/><polyline id="spark-c" class="ca" points=""/></svg></div>
 <div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
 </div>
 <div id="endpoints" data-testid="endpoints"></div>
@@ -277,7 +281,7 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
     clear(box);
     setText($('calls-count'), list.length ? '· ' + plural(list.length, 'action') : '');
     if (!list.length) { add(box, el('p', 'empty', 'No calls yet.')); return; }
-    var t = table(['Action', '#Calls', '#Failures', '#p50', '#p99'], 'calls');
+    var t = table(['Action', '#Calls', '#Failed', '#p50', '#p99'], 'calls', 'stack four');
     add(box, t.wrap);
     for (var i = 0; i < list.length; i++) {
       var a = list[i], tr = add(t.body, el('tr'));
@@ -294,7 +298,7 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
   function renderWarnings(list) {
     var box = $('warnings');
     clear(box);
-    setText($('warnings-count'), list.length ? '· ' + list.length + ' newest first' : '');
+    setText($('warnings-count'), list.length ? '· ' + list.length + ', newest first' : '');
     if (!list.length) { add(box, el('p', 'empty', 'No warnings.')); return; }
     var ul = add(box, el('ul'));
     for (var i = 0; i < list.length; i++) {
@@ -313,12 +317,12 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
     es.addEventListener('status', function (e) {
       via = 'live'; auth = '';
       render(JSON.parse(e.data));
-      tick();
+      show();
     });
     es.onerror = function () {
       // A refused or failed stream (a 401, a proxy) is not retried by EventSource itself: start a new one.
       if (es.readyState === 2) { es.close(); setTimeout(connect, 5000); }
-      tick();
+      show();
     };
   }
 
@@ -332,16 +336,15 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
       polling = false;
       if (x.status === 200) { via = 'poll'; auth = ''; render(JSON.parse(x.responseText)); }
       else if (x.status === 401 || x.status === 403) auth = x.status === 401 ? 'Access token needed: open this page as /?access_token=…' : 'Wrong access token in this address';
-      tick();
+      show();
     };
-    x.onerror = x.ontimeout = function () { polling = false; tick(); };
+    x.onerror = x.ontimeout = function () { polling = false; show(); };
     x.send();
   }
 
-  /** Every second: say how fresh the data is, and poll when the stream has said nothing for a while. */
-  function tick() {
+  /** Say how fresh the data is. */
+  function show() {
     var age = now() - (last || started), state, text;
-    if (age > 2500) poll();
     if (auth) { state = 'auth'; text = auth; }
     else if (last && age <= 2500) { state = via === 'live' ? 'live' : 'polling'; text = via === 'live' ? 'Live' : 'Live (polling)'; }
     else if (last) { state = 'reconnecting'; text = 'Reconnecting… last update ' + dur(age) + ' ago'; }
@@ -350,11 +353,18 @@ table.stack td:first-child:before{content:none}table.stack td.err{display:block}
     live.className = 'live ' + state;
     live.setAttribute('data-state', state);
     setText($('live-text'), text);
-    document.body.className = last && state !== 'live' && state !== 'polling' ? 'stale' : '';
+    var stale = !!last && state !== 'live' && state !== 'polling';
+    document.body.className = stale ? 'stale' : '';
+    $('stale').hidden = !stale;
+    if (stale) setText($('stale'), 'No update from the relay for ' + dur(age) + ': this is the last status it sent.');
   }
 
   connect();
-  setInterval(tick, 1000);
+  // Every second; a poll when the stream has said nothing for a while (at most one a second, never in a loop).
+  setInterval(function () {
+    if (now() - (last || started) > 2500) poll();
+    show();
+  }, 1000);
 })();
 </script>
 </body>

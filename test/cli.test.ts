@@ -141,10 +141,11 @@ describe('command line', { timeout: 30_000 }, () => {
   it('starts with no flags at all beside a NapCat on 127.0.0.1:3001, printing where everything is', async () => {
     const run = runRelay([]);
     try {
-      await waitFor(() => /status: /.test(run.output()), 'the banner', 10_000);
+      await waitFor(() => /health: /.test(run.output()), 'the banner', 10_000);
       assert.match(run.output(), /upstream: ws:\/\/127\.0\.0\.1:3001/);
       assert.match(run.output(), /clients: ws:\/\/127\.0\.0\.1:6710\//);
-      assert.match(run.output(), /status: http:\/\/127\.0\.0\.1:6720\/healthz/);
+      assert.match(run.output(), /status page: http:\/\/127\.0\.0\.1:6720\//);
+      assert.match(run.output(), /health: http:\/\/127\.0\.0\.1:6720\/healthz/);
       const health = await fetch('http://127.0.0.1:6720/healthz');
       assert.ok(health.status === 200 || health.status === 503);
     } finally {

@@ -21,7 +21,7 @@ describe('reload triggers', { timeout: 30_000 }, () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const refusals = () => output.match(/reload refused/g)?.length ?? 0;
     try {
-      await waitFor(() => /status: /.test(output) && fake.sockets.size === 1, 'the relay up', 10_000);
+      await waitFor(() => /health: /.test(output) && fake.sockets.size === 1, 'the relay up', 10_000);
       writeFileSync(file, JSON.stringify({ ...settings, http: ['127.0.0.1:0'] }));
       await waitFor(() => /reloaded: added HTTP API server 127\.0\.0\.1:0/.test(output), 'a reload for the edit', 5000);
       writeFileSync(file, '{ "upstream": ');

@@ -43,7 +43,7 @@ describe('fault: at start', { timeout: 30_000 }, () => {
     const [ws, admin] = [await freePort(), await freePort()];
     const relay = run(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--reconnect-max', '300', '--hold', '500']);
     try {
-      await waitFor(() => /status: /.test(relay.output()), 'the banner', 10_000);
+      await waitFor(() => /health: /.test(relay.output()), 'the banner', 10_000);
       const client = await TestClient.connect(`ws://127.0.0.1:${ws}/`);
       const health = await fetch(`http://127.0.0.1:${admin}/healthz`);
       assert.equal(health.status, 503);
