@@ -49,6 +49,7 @@ interface Call {
   readonly caller: Caller;
   readonly request: ActionRequest;
   readonly relayEcho: string;
+  /** performance.now() at arrival: latencies are fractions of a millisecond on loopback. */
   readonly started: number;
   readonly deadline: number;
   /** Goes out at the rate limit. */
@@ -80,7 +81,7 @@ export class CallRouter {
       caller,
       request,
       relayEcho: `relay:${++this.seq}`,
-      started: Date.now(),
+      started: performance.now(),
       deadline: Date.now() + timeout,
       paced,
       timer: undefined,
@@ -227,7 +228,7 @@ export class CallRouter {
   }
 
   private record(call: Call, outcome: CallOutcome): void {
-    if (!call.caller.internal) this.finished({ action: call.request.action, outcome, ms: Date.now() - call.started });
+    if (!call.caller.internal) this.finished({ action: call.request.action, outcome, ms: performance.now() - call.started });
   }
 }
 

@@ -26,7 +26,15 @@ export interface Health {
   /** Every reason, joined. */
   reason?: string;
   reasons: string[];
-  link: { state: LinkState; target: string; since: string; last_down?: LinkDown; last_heartbeat_age_ms: number | null };
+  link: {
+    state: LinkState;
+    target: string;
+    since: string;
+    last_down?: LinkDown;
+    last_heartbeat_age_ms: number | null;
+    /** The interval the implementation announced in its heartbeats (0: it sends none). */
+    heartbeat_interval_ms: number;
+  };
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
@@ -126,7 +134,7 @@ export class Hub implements UpstreamSink {
   }
 
   linkDown(down: LinkDown): void {
-    this.lastDown = down;
+    this.lastDown = { ...down, at: new Date().toISOString() };
     this.setState('down');
     this.watchdog.stop();
     clearTimeout(this.healthProbe);
@@ -163,6 +171,7 @@ export class Hub implements UpstreamSink {
         since: new Date(this.stateSince).toISOString(),
         last_down: this.lastDown,
         last_heartbeat_age_ms: this.lastHeartbeat === undefined ? null : Date.now() - this.lastHeartbeat,
+        heartbeat_interval_ms: this.heartbeatInterval,
       },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,

@@ -117,7 +117,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   var m = /[?&]access_token=([^&#]*)/.exec(location.search);
   var q = m ? '?access_token=' + m[1] : '';
   var started = new Date().getTime(), last = 0, via = '', auth = '', polling = false, es = null, seen = {};
-  var history = { e: [], c: [] }, KEEP = 120;
+  var samples = { e: [], c: [] }, KEEP = 120;
   var WORDS = { up: 'Up', degraded: 'Degraded', down: 'Down' };
   var COLORS = { up: '%230f7a3d', degraded: '%23d98e04', down: '%23b42318' };
   var LINK = [['state', 'State'], ['target', 'Target'], ['since', 'For'], ['reconnects', 'Reconnects'], ['last-down', 'Last drop'],
@@ -151,7 +151,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   }
   function num(n) { return Number(n).toLocaleString('en-US'); }
   function rate(n) { return n < 100 ? n.toFixed(1) : num(Math.round(n)); }
-  function ms(n) { return n >= 1000 ? (n / 1000).toFixed(2) + ' s' : (n < 1 ? n.toFixed(2) : n < 10 ? n.toFixed(1) : Math.round(n)) + ' ms'; }
+  function ms(n) { return n >= 1000 ? (n / 1000).toFixed(2) + ' s' : (n % 1 === 0 || n >= 10 ? Math.round(n) : n.toFixed(n < 1 ? 2 : 1)) + ' ms'; }
   function bytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   /** A table in a box that scrolls sideways; "stack" ones turn each row into a card on a phone. */
@@ -167,19 +167,19 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     return td;
   }
   function chart(rates) {
-    history.e.push(rates.events_per_s);
-    history.c.push(rates.calls_per_s);
-    if (history.e.length > KEEP) { history.e.shift(); history.c.shift(); }
+    samples.e.push(rates.events_per_s);
+    samples.c.push(rates.calls_per_s);
+    if (samples.e.length > KEEP) { samples.e.shift(); samples.c.shift(); }
     var peak = 0, i;
-    for (i = 0; i < history.e.length; i++) peak = Math.max(peak, history.e[i], history.c[i]);
+    for (i = 0; i < samples.e.length; i++) peak = Math.max(peak, samples.e[i], samples.c[i]);
     var top = Math.max(1, peak);
     function line(values) {
       var pts = [];
       for (var j = 0; j < values.length; j++) pts.push(((KEEP - values.length + j) * 300 / (KEEP - 1)).toFixed(1) + ',' + (68 - values[j] / top * 64).toFixed(1));
       return pts.join(' ');
     }
-    $('spark-e').setAttribute('points', line(history.e));
-    $('spark-c').setAttribute('points', line(history.c));
+    $('spark-e').setAttribute('points', line(samples.e));
+    $('spark-c').setAttribute('points', line(samples.c));
     setText($('spark-peak'), 'peak ' + rate(peak) + '/s');
   }
 

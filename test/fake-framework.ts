@@ -2,7 +2,7 @@
 // that receives HTTP POST events; both record exactly what arrived.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, listenOn } from './helpers.ts';
+import { closeServer, listenOn, readBody } from './helpers.ts';
 
 export interface FrameworkSocket {
   ws: WebSocket;
@@ -108,8 +108,7 @@ export class FakeWebhook {
 
   private async listen(port: number): Promise<void> {
     const server = createServer(async (req, res) => {
-      let body = '';
-      for await (const chunk of req) body += chunk;
+      const body = await readBody(req);
       const post = { headers: req.headers, body };
       this.posts.push(post);
       const { status, body: reply, delay } = this.answer(post);

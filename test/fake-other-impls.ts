@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'ws';
 import { FakeReplies, groupMessage, type ReceivedCall } from './fake-impl.ts';
-import { closeServer, listenOn } from './helpers.ts';
+import { closeServer, listenOn, readBody } from './helpers.ts';
 
 /** The implementation as a reverse-WS client of the relay (NapCat's websocketClients, go-cqhttp's ws-reverse). */
 export class FakeReverseImplementation {
@@ -96,8 +96,7 @@ export class FakeHttpImplementation {
 
   private async listen(port: number): Promise<void> {
     const server = createServer(async (req, res) => {
-      let body = '';
-      for await (const chunk of req) body += chunk;
+      const body = await readBody(req);
       this.authorizations.push(req.headers.authorization);
       const given = req.headers.authorization?.replace(/^(Bearer|Token)\s+/i, '');
       if (this.token && given !== this.token) return void res.writeHead(given === undefined ? 401 : 403).end();

@@ -1,6 +1,6 @@
 // Shared test tools: a relay started in-process on ephemeral ports, and a WebSocket client that records frames.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { validateConfig, type Settings } from '../src/config.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
@@ -133,4 +133,26 @@ export async function closeServer(server: Server | undefined): Promise<void> {
   if (!server) return;
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * A port that was free a moment ago, for what cannot listen on port 0 itself. Another process may take it before it
+ * is used, so it is only a starting point.
+ */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** The whole body of a request, as text. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  return body;
 }

@@ -3,92 +3,17 @@
 //  - `http`: the relay POSTs signed events to Koishi, and Koishi calls the relay's HTTP API with a token.
 // Each must receive an upstream message event and get its send_group_msg through to the implementation.
 import assert from 'node:assert/strict';
-import { createServer, type Server as NodeServer } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, waitFor, type TestRelay } from './helpers.ts';
+import { freePort, startTestRelay, waitFor, type TestRelay } from './helpers.ts';
+import { answerPings, assertReplySent, assertSession, botOnline, groupMessage, HTTP, koishi, loginCalls, OneBot, RESPONSE_TIMEOUT, Server, stopApp, type KoishiApp, type KoishiContext } from './koishi-kit.ts';
 
-// Just the parts of Koishi this test touches (its own typings do not fit a plain `ctx.plugin(OneBot, config)` call).
-interface KoishiSession {
-  platform: string;
-  selfId: string;
-  type: string;
-  userId?: string;
-  guildId?: string;
-  channelId?: string;
-  messageId?: string;
-  content?: string;
-  send(content: string): Promise<string[]>;
-}
-interface KoishiBot {
-  platform: string;
-  selfId: string;
-  status: number;
-  /** Filled from the get_login_info reply. */
-  user: { id?: string; name?: string };
-  error?: unknown;
-}
-interface KoishiFork {
-  dispose(): unknown;
-}
-/** The Koa context of @koishijs/plugin-server's routes (koa-body fills request.body). */
-interface KoaContext {
-  body: unknown;
-  request: { body?: unknown };
-}
-interface KoishiServer {
-  /** The port it actually listens on (it probes upwards from the configured one). */
-  port?: number;
-  _http: NodeServer;
-  post(path: string, middleware: (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>): unknown;
-}
-interface KoishiContext {
-  bots: KoishiBot[];
-  server: KoishiServer;
-  plugin(plugin: unknown, config?: object): KoishiFork;
-  on(event: 'message', listener: (session: KoishiSession) => void): () => boolean;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-interface KoishiModule {
-  Context: new () => KoishiContext;
-  Universal: { Status: { OFFLINE: number; ONLINE: number } };
-}
-
-// Koishi's ESM entry does not load under plain node; its CommonJS entry does.
-const require = createRequire(import.meta.url);
-const koishi = require('koishi') as KoishiModule;
-const HTTP = (require('@koishijs/plugin-http') as { default: unknown }).default;
-const Server = (require('@koishijs/plugin-server') as { default: unknown }).default;
-const OneBot = (require('koishi-plugin-adapter-onebot') as { default: unknown }).default;
-
-const GROUP = 987654;
-const SENDER = 246810;
 const PATH = '/onebot';
 
-interface App {
-  ctx: KoishiContext;
-  /** Its plugins, in the order they were added. */
-  forks: KoishiFork[];
+interface App extends KoishiApp {
   /** Where its server listens. */
   port: number;
-  received: KoishiSession[];
-  sendResults: (string[] | Error)[];
-}
-
-/** A port that was free a moment ago: only a starting point, as plugin-server does not listen at all on port 0. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /**
@@ -116,20 +41,13 @@ const BodyForOneBot = {
  */
 async function koishiApp(fixBody = false): Promise<App> {
   const ctx = new koishi.Context();
+  // Only a starting point: plugin-server does not listen at all on port 0.
   const from = await freePort();
   // If another process took the port meanwhile, the server tries the next ones.
   const forks = [ctx.plugin(HTTP), ctx.plugin(Server, { host: '127.0.0.1', port: from, maxPort: from + 100 })];
   if (fixBody) forks.push(ctx.plugin(BodyForOneBot, { path: PATH }));
   const app: App = { ctx, forks, port: 0, received: [], sendResults: [] };
-  ctx.on('message', (session) => {
-    app.received.push(session);
-    if (session.content?.startsWith('ping')) {
-      session.send(`pong to ${session.userId}: 你好`).then(
-        (ids) => app.sendResults.push(ids),
-        (error: unknown) => app.sendResults.push(error instanceof Error ? error : new Error(String(error))),
-      );
-    }
-  });
+  answerPings(app);
   await ctx.start();
   // plugin-server does not wait for its listen() to complete.
   await waitFor(() => ctx.server._http.listening, "Koishi's server to listen");
@@ -142,52 +60,6 @@ function addBot(app: App, config: Record<string, unknown>): void {
   app.forks.push(app.ctx.plugin(OneBot, { path: PATH, ...config }));
 }
 
-/**
- * Dispose the plugins last to first, then stop: a bare ctx.stop() throws inside the bot's dispose (ctx.bots is
- * already gone) and inside the server's (its logger is already gone, so it never closes its HTTP server).
- */
-async function stopApp(app: App | undefined): Promise<void> {
-  if (!app) return;
-  for (const fork of [...app.forks].reverse()) await fork.dispose();
-  await app.ctx.stop();
-}
-
-/**
- * A group message event as an implementation would write it. Odd spacing and a \u escape on purpose: Koishi checks
- * the signature over JSON.stringify of what it parsed, so only a relay that posts exactly those bytes gets through.
- */
-function groupMessage(selfId: number, messageId: number, text: string): string {
-  const escaped = JSON.stringify(text).replaceAll('你', '\\u4f60');
-  return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId}, "post_type":"message","message_type":"group","sub_type":"normal","message_id":${messageId},"group_id":${GROUP},"user_id":${SENDER},"message":[{"type":"text","data":{"text":${escaped}}}],"raw_message":${escaped},"font":0,"sender":{"user_id":${SENDER},"nickname":"tester","card":"","role":"member"}}`;
-}
-
-const loginCalls = (fake: FakeImplementation) => fake.calls.filter((c) => c.action === 'get_login_info').length;
-
-function assertSession(session: KoishiSession, selfId: number, messageId: number, text: string): void {
-  assert.equal(session.type, 'message-created', "Koishi's canonical name for 'message'");
-  assert.equal(session.platform, 'onebot');
-  assert.equal(session.selfId, String(selfId));
-  assert.equal(session.content, text);
-  assert.equal(session.guildId, String(GROUP));
-  assert.equal(session.channelId, String(GROUP));
-  assert.equal(session.userId, String(SENDER));
-  assert.equal(session.messageId, String(messageId));
-}
-
-/** The handler's reply reached the implementation as send_group_msg, and its message id came back to Koishi. */
-async function assertReplySent(app: App, fake: FakeImplementation): Promise<void> {
-  await waitFor(() => app.sendResults.length === 1, "Koishi's session.send to settle", 5000);
-  const result = app.sendResults[0]!;
-  if (result instanceof Error) throw result;
-  const sends = fake.calls.filter((c) => c.action === 'send_group_msg');
-  assert.equal(sends.length, 1);
-  const { params } = sends[0]!;
-  assert.equal(params.group_id, GROUP);
-  assert.deepEqual(params.message, [{ type: 'text', data: { text: `pong to ${SENDER}: 你好` } }]);
-  // The fake numbers its replies from 1001.
-  assert.deepEqual(result, ['1001']);
-}
-
 describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { timeout: 30_000 }, () => {
   let fake: FakeImplementation;
   let relay: TestRelay | undefined;
@@ -198,8 +70,7 @@ describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { time
     fake = await FakeImplementation.start();
     // Koishi first, so that the relay's first dial finds it listening.
     app = await koishiApp();
-    // Its call timers are never cleared, so each call holds the event loop this long; above the relay's call timeout.
-    addBot(app, { selfId: String(fake.selfId), protocol: 'ws-reverse', responseTimeout: 3000 });
+    addBot(app, { selfId: String(fake.selfId), protocol: 'ws-reverse', responseTimeout: RESPONSE_TIMEOUT });
     // A token too: the relay sends it as a Bearer header, which Koishi ignores in this mode.
     relay = await startTestRelay(fake.url, { reverse: [`ws://127.0.0.1:${app.port}${PATH}`], token: 'relay-token' });
   });
@@ -211,11 +82,7 @@ describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { time
   });
 
   it('accepts the relay (X-Client-Role Universal, X-Self-ID), calls get_login_info through it and comes online', async () => {
-    const { ctx } = app!;
-    await waitFor(() => ctx.bots.some((b) => b.status === koishi.Universal.Status.ONLINE), 'the Koishi bot to come online', 10_000);
-    const bot = ctx.bots[0]!;
-    assert.equal(bot.platform, 'onebot');
-    assert.equal(bot.selfId, String(fake.selfId));
+    const bot = await botOnline(app!, fake.selfId);
     // Koishi goes online only once its get_login_info, sent on the accepted socket, is answered: by the fake.
     assert.equal(bot.user.name, 'fake-bot');
     assert.ok(loginCalls(fake) >= 2, "the relay's own get_login_info and Koishi's reached the implementation");
@@ -272,11 +139,7 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
     const api = relay!.relay.adapters.find((a) => a instanceof HttpApiAdapter)!;
     // Only now the bot: it calls get_login_info as it starts, once.
     addBot(app!, { selfId: String(fake.selfId), protocol: 'http', endpoint: `http://${api.listener.url}`, token: TOKEN, secret: SECRET });
-    const { ctx } = app!;
-    await waitFor(() => ctx.bots.some((b) => b.status === koishi.Universal.Status.ONLINE), 'the Koishi bot to come online', 10_000);
-    const bot = ctx.bots[0]!;
-    assert.equal(bot.platform, 'onebot');
-    assert.equal(bot.selfId, String(fake.selfId));
+    const bot = await botOnline(app!, fake.selfId);
     assert.equal(bot.user.name, 'fake-bot');
     assert.equal(loginCalls(fake), relayLogins + 1, "Koishi's own get_login_info reached the implementation");
   });

@@ -6,6 +6,8 @@ export interface LinkDown {
   by: 'implementation' | 'relay' | 'network';
   code?: number;
   reason: string;
+  /** When (ISO time); the hub fills it in. */
+  at?: string;
 }
 
 /** What an upstream link reports to (the hub). */

@@ -2,8 +2,8 @@
 // Clients stay connected throughout; every event the implementation got out reaches them once, in order.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startTestRelay, TestClient, waitFor } from '../helpers.ts';
-import { freePort, ImplProcess, inOrder, tally } from './tally.ts';
+import { freePort, startTestRelay, TestClient, waitFor } from '../helpers.ts';
+import { ImplProcess, inOrder, tally } from './tally.ts';
 
 const numbers = (client: TestClient) => client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id as number);
 

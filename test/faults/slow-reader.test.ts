@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { TestClient, waitFor } from '../helpers.ts';
-import { freePort } from './tally.ts';
+import { freePort, TestClient, waitFor } from '../helpers.ts';
 
 /** Completes a WebSocket handshake on `path`, then never reads again. */
 async function stuckClient(port: number, path: string): Promise<Socket> {

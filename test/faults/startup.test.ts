@@ -4,8 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { TestClient, waitFor } from '../helpers.ts';
-import { freePort } from './tally.ts';
+import { freePort, TestClient, waitFor } from '../helpers.ts';
 
 function run(args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

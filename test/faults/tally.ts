@@ -1,6 +1,5 @@
 // Counting for the fault suite: what the implementation sent, what a client got, what was lost or duplicated.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../helpers.ts';
 
@@ -26,14 +25,6 @@ export function tally(name: string, sent: number[], received: number[]): Tally {
 
 export function inOrder(numbers: number[]): boolean {
   return numbers.every((n, i) => i === 0 || n > numbers[i - 1]!);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const CHILD = fileURLToPath(new URL('./impl-child.ts', import.meta.url));

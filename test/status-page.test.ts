@@ -1,0 +1,171 @@
+// The status page (GET / on the admin endpoint) in a real headless Chromium: it shows the link and the
+// clients, updates live as things change, works on a phone-sized screen, and throws no script errors.
+// Screenshots go to test-artifacts/; UPDATE_SCREENSHOT=1 also refreshes test/screenshots/status-page.png (the README's).
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { transformSync } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { STATUS_PAGE } from '../src/status-page.ts';
+import { FakeWebhook } from './fake-framework.ts';
+import { FakeImplementation } from './fake-impl.ts';
+import { startTestRelay, TestClient, type TestRelay } from './helpers.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// As root in a container: no sandbox; and nothing that would try to reach Google.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+const README_SHOT = fileURLToPath(new URL('./screenshots/status-page.png', import.meta.url));
+const TOKEN = 'adm';
+
+/** Wait until `selector` (optionally with that text) is visible on the page. */
+async function shows(page: Page, selector: string, text?: string | RegExp, timeout = 10_000): Promise<void> {
+  const target = page.locator(selector, text === undefined ? {} : { hasText: text }).first();
+  await target.waitFor({ state: 'visible', timeout }).catch(async () => {
+    const seen = await page.locator(selector).allTextContents().catch(() => []);
+    assert.fail(`the page never showed ${selector}${text === undefined ? '' : ` with ${text}`}; it shows ${JSON.stringify(seen)}`);
+  });
+}
+
+async function text(page: Page, selector: string): Promise<string> {
+  return ((await page.locator(selector).first().textContent()) ?? '').trim();
+}
+
+describe('status page', { timeout: 60_000 }, () => {
+  it('is one self-contained document whose script is ES5 syntax', () => {
+    assert.doesNotMatch(STATUS_PAGE, /\b(src|href)\s*=\s*["']?(https?:)?\/\//i, 'no external scripts, styles or fonts');
+    assert.doesNotMatch(STATUS_PAGE, /@import|url\(/i);
+    const script = /<script>([\s\S]*?)<\/script>/.exec(STATUS_PAGE)?.[1];
+    assert.ok(script, 'one inline script');
+    // esbuild refuses what it cannot lower to ES5 and lowers the rest: ES5 source comes out as it would untouched.
+    const es5 = transformSync(script, { loader: 'js', target: 'es5' }).code;
+    const untouched = transformSync(script, { loader: 'js', target: 'esnext', supported: { 'object-extensions': false } }).code;
+    assert.equal(es5, untouched, 'the script uses only ES5 syntax (old Windows Server consoles have IE11)');
+  });
+
+  it('shows the link, the endpoints and their clients live, call latency, and the link going down', async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} not found: this test drives Debian's Chromium (apt-get install -y --no-install-recommends chromium; .ci/run installs it), or set CHROMIUM_PATH`,
+    );
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const fake = await FakeImplementation.start({ heartbeat: 1000 });
+    const hook = await FakeWebhook.start();
+    let relay: TestRelay | undefined;
+    let browser: Browser | undefined;
+    const clients: TestClient[] = [];
+    const errors: string[] = [];
+    try {
+      relay = await startTestRelay(fake.url, { adminToken: TOKEN, post: [hook.url] });
+      const pageUrl = `${relay.adminUrl}/?access_token=${TOKEN}`;
+
+      // Every admin route needs the token; the page passes on the one it was loaded with.
+      assert.equal((await fetch(`${relay.adminUrl}/`)).status, 401);
+      assert.equal((await fetch(`${relay.adminUrl}/events`)).status, 401);
+      assert.equal((await fetch(`${relay.adminUrl}/?access_token=wrong`)).status, 403);
+      const served = await fetch(pageUrl);
+      assert.equal(served.status, 200);
+      assert.match(served.headers.get('content-type') ?? '', /^text\/html/);
+
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const desktop = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+      const page = await desktop.newPage();
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      page.on('console', (m) => void (m.type() === 'error' && errors.push(`console: ${m.text()}`)));
+      let loads = 0;
+      page.on('load', () => loads++);
+      await page.goto(pageUrl);
+
+      await shows(page, '[data-testid=health][data-status=up]');
+      await shows(page, '[data-testid=live][data-state=live]');
+      await shows(page, '[data-testid=nickname]', /^fake-bot$/);
+      assert.equal(await text(page, '[data-testid=self-id]'), String(fake.selfId));
+      assert.equal(await text(page, '[data-testid=state]'), 'up');
+      assert.equal(await text(page, '[data-testid=target]'), `${fake.url}/`);
+      assert.equal(await page.locator('[data-testid=endpoint]').count(), 2, 'the WebSocket server and the POST target');
+      await shows(page, '[data-testid=endpoint-name]', /^HTTP POST to /);
+      await shows(page, '[data-testid=heartbeat]', / ago$/);
+      assert.equal(await page.locator('[data-testid=client-row]', { hasText: 'nonebot' }).count(), 0);
+
+      // A client connects: the page shows it without being reloaded (the reachable POST target counts as one too).
+      await shows(page, '[data-testid=clients-connected]', /^1$/);
+      clients.push(await TestClient.connect(`${relay.wsUrl}/?client=nonebot`));
+      await shows(page, '[data-testid=client-row][data-connected=true]', 'nonebot');
+      await shows(page, '[data-testid=clients-connected]', /^2$/);
+      clients.push(await TestClient.connect(`${relay.wsUrl}/event`));
+      await shows(page, '[data-testid=clients-connected]', /^3$/);
+
+      // Calls and events: a latency row per action, and the counts move.
+      for (let i = 0; i < 3; i++) await clients[0]!.call('send_group_msg', { group_id: 123456, message: `hello ${i}` }, `m${i}`);
+      await clients[0]!.call('get_status', {}, 's');
+      fake.emit(5);
+      await shows(page, '[data-testid=call-row][data-action=send_group_msg] td:nth-child(2)', /^3$/);
+      await shows(page, '[data-testid=call-row][data-action=get_status]');
+      await shows(page, '[data-testid=client-row]:has-text("nonebot") td:nth-child(6)', /^5$/, 5000); // delivered
+      assert.ok(Number((await text(page, '[data-testid=events-received]')).replace(/,/g, '')) >= 5);
+      await page.screenshot({ path: `${ARTIFACTS}status-page-desktop.png` });
+
+      // The implementation dies: the banner turns to down and says why.
+      await fake.kill();
+      await shows(page, '[data-testid=health][data-status=down]');
+      await shows(page, '[data-testid=health-reasons] li', /connection lost/);
+      await shows(page, '[data-testid=last-down]', /\(1006\) · by network$/);
+      await shows(page, '[data-testid=warning]');
+      await page.screenshot({ path: `${ARTIFACTS}status-page-down.png` });
+
+      // It comes back: up again, one reconnect, the drop still shown.
+      await fake.restart();
+      await shows(page, '[data-testid=health][data-status=up]');
+      await shows(page, '[data-testid=reconnects]', /^1$/);
+      fake.emit(3);
+      await shows(page, '[data-testid=events-received]', /^(?:[89]|\d\d+)$/);
+      await page.screenshot({ path: `${ARTIFACTS}status-page-recovered.png` });
+      // The README's: narrower, so that it stays legible when GitHub scales it down.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.screenshot({ path: `${ARTIFACTS}status-page-readme.png`, fullPage: true });
+      if (process.env.UPDATE_SCREENSHOT === '1') {
+        mkdirSync(fileURLToPath(new URL('./screenshots/', import.meta.url)), { recursive: true });
+        copyFileSync(`${ARTIFACTS}status-page-readme.png`, README_SHOT);
+      }
+      assert.equal(loads, 1, 'everything above arrived without a reload');
+
+      // What clients and the network say is shown as text, never run as markup.
+      const hostile = '<img src=x onerror=alert(1)>';
+      clients.push(await TestClient.connect(`${relay.wsUrl}/?client=${encodeURIComponent(hostile)}`));
+      await shows(page, '[data-testid=client-row]', hostile);
+      assert.equal(await page.locator('[data-testid=endpoints] img').count(), 0);
+
+      // A phone: everything readable without scrolling sideways (only tables scroll, inside their box).
+      const phoneContext = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const phone = await phoneContext.newPage();
+      phone.on('pageerror', (e) => errors.push(`phone pageerror: ${e.message}`));
+      phone.on('console', (m) => void (m.type() === 'error' && errors.push(`phone console: ${m.text()}`)));
+      await phone.goto(pageUrl);
+      await shows(phone, '[data-testid=health][data-status=up]');
+      await shows(phone, '[data-testid=client-row]', 'nonebot');
+      const overflow = await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      assert.equal(overflow, 0, 'no horizontal scrolling on a 375 px wide phone');
+      await phone.screenshot({ path: `${ARTIFACTS}status-page-phone.png`, fullPage: true });
+      await phoneContext.close();
+      assert.deepEqual(errors, [], 'no script errors and no failed requests on the page');
+
+      // The relay goes away: the page says so and retries about once a second, never in a tight loop.
+      await relay.stop();
+      relay = undefined;
+      await shows(page, '[data-testid=live][data-state=reconnecting]', /last update/);
+      await shows(page, '[data-testid=stale]', /No update from the relay/);
+      let requests = 0;
+      page.on('request', () => requests++);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.ok(requests <= 8, `${requests} requests in 3 s while the relay was away`);
+      assert.equal(await text(page, '[data-testid=nickname]'), 'fake-bot', 'the last data stays on screen');
+    } finally {
+      for (const client of clients) client.close();
+      await browser?.close();
+      await relay?.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+});
