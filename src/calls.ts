@@ -43,7 +43,7 @@ export interface CallOptions {
 /** The spec's suffixes, which no implementation honours: the relay does what they promise. */
 const SUFFIX = /_(async|rate_limited)$/;
 /** Calls that post messages: after an outage they go out at the rate limit, not in a burst (NapCatQQ#130). */
-const SENDS = /^send_/;
+export const isSend = (action: string): boolean => action.startsWith('send_');
 
 interface Call {
   readonly caller: Caller;
@@ -87,7 +87,7 @@ export class CallRouter {
       timer: undefined,
     };
     if (!this.link.isUp()) this.hold(call);
-    else if (paced || (this.paced.length > 0 && SENDS.test(request.action))) this.pace(call);
+    else if (paced || (this.paced.length > 0 && isSend(request.action))) this.pace(call);
     else this.send(call);
   }
 
@@ -117,7 +117,7 @@ export class CallRouter {
   linkUp(): void {
     for (const call of this.held.splice(0)) {
       clearTimeout(call.timer);
-      if (call.paced || SENDS.test(call.request.action)) this.pace(call);
+      if (call.paced || isSend(call.request.action)) this.pace(call);
       else this.send(call);
     }
     this.nextPaced();
@@ -132,13 +132,15 @@ export class CallRouter {
     this.inFlight.clear();
   }
 
-  /** A caller went away: its held calls are not sent (it can no longer see their replies). */
+  /** A caller went away: its calls not yet sent are dropped (it can no longer see their replies). */
   abandon(caller: Caller): void {
-    for (let i = this.held.length - 1; i >= 0; i--) {
-      const call = this.held[i]!;
-      if (call.caller !== caller) continue;
-      clearTimeout(call.timer);
-      this.held.splice(i, 1);
+    for (const queue of [this.held, this.paced]) {
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const call = queue[i]!;
+        if (call.caller !== caller) continue;
+        clearTimeout(call.timer);
+        queue.splice(i, 1);
+      }
     }
   }
 

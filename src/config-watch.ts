@@ -5,8 +5,8 @@ import type { Logger } from './log.ts';
 
 const DEBOUNCE_MS = 300;
 
-/** Call `changed` once things settle after the file changed; returns a function that stops watching. */
-export function watchConfigFile(path: string, changed: () => void, log: Logger): () => void {
+/** Call `changed` once things settle after the file changed, for as long as the process runs. */
+export function watchConfigFile(path: string, changed: () => void, log: Logger): void {
   let timer: NodeJS.Timeout | undefined;
   try {
     const watcher = watch(dirname(path), (_event, name) => {
@@ -16,12 +16,7 @@ export function watchConfigFile(path: string, changed: () => void, log: Logger):
     });
     watcher.on('error', (err) => log.warn(`stopped watching ${path} for changes: ${err.message}`));
     watcher.unref();
-    return () => {
-      clearTimeout(timer);
-      watcher.close();
-    };
   } catch (err) {
     log.warn(`cannot watch ${path} for changes (${(err as Error).message}); reload with POST /reload instead`);
-    return () => {};
   }
 }

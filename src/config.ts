@@ -227,8 +227,8 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
-    // Never echo what was given for a token or a secret.
-    const message = /token|secret/i.test(key) ? issue.message.replace(/, got .*$/s, '') : issue.message;
+    // Never echo what was given for a token or a secret, nor a token inside a URL.
+    const message = /token|secret/i.test(key) ? issue.message.replace(/, got .*$/s, '') : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***');
     return `  ${key}${source ? ` (${source})` : ''}: ${message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);

@@ -1,7 +1,5 @@
 // Is the bot really working? The link can be up while the implementation cannot send (NapCatQQ#869, #1255).
-import type { CallRecord } from './calls.ts';
-
-const SENDS = /^send_/;
+import { isSend, type CallRecord } from './calls.ts';
 
 export class HealthWatch {
   /** What the implementation last said of itself (heartbeat status or get_status). */
@@ -14,7 +12,7 @@ export class HealthWatch {
   constructor(public sendFailures: number) {}
 
   call({ action, outcome }: CallRecord): void {
-    if (!SENDS.test(action) || outcome === 'not_connected' || outcome === 'unknown') return; // says nothing of the implementation itself
+    if (!isSend(action) || outcome === 'not_connected' || outcome === 'unknown') return; // says nothing of the implementation itself
     if (outcome === 'ok') {
       this.failedSends = 0;
       return;

@@ -5,7 +5,7 @@ import type { Adapter } from './downstream/adapter.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
 import { EventFrame, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
-import { CallStats, RateMeter } from './stats.ts';
+import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, Upstream, UpstreamSink } from './upstream/upstream.ts';
 
@@ -63,6 +63,7 @@ export class Hub implements UpstreamSink {
   eventsReceived = 0;
   readonly rates = { events: new RateMeter(), calls: new RateMeter() };
   readonly callStats = new CallStats();
+  private readonly actionNames = new ActionNames();
   /** Told of every client call that finishes (metrics). */
   readonly callListeners = new Set<(record: CallRecord) => void>();
   selfId: SelfId | undefined;
@@ -86,9 +87,9 @@ export class Hub implements UpstreamSink {
 
   /** Settings changed: drop the old link (its calls in flight fail) and bring up the new one. */
   async replaceUpstream(makeUpstream: (sink: UpstreamSink) => Upstream): Promise<void> {
-    await this.link.stop();
+    await this.link.stop('upstream settings changed');
     if (this.state === 'up') this.linkDown({ by: 'relay', reason: 'closed by the relay: upstream settings changed' });
-    this.state = 'connecting';
+    this.setState('connecting');
     this.link = makeUpstream(this);
     await this.link.start();
   }
@@ -241,7 +242,9 @@ export class Hub implements UpstreamSink {
     }, this.options.healthProbe);
   }
 
-  private callFinished(record: CallRecord): void {
+  /** Client calls as statistics, health and metrics see them (with a bounded set of action names). */
+  private callFinished(finished: CallRecord): void {
+    const record = { ...finished, action: this.actionNames.of(finished.action) };
     this.rates.calls.mark();
     this.callStats.record(record);
     this.watch.call(record);

@@ -1,4 +1,5 @@
-// Liveness of one WebSocket: TCP keepalive and no-delay on the socket, and a WS ping watchdog.
+// Liveness of one WebSocket: TCP keepalive and no-delay on the socket, a WS ping watchdog, and an end
+// that comes for sure.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
@@ -41,4 +42,14 @@ export function watchPings(ws: WebSocket, options: PingOptions, onDead: (why: st
     ws.off('message', heard);
   };
   return stop;
+}
+
+/** Close politely; a peer that does not answer the close frame within `grace` ms is cut off. */
+export function closeSurely(ws: WebSocket, code: number, reason: string, grace = 1000): Promise<void> {
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.close(code, reason);
+  const forced = setTimeout(() => ws.terminate(), grace);
+  forced.unref();
+  return closed.then(() => clearTimeout(forced));
 }

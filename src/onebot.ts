@@ -48,8 +48,8 @@ export function failedReply(retcode: number, message: string): Record<string, un
   return { status: 'failed', retcode, data: null, message, wording: message };
 }
 
-/** connect: a WS client is attached; enable/disable: the relay starts or stops serving a target. */
-export function lifecycle(selfId: SelfId, subType: 'connect' | 'enable' | 'disable'): string {
+/** connect: a client is attached; disable: the relay stops serving it. */
+export function lifecycle(selfId: SelfId, subType: 'connect' | 'disable'): string {
   return JSON.stringify({
     time: nowSeconds(),
     self_id: selfId,

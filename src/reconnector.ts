@@ -47,13 +47,16 @@ export class Reconnector {
 
   /** An established link went down: schedule the next attempt. */
   lost(): void {
-    if (this.upSince !== undefined && Date.now() - this.upSince >= this.options.stableAfter) this.backoff.reset();
-    this.upSince = undefined;
+    this.wentDown();
     this.schedule();
   }
 
-  /** A connection attempt failed: log it once per series (then a summary a minute) and schedule the next. */
+  /**
+   * An attempt failed (or a link that works by attempts, like HTTP POST, failed one): log it once per
+   * series (then a summary a minute) and schedule the next.
+   */
   failed(reason: string): void {
+    this.wentDown();
     const now = Date.now();
     this.failures++;
     this.lastFailure = reason;
@@ -69,6 +72,12 @@ export class Reconnector {
       this.log.debug(`attempt ${this.failures} to reach ${this.what} failed: ${reason}`);
     }
     this.schedule();
+  }
+
+  /** A link that stayed up long enough starts its next outage from the first delay again. */
+  private wentDown(): void {
+    if (this.upSince !== undefined && Date.now() - this.upSince >= this.options.stableAfter) this.backoff.reset();
+    this.upSince = undefined;
   }
 
   stop(): void {

@@ -9,7 +9,7 @@ import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
 import { WsServerAdapter } from './downstream/ws-server.ts';
 import { Hub, type HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener } from './listen.ts';
-import type { Logger } from './log.ts';
+import { redactUrl, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { statusOf, type StatusSnapshot } from './status.ts';
 import { UnhealthyHook } from './unhealthy-hook.ts';
@@ -59,7 +59,10 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     reload: () => relay.reload(),
   };
   let admin = adminListener(config.admin, config.adminToken, sources);
-  let hook = config.onUnhealthy ? new UnhealthyHook(hookOptions(config), log.child('health')) : undefined;
+  /** The settings the upstream link and the admin endpoint were built from (a failed reload keeps them). */
+  let linkConfig = config;
+  let adminConfig = config;
+  const hook = new UnhealthyHook(hookOptions(config), log.child('health'));
 
   const opened: { close(): Promise<void> }[] = [];
   try {
@@ -77,7 +80,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     throw err;
   }
   for (const { adapter } of running.values()) hub.add(adapter);
-  const healthCheck = setInterval(() => hook?.check(hub.health()), 1000);
+  const healthCheck = setInterval(() => hook.check(hub.health()), 1000);
 
   let reloading = Promise.resolve(true);
   const relay: Relay = {
@@ -90,7 +93,13 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     },
     status: sources.status,
     // Reloads run one at a time, in the order asked for.
-    reload: () => (reloading = reloading.then(() => apply())),
+    reload: () =>
+      (reloading = reloading
+        .then(() => apply())
+        .catch((err: Error) => {
+          log.error(`reload failed: ${err.message}`);
+          return false;
+        })),
     stop: () => {
       clearInterval(healthCheck);
       return Promise.all([hub.stop(), admin.close()]).then(() => {});
@@ -109,9 +118,16 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     const previous = config;
     config = next;
     const changes: string[] = [];
-    if (JSON.stringify(upstreamKey(previous)) !== JSON.stringify(upstreamKey(next))) {
-      changes.push(`upstream → ${next.upstreamListen ? `listening on ${formatAddress(next.upstreamListen)}` : next.upstream}`);
-      await hub.replaceUpstream((sink) => upstreamFor(next, sink, log.child('upstream')));
+    if (JSON.stringify(upstreamKey(linkConfig)) !== JSON.stringify(upstreamKey(next))) {
+      const where = next.upstreamListen ? `listening on ${formatAddress(next.upstreamListen)}` : redactUrl(next.upstream);
+      try {
+        await hub.replaceUpstream((sink) => upstreamFor(next, sink, log.child('upstream')));
+        linkConfig = next;
+        changes.push(`upstream → ${where}`);
+      } catch (err) {
+        log.error(`reload: the new upstream (${where}) could not start: ${(err as Error).message}; back to the previous one`);
+        await hub.replaceUpstream((sink) => upstreamFor(linkConfig, sink, log.child('upstream')));
+      }
     }
     hub.configure(hubOptions(next));
     const specs = new Map(endpointSpecs(next, hub, log).map((s) => [s.key, s]));
@@ -136,16 +152,20 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       changes.push(`${removedLabels.delete(spec.label) ? 'restarted' : 'added'} ${spec.label}`);
     }
     for (const label of removedLabels) changes.push(`removed ${label}`);
-    if (formatAddress(previous.admin) !== formatAddress(next.admin) || previous.adminToken !== next.adminToken) {
+    if (formatAddress(adminConfig.admin) !== formatAddress(next.admin) || adminConfig.adminToken !== next.adminToken) {
       await admin.close();
-      admin = adminListener(next.admin, next.adminToken, sources);
-      await admin.open();
-      changes.push(`admin endpoint restarted on ${admin.url}`);
+      try {
+        admin = adminListener(next.admin, next.adminToken, sources);
+        await admin.open();
+        adminConfig = next;
+        changes.push(`admin endpoint restarted on ${admin.url}`);
+      } catch (err) {
+        log.error(`reload: the admin endpoint could not move to ${formatAddress(next.admin)}: ${(err as Error).message}; it stays on ${formatAddress(adminConfig.admin)}`);
+        admin = adminListener(adminConfig.admin, adminConfig.adminToken, sources);
+        await admin.open();
+      }
     }
-    if (JSON.stringify(hookOptions(previous)) !== JSON.stringify(hookOptions(next))) {
-      hook = next.onUnhealthy ? new UnhealthyHook(hookOptions(next), log.child('health')) : undefined;
-      changes.push(next.onUnhealthy ? '--on-unhealthy set' : '--on-unhealthy removed');
-    }
+    hook.configure(hookOptions(next));
     if (previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat) log.warn(`reload: logLevel and logFormat take effect after a restart`);
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
     return true;
@@ -169,9 +189,12 @@ function hubOptions(config: Config): HubOptions {
   };
 }
 
+const pingOf = (config: Config) => ({ interval: config.ping, timeout: config.pingTimeout });
+const reconnectOf = (config: Config) => ({ base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS });
+
 function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
-  const ping = { interval: config.ping, timeout: config.pingTimeout };
-  const reconnect = { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
+  const ping = pingOf(config);
+  const reconnect = reconnectOf(config);
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
   const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
   const spec = <T>(kind: string, where: string, options: T, make: (options: T) => Adapter): EndpointSpec => ({
@@ -187,7 +210,7 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
     ...config.reverse.map((t) =>
       spec(
         'reverse WebSocket target',
-        t.url ?? `${t.apiUrl} + ${t.eventUrl}`,
+        t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [{ ...t, token: t.token ?? config.token }, { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer }] as const,
         ([target, options]) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
       ),
@@ -195,7 +218,7 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
     ...config.post.map((t) =>
       spec(
         'HTTP POST target',
-        t.url,
+        redactUrl(t.url),
         { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
         (o) => new HttpPostAdapter(o, hub, { reconnect, buffer }, log.child('post')),
       ),
@@ -213,12 +236,12 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
 
 /** Everything the upstream link is built from. */
 function upstreamKey(config: Config): unknown[] {
-  return [config.upstream, config.upstreamListen, config.upstreamPostListen, config.upstreamToken, config.upstreamSecret, config.ping, config.pingTimeout, config.reconnectMax, config.maxPayload, config.handshakeTimeout, config.callTimeout];
+  return [config.upstream, config.upstreamListen, config.upstreamPostListen, config.upstreamToken, config.upstreamSecret, config.ping, config.pingTimeout, config.reconnectMax, config.maxPayload, config.handshakeTimeout];
 }
 
 function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream {
-  const ping = { interval: config.ping, timeout: config.pingTimeout };
-  const reconnect = { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
+  const ping = pingOf(config);
+  const reconnect = reconnectOf(config);
   if (config.upstreamListen) {
     return new ReverseListener({ listen: config.upstreamListen, token: config.upstreamToken, ping, maxPayload: config.maxPayload }, sink, log);
   }

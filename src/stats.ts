@@ -43,13 +43,22 @@ const KEPT_PER_ACTION = 256;
 /** Actions are named by clients: past this many, the rest are counted as "other". */
 const MAX_ACTIONS = 200;
 
+/** The name an action is counted under: its own, or "other" once MAX_ACTIONS names are known. */
+export class ActionNames {
+  private readonly known = new Set<string>();
+
+  of(action: string): string {
+    if (!this.known.has(action) && this.known.size < MAX_ACTIONS) this.known.add(action);
+    return this.known.has(action) ? action : 'other';
+  }
+}
+
 export class CallStats {
   private readonly actions = new Map<string, { count: number; failures: number; durations: number[]; next: number }>();
 
   record({ action, outcome, ms }: CallRecord): void {
-    const key = this.actions.has(action) || this.actions.size < MAX_ACTIONS ? action : 'other';
-    let entry = this.actions.get(key);
-    if (!entry) this.actions.set(key, (entry = { count: 0, failures: 0, durations: [], next: 0 }));
+    let entry = this.actions.get(action);
+    if (!entry) this.actions.set(action, (entry = { count: 0, failures: 0, durations: [], next: 0 }));
     entry.count++;
     if (outcome !== 'ok') entry.failures++;
     entry.durations[entry.next] = ms;

@@ -5,6 +5,7 @@ import type { Health } from './hub.ts';
 import type { Logger } from './log.ts';
 
 export interface HookOptions {
+  /** None: the hook is off. */
   command: string;
   /** Unhealthy this long before the command runs, ms. */
   grace: number;
@@ -20,14 +21,19 @@ export class UnhealthyHook {
   private running = false;
 
   constructor(
-    private readonly options: HookOptions,
+    private options: HookOptions,
     private readonly log: Logger,
   ) {}
+
+  /** New settings (a reload): the cooldown still counts from the last run. */
+  configure(options: HookOptions): void {
+    this.options = options;
+  }
 
   /** Look at the health now (the relay calls this every second). */
   check(health: Health): void {
     const now = Date.now();
-    if (health.status === 'up') {
+    if (health.status === 'up' || !this.options.command) {
       this.unhealthySince = undefined;
       return;
     }
@@ -54,13 +60,18 @@ export class UnhealthyHook {
     };
     child.stdout.on('data', logLines);
     child.stderr.on('data', logLines);
+    const { timeout } = this.options;
+    let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      this.log.warn(`--on-unhealthy still running after ${this.options.timeout} ms: stopping it`);
-      stopTree(child.pid);
-    }, this.options.timeout);
+      this.log.warn(`--on-unhealthy still running after ${timeout} ms: stopping it`);
+      stopTree(child.pid, 'SIGTERM');
+      // One that ignores SIGTERM must not keep the hook from ever running again.
+      killer = setTimeout(() => stopTree(child.pid, 'SIGKILL'), KILL_AFTER_MS);
+    }, timeout);
     const done = (how: string) => {
       if (!this.running) return; // 'error' and 'exit' can both come
       clearTimeout(timer);
+      clearTimeout(killer);
       this.running = false;
       this.log.info(`--on-unhealthy ${how}; next run no sooner than ${Math.round(this.options.cooldown / 1000)} s from its start`);
     };
@@ -69,12 +80,15 @@ export class UnhealthyHook {
   }
 }
 
+/** A command still running this long after SIGTERM gets SIGKILL, ms. */
+const KILL_AFTER_MS = 5000;
+
 /** Stop a command and whatever it started. */
-function stopTree(pid: number | undefined): void {
+function stopTree(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
     if (process.platform === 'win32') spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' });
-    else process.kill(-pid, 'SIGTERM');
+    else process.kill(-pid, signal);
   } catch {
     // already gone
   }

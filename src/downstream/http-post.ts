@@ -1,5 +1,6 @@
 // HTTP POST target: each event POSTed to a framework's webhook, in order, signed; quick operations carried out.
 import { signature } from '../auth.ts';
+import { fetchFailure } from '../fetch-failure.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
@@ -24,6 +25,9 @@ export interface PostOptions {
 }
 
 type Outcome = 'delivered' | 'failed' | 'unreachable';
+
+/** The lifecycle disable at shutdown gets at most this long, ms. */
+const FAREWELL_TIMEOUT_MS = 1000;
 
 export class HttpPostAdapter implements Adapter {
   readonly name: string;
@@ -70,6 +74,7 @@ export class HttpPostAdapter implements Adapter {
     this.cancelBeats = this.hub.whenIdentified(() => {
       this.beats = setInterval(() => {
         // Heartbeats say "alive now": never queued behind events or kept for later.
+        // Its outcome does not matter: the next event finds out whether the target is there.
         if (this.reachable && this.queue.size === 0 && !this.sending) {
           void this.post(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.target.heartbeat));
         }
@@ -90,7 +95,8 @@ export class HttpPostAdapter implements Adapter {
     clearInterval(this.beats);
     this.reconnector.stop();
     if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered at shutdown`);
-    if (this.reachable && this.hub.selfId !== undefined) await this.post(lifecycle(this.hub.selfId, 'disable'));
+    // Briefly: a shutdown must not wait out --post-timeout.
+    if (this.reachable && this.hub.selfId !== undefined) await this.post(lifecycle(this.hub.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
@@ -99,7 +105,11 @@ export class HttpPostAdapter implements Adapter {
     this.sending = true;
     for (let event = this.queue.peek(); event !== undefined && !this.stopped; event = this.queue.peek()) {
       const outcome = await this.post(event);
-      if (outcome === 'unreachable') break;
+      if (outcome === 'unreachable') {
+        this.reachable = false;
+        this.reconnector.failed(this.lastError!);
+        break;
+      }
       if (outcome === 'delivered') this.delivered++;
       else this.failed++;
       if (!this.reachable) {
@@ -112,7 +122,8 @@ export class HttpPostAdapter implements Adapter {
     this.sending = false;
   }
 
-  private async post(raw: string): Promise<Outcome> {
+  /** One POST. Unreachable: certainly not handled (no connection, or the target said it is unavailable). */
+  private async post(raw: string, timeout = this.target.timeout): Promise<Outcome> {
     // Koishi checks the signature over JSON.stringify of what it parsed: send exactly those bytes.
     const event = JSON.parse(raw) as Record<string, unknown>;
     const body = JSON.stringify(event);
@@ -121,19 +132,22 @@ export class HttpPostAdapter implements Adapter {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.target.timeout) });
+      res = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
       text = await res.text();
     } catch (err) {
-      // A request that timed out was sent and may have been handled: retrying would deliver it twice.
-      if ((err as Error).name === 'TimeoutError') return this.fail(`no answer within ${this.target.timeout} ms; the event counts as failed and is not resent`);
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      if (cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EHOSTUNREACH' || cause === 'ECONNRESET') {
-        this.reachable = false;
-        this.lastError = cause;
-        this.reconnector.failed(cause);
+      const failure = fetchFailure(err);
+      if (failure.neverSent) {
+        this.lastError = failure.why;
         return 'unreachable';
       }
-      return this.fail(`POST failed (${(err as Error).message}); the event counts as failed and is not resent`);
+      // Anything else may have reached the framework and been handled: resending could deliver it twice.
+      if (failure.timedOut) return this.fail(`no answer within ${timeout} ms; the event counts as failed and is not resent`);
+      return this.fail(`POST failed (${failure.why}); the event counts as failed and is not resent`);
+    }
+    // 502 and 503: a proxy or server saying the framework is not there (yet): it did not take the event.
+    if (res.status === 502 || res.status === 503) {
+      this.lastError = `HTTP ${res.status}`;
+      return 'unreachable';
     }
     if (!res.ok) return this.fail(`answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`);
     if (text.trim()) this.quickOperation(event, text);

@@ -102,12 +102,8 @@ class ReverseSocket {
     this.cancelStart();
     this.reconnector.stop();
     if (this.buffer?.size) this.log.warn(`reverse target ${this.target} was away: ${this.buffer.size} buffered event(s) not delivered`);
-    const ws = this.ws;
-    if (!ws) return;
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    if (this.session) this.session.close(1001, 'relay shutting down', true);
-    else ws.terminate();
-    await closed;
+    if (this.session) await this.session.close(1001, 'relay shutting down', true);
+    else this.ws?.terminate();
   }
 
   private dial(): void {
@@ -128,9 +124,7 @@ class ReverseSocket {
       session.start();
       this.reconnector.up();
       this.log.info(`connected to reverse target ${this.target}`);
-      if (!this.buffer) return;
-      this.buffer.replaying();
-      for (let event = this.buffer.shift(); event !== undefined; event = this.buffer.shift()) session.deliver(event);
+      if (this.buffer) session.replay(this.buffer);
     });
     ws.on('close', (code, reason) => {
       this.ws = undefined;

@@ -32,6 +32,8 @@ export class WsServerAdapter implements Adapter {
   /** Clients that name themselves (?client=NAME or X-Client-Name) get their events kept while away. */
   private readonly named = new Map<string, WsSession>();
   private readonly buffers = new Map<string, EventBuffer>();
+  /** When each named client left; one away longer than the buffer's age limit is forgotten. */
+  private readonly awaySince = new Map<string, number>();
 
   constructor(
     private readonly options: WsServerOptions,
@@ -86,14 +88,24 @@ export class WsServerAdapter implements Adapter {
       // A named client whose socket is closing keeps the event for its return (unless a newer socket took the name).
       if (!session.deliver(event) && session.name !== undefined && this.named.get(session.name) === session) this.buffers.get(session.name)!.push(event);
     }
-    for (const [name, buffer] of this.buffers) if (!this.named.has(name)) buffer.push(event);
+    for (const [name, buffer] of this.buffers) if (!this.named.has(name)) this.keepFor(name, buffer, event);
+  }
+
+  private keepFor(name: string, buffer: EventBuffer, event: string): void {
+    if (Date.now() - this.awaySince.get(name)! > this.options.buffer.age) {
+      this.log.info(`client "${name}" has been away longer than ${Math.round(this.options.buffer.age / 1000)} s: forgetting it and its ${buffer.size} kept event(s)`);
+      this.buffers.delete(name);
+      this.awaySince.delete(name);
+      return;
+    }
+    buffer.push(event);
   }
 
   async close(): Promise<void> {
     for (const [name, buffer] of this.buffers) {
       if (buffer.size) this.log.warn(`client "${name}" was away: ${buffer.size} buffered event(s) not delivered`);
     }
-    for (const session of this.sessions) session.close(1001, 'relay shutting down', true);
+    await Promise.all([...this.sessions].map((session) => session.close(1001, 'relay shutting down', true)));
     await this.listener.close();
   }
 
@@ -116,7 +128,10 @@ export class WsServerAdapter implements Adapter {
       },
       onClose: (event) => {
         this.sessions.delete(session);
-        if (name !== undefined && this.named.get(name) === session) this.named.delete(name);
+        if (name !== undefined && this.named.get(name) === session) {
+          this.named.delete(name);
+          this.awaySince.set(name, Date.now());
+        }
         session.closed();
         this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);
       },
@@ -128,7 +143,7 @@ export class WsServerAdapter implements Adapter {
     const older = this.named.get(name);
     if (older) {
       this.log.warn(`client "${name}" connected again; closing its older connection`);
-      older.close(1008, 'replaced by a newer connection with the same client name');
+      void older.close(1008, 'replaced by a newer connection with the same client name');
     }
     this.named.set(name, session);
     let buffer = this.buffers.get(name);
@@ -136,7 +151,7 @@ export class WsServerAdapter implements Adapter {
       buffer = new EventBuffer(`client "${name}"`, this.options.buffer, this.log);
       this.buffers.set(name, buffer);
     }
-    buffer.replaying();
-    for (let event = buffer.shift(); event !== undefined; event = buffer.shift()) session.deliver(event);
+    this.awaySince.delete(name);
+    session.replay(buffer);
   }
 }

@@ -2,9 +2,10 @@
 import * as v from 'valibot';
 import type { WebSocket } from 'ws';
 import type { Caller } from '../calls.ts';
+import type { EventBuffer } from '../event-buffer.ts';
 import type { ClientStatus } from './adapter.ts';
 import type { Hub } from '../hub.ts';
-import { watchPings, type PingOptions } from '../keepalive.ts';
+import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, heartbeat, lifecycle, RelayRetcode } from '../onebot.ts';
 
@@ -19,6 +20,9 @@ export interface SessionOptions {
   queueLimit: number;
 }
 
+/** A replay waits this long for a client to read what it was sent, ms. */
+const REPLAY_PAUSE_MS = 20;
+
 /** Close code for a client that cannot keep up. */
 export const CLOSE_TOO_SLOW = 1008;
 
@@ -29,6 +33,9 @@ export class WsSession implements Caller {
   private tooSlow = false;
   private isConnected = false;
   private readonly since = new Date().toISOString();
+  /** Events kept for this client while it was away, sent before any new one, at the pace it reads. */
+  private backlog: EventBuffer | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
   /** Events handed to the socket. */
   delivered = 0;
   lastError: string | undefined;
@@ -60,9 +67,19 @@ export class WsSession implements Caller {
   /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
   deliver(event: string): boolean {
     if (!this.receivesEvents) return true;
-    if (!this.send(event)) return false;
-    this.delivered++;
-    return true;
+    if (this.backlog?.size) {
+      // Behind the replay, to keep the order: it stays kept if this socket goes away first.
+      this.backlog.push(event);
+      return true;
+    }
+    return this.sendEvent(event);
+  }
+
+  /** Send what `buffer` kept before anything new, no faster than the client reads it. */
+  replay(buffer: EventBuffer): void {
+    this.backlog = buffer;
+    buffer.replaying();
+    this.pump();
   }
 
   status(label = this.label): ClientStatus {
@@ -111,6 +128,7 @@ export class WsSession implements Caller {
 
   /** The socket closed; release everything tied to it. */
   closed(): void {
+    clearTimeout(this.pumpTimer);
     this.stopPings();
     this.cancelConnect();
     clearInterval(this.heartbeats);
@@ -121,10 +139,9 @@ export class WsSession implements Caller {
    * Close politely; a peer that does not answer the close frame within a second is cut off.
    * `farewell`: the relay stops serving it, so say lifecycle disable first.
    */
-  close(code: number, reason: string, farewell = false): void {
+  close(code: number, reason: string, farewell = false): Promise<void> {
     if (farewell && this.isConnected) this.send(lifecycle(this.hub.selfId!, 'disable'));
-    this.ws.close(code, reason);
-    setTimeout(() => this.ws.terminate(), 1000).unref();
+    return closeSurely(this.ws, code, reason);
   }
 
   private connected(): void {
@@ -134,6 +151,26 @@ export class WsSession implements Caller {
       () => this.send(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.options.heartbeat)),
       this.options.heartbeat,
     );
+  }
+
+  private sendEvent(event: string): boolean {
+    if (!this.send(event)) return false;
+    this.delivered++;
+    return true;
+  }
+
+  /** Fill the socket up to half the queue limit, then come back once it has drained. */
+  private pump(): void {
+    const backlog = this.backlog!;
+    for (let event = backlog.peek(); event !== undefined; event = backlog.peek()) {
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      if (this.ws.bufferedAmount > this.options.queueLimit / 2) {
+        this.pumpTimer = setTimeout(() => this.pump(), REPLAY_PAUSE_MS);
+        return;
+      }
+      if (!this.sendEvent(event)) return;
+      backlog.shift();
+    }
   }
 
   /** Never waits: a client whose queue is over the limit is disconnected instead. */
@@ -151,6 +188,6 @@ export class WsSession implements Caller {
     this.tooSlow = true;
     this.lastError = `too slow: over ${this.options.queueLimit} bytes waiting`;
     this.log.warn(`${this.label}: too slow, over ${this.options.queueLimit} bytes waiting to be sent; disconnecting (close ${CLOSE_TOO_SLOW})`);
-    this.close(CLOSE_TOO_SLOW, 'too slow: outbound queue full');
+    void this.close(CLOSE_TOO_SLOW, 'too slow: outbound queue full');
   }
 }

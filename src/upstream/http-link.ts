@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { sameToken, signature } from '../auth.ts';
 import { HttpListener, type Address } from '../listen.ts';
 import { redactUrl, type Logger } from '../log.ts';
+import { fetchFailure } from '../fetch-failure.ts';
 import { failedReply, RelayRetcode } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import type { Upstream, UpstreamSink } from './upstream.ts';
@@ -33,6 +34,7 @@ export class HttpLink implements Upstream {
   private isUp = false;
   private stopped = false;
   private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
 
   constructor(
     private readonly options: HttpLinkOptions,
@@ -92,7 +94,8 @@ export class HttpLink implements Upstream {
       reply = await this.replyOf(await this.post(action, params, this.options.callTimeout));
     } catch (err) {
       // A call that timed out is answered by the call router; anything else means the link is gone.
-      if ((err as Error).name !== 'TimeoutError') this.lost(`HTTP API unreachable: ${causeOf(err)}`, 'network');
+      const failure = fetchFailure(err);
+      if (!failure.timedOut) this.lost(`HTTP API unreachable: ${failure.why}`, 'network');
       return;
     }
     this.sink.frame(JSON.stringify({ ...reply, echo }));
@@ -126,16 +129,21 @@ export class HttpLink implements Upstream {
     });
   }
 
-  /** get_status answered (whatever it says) means the API is there. */
+  /** get_status answered (whatever it says) means the API is there. One probe at a time. */
   private async probe(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.probing) return;
+    this.probing = true;
+    clearTimeout(this.probeTimer);
     try {
       const res = await this.post('get_status', {}, this.options.probeTimeout);
       await res.arrayBuffer();
       if (res.status === 401 || res.status === 403) throw new Error(`HTTP ${res.status} (check --upstream-token)`);
     } catch (err) {
-      this.lost((err as Error).name === 'TimeoutError' ? `get_status unanswered within ${this.options.probeTimeout} ms` : causeOf(err), 'network');
+      const failure = fetchFailure(err);
+      this.lost(failure.timedOut ? `get_status unanswered within ${this.options.probeTimeout} ms` : failure.why, 'network');
       return;
+    } finally {
+      this.probing = false;
     }
     if (this.stopped) return;
     if (!this.isUp) {
@@ -161,7 +169,3 @@ export class HttpLink implements Upstream {
   }
 }
 
-function causeOf(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message;
-}

@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import type { WSEvents } from 'hono/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
-import { tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
+import { closeSurely, tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
 import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { describeClose, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
@@ -69,12 +69,9 @@ export class ReverseListener implements Upstream {
     for (const ws of this.sockets.keys()) ws.terminate();
   }
 
-  async stop(): Promise<void> {
-    this.killedFor = 'relay shutting down';
-    for (const ws of this.sockets.keys()) {
-      ws.close(1001, 'relay shutting down');
-      setTimeout(() => ws.terminate(), 500).unref();
-    }
+  async stop(why = 'relay shutting down'): Promise<void> {
+    this.killedFor = why;
+    await Promise.all([...this.sockets.keys()].map((ws) => closeSurely(ws, 1001, why, 500)));
     await this.listener.close();
   }
 

@@ -26,7 +26,8 @@ export interface Upstream {
   readonly problem: string | undefined;
   /** Dial, or start listening (rejects with a ListenError when it cannot). */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Close the link for good; `why` is what it reports as the reason. */
+  stop(why?: string): Promise<void>;
   /** Send one action frame; false when the link is not up. */
   send(text: string): boolean;
   /** The link is dead: drop it at once (no polite close) and reconnect. */

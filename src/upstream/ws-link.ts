@@ -1,7 +1,7 @@
 // The dialled upstream: the relay is a WebSocket client of the implementation's forward WS server.
 import type { WebSocket } from 'ws';
 import { dialWebSocket, type DialOptions } from '../dial.ts';
-import { watchPings, type PingOptions } from '../keepalive.ts';
+import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
@@ -54,17 +54,13 @@ export class WsLink implements Upstream {
     this.ws.terminate();
   }
 
-  async stop(): Promise<void> {
+  async stop(why = 'relay shutting down'): Promise<void> {
     this.stopped = true;
     this.reconnector.stop();
     const ws = this.ws;
     if (!ws) return;
-    this.killedFor = 'relay shutting down';
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.close(1001, 'relay shutting down');
-    const forced = setTimeout(() => ws.terminate(), 500);
-    await closed;
-    clearTimeout(forced);
+    this.killedFor = why;
+    await closeSurely(ws, 1001, why, 500);
   }
 
   private dial(): void {
