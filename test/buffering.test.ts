@@ -148,3 +148,53 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('replays bigger than a client can take at once', { timeout: 30_000 }, () => {
+  it('paces a replay to the client instead of overflowing its queue, keeping live events behind it', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url, { queueLimit: 256 * 1024 });
+    try {
+      const first = await TestClient.connect(`${relay.wsUrl}/?client=big`);
+      await first.waitForFrames(() => first.meta('lifecycle').length === 1, 'lifecycle');
+      first.close();
+      await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
+      const padding = 'p'.repeat(1024);
+      const missed: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const text = JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: i, raw_message: padding });
+        missed.push(text);
+        fake.broadcast(text);
+      }
+      await waitFor(() => relay.relay.adapters[0]!.clients().some((c) => c.name === 'big' && c.buffered === 3000), '3 MB kept');
+      const back = await TestClient.connect(`${relay.wsUrl}/?client=big`);
+      const live = fake.emit(5);
+      await back.waitForFrames(() => back.events().length === 3005, 'the whole replay, then the live events', 15_000);
+      assert.deepEqual(back.events(), [...missed, ...live]);
+      assert.equal(back.ws.readyState, back.ws.OPEN, 'never dropped as too slow (3 MB through a 256 KB queue)');
+      back.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
+  it('forgets a named client away longer than the buffer age', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url, { bufferAge: 200 });
+    try {
+      const gone = await TestClient.connect(`${relay.wsUrl}/?client=ephemeral-1234`);
+      await gone.waitForFrames(() => gone.meta('lifecycle').length === 1, 'lifecycle');
+      gone.close();
+      await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
+      fake.emit(1);
+      await waitFor(() => relay.relay.adapters[0]!.clients().some((c) => c.name === 'ephemeral-1234'), 'kept for at first');
+      await new Promise((r) => setTimeout(r, 300));
+      fake.emit(1);
+      await waitFor(() => relay.logs.some((l) => /client "ephemeral-1234" has been away longer than the buffer age \(200 ms\): forgetting it/.test(l)), 'forgotten');
+      assert.ok(!relay.relay.adapters[0]!.clients().some((c) => c.name === 'ephemeral-1234'));
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+});

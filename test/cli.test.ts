@@ -73,6 +73,11 @@ describe('settings', () => {
     rejects(['--config', configFile({ post: [{ url: 'http://127.0.0.1:1/', timeout: 'soon' }] })], /post\.0\.timeout .*expected a number of milliseconds, got "soon"/);
     rejects(['--log-level', 'loud'], /logLevel \(--log-level\): expected "debug", "info", "warn", "error", got "loud"/);
     rejects(['--bogus'], /unknown flag --bogus/);
+    assert.throws(
+      () => parseCommandLine(['--upstream', 'ftp://127.0.0.1:3001/?access_token=hunter2']),
+      (err: Error) => /access_token=\*\*\*/.test(err.message) && !err.message.includes('hunter2'),
+      'a token inside a bad URL is not echoed',
+    );
     rejects(['--token'], /--token needs a value/);
     const file = configFile({ heartbeat: 'fast', colour: 'blue' });
     rejects(['--config', file], new RegExp(`heartbeat \\(config file ${file}\\): expected a number of milliseconds, got "fast"`));

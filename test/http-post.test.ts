@@ -110,3 +110,29 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('HTTP POST targets, harder cases', { timeout: 30_000 }, () => {
+  it('keeps delivering after a heartbeat found the target away, and retries events a 502 or 503 turned away', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { post: [{ url: hook.url, heartbeat: 100 }] });
+    try {
+      await waitFor(() => hook.posts.some((p) => p.body.includes('"heartbeat"')), 'a heartbeat');
+      await hook.stop();
+      await new Promise((r) => setTimeout(r, 300)); // heartbeats fail meanwhile
+      await hook.restart();
+      let unavailable = 2;
+      hook.answer = (post) => (JSON.parse(post.body).post_type === 'message' && unavailable-- > 0 ? { status: unavailable ? 502 : 503 } : { status: 204 });
+      const sent = fake.emit(3);
+      await waitFor(() => hook.events().filter((e) => e.post_type === 'message').length >= 5, 'the events, twice turned away then taken', 8000);
+      const messages = hook.posts.map((p) => p.body).filter((b) => JSON.parse(b).post_type === 'message');
+      const [first, second, third] = sent.map((s) => JSON.stringify(JSON.parse(s)));
+      assert.deepEqual(messages, [first, first, first, second, third], 'the first event retried after the 502 and the 503, then all in order');
+      assert.equal(relay.relay.adapters[1]!.clients()[0]!.failed, 0, 'turned away is not failed');
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+});

@@ -95,3 +95,27 @@ describe('_async, _rate_limited and paced sends', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('a caller that leaves', { timeout: 20_000 }, () => {
+  it('has its sends still waiting behind the rate limit dropped, not sent to nobody', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url, { rateLimitInterval: 200, hold: 5000, callTimeout: 5000 });
+    const leaving = await TestClient.connect(`${relay.wsUrl}/api`);
+    try {
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
+      await fake.kill();
+      await waitFor(() => relay.relay.hub.health().status === 'down', 'the outage');
+      for (let n = 1; n <= 6; n++) leaving.send({ action: 'send_group_msg', params: { group_id: 1, message: `m${n}` }, echo: n });
+      await new Promise((r) => setTimeout(r, 100));
+      await fake.restart();
+      await waitFor(() => fake.calls.some((c) => c.action === 'send_group_msg'), 'the first paced send');
+      leaving.close();
+      await new Promise((r) => setTimeout(r, 1500));
+      const sent = fake.calls.filter((c) => c.action === 'send_group_msg').length;
+      assert.ok(sent <= 2, `${sent} of 6 sent: the rest were dropped when the caller left`);
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+});

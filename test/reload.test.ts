@@ -98,7 +98,7 @@ describe('reload', { timeout: 30_000 }, () => {
     const client = await TestClient.connect(relay.wsUrl);
     try {
       await waitFor(() => oldFake.sockets.size === 1, 'the old link');
-      relay.settings.upstream = newFake.url;
+      relay.settings.upstream = `${newFake.url}/?access_token=hunter2`;
       assert.equal(await relay.relay.reload(), true);
       await waitFor(() => newFake.sockets.size === 1 && oldFake.sockets.size === 0, 'the new link instead of the old');
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
@@ -106,11 +106,43 @@ describe('reload', { timeout: 30_000 }, () => {
       await client.waitForFrames(() => client.events().length === 2, 'events from the new upstream');
       assert.deepEqual(client.events(), sent);
       assert.equal(client.ws.readyState, client.ws.OPEN);
+      assert.ok(relay.logs.some((l) => /reloaded: upstream → ws:\/\/127\.0\.0\.1:\d+\/\?access_token=\*\*\*/.test(l)));
+      assert.ok(!relay.logs.some((l) => l.includes('hunter2')), 'the token is never logged');
     } finally {
       client.close();
       await relay.stop();
       await oldFake.stop();
       await newFake.stop();
+    }
+  });
+});
+
+describe('reload that cannot be applied', { timeout: 30_000 }, () => {
+  it('keeps the previous upstream when the new one cannot start, and later reloads still work', async () => {
+    const blocker = (await import('node:net')).createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const busy = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
+      delete relay.settings.upstream;
+      relay.settings.upstreamListen = busy;
+      assert.equal(await relay.relay.reload(), true, 'the rest of the settings still apply');
+      assert.ok(relay.logs.some((l) => new RegExp(`the new upstream \\(listening on ${busy}\\) could not start: .*already in use.*; back to the previous one`).test(l)));
+      await waitFor(() => relay.relay.hub.health().status === 'up' && fake.sockets.size === 1, 'the previous upstream back');
+      const sent = fake.emit(2);
+      await client.waitForFrames(() => client.events().length === 2, 'events through the previous upstream');
+      assert.deepEqual(client.events(), sent);
+      relay.settings.http = ['127.0.0.1:0'];
+      assert.equal(await relay.relay.reload(), true, 'a later reload works');
+      assert.ok(relay.logs.some((l) => /reloaded: added HTTP API server/.test(l)));
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.stop();
+      blocker.close();
     }
   });
 });

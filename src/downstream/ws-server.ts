@@ -93,7 +93,7 @@ export class WsServerAdapter implements Adapter {
 
   private keepFor(name: string, buffer: EventBuffer, event: string): void {
     if (Date.now() - this.awaySince.get(name)! > this.options.buffer.age) {
-      this.log.info(`client "${name}" has been away longer than ${Math.round(this.options.buffer.age / 1000)} s: forgetting it and its ${buffer.size} kept event(s)`);
+      this.log.info(`client "${name}" has been away longer than the buffer age (${this.options.buffer.age} ms): forgetting it and its ${buffer.size} kept event(s)`);
       this.buffers.delete(name);
       this.awaySince.delete(name);
       return;
