@@ -47,7 +47,7 @@ describe('status page', { timeout: 60_000 }, () => {
   it('shows the link, the endpoints and their clients live, call latency, and the link going down', async () => {
     assert.ok(
       existsSync(CHROMIUM),
-      `${CHROMIUM} not found: this test drives Debian's Chromium (apt-get install -y --no-install-recommends chromium; .ci/run installs it), or set CHROMIUM_PATH`,
+      `${CHROMIUM} not found: this test drives Debian's Chromium (apt-get install -y --no-install-recommends chromium; npm test installs it when run as root), or set CHROMIUM_PATH`,
     );
     mkdirSync(ARTIFACTS, { recursive: true });
     const fake = await FakeImplementation.start({ heartbeat: 1000 });
