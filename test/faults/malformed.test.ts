@@ -10,6 +10,7 @@ import type { ReverseListener } from '../../src/upstream/reverse-listener.ts';
 import { FakeImplementation } from '../fake-impl.ts';
 import { FakeHttpImplementation, FakeReverseImplementation } from '../fake-other-impls.ts';
 import { startTestRelay, TestClient, waitFor } from '../helpers.ts';
+import { tally } from './tally.ts';
 
 /** The status line a server answers a raw request with. */
 async function rawStatus(url: string, request: string): Promise<number> {
@@ -70,6 +71,8 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       const sent = fake.emit(3);
       await control.waitForFrames(() => control.events().length === 3, 'events for the control client');
       assert.deepEqual(control.events(), sent);
+      const result = tally('malformed input, a well-behaved client meanwhile', sent.map((e) => JSON.parse(e).message_id), control.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      assert.equal(result.lost + result.duplicated, 0);
       assert.equal((await control.call('get_status', {}, 'ok')).status, 'ok');
       console.log('fault malformed input (client side): 14 kinds answered with 1400, 1007, 1009, 400, 404, 406, 413 or 431; the control client kept working');
       bad.close();
@@ -103,6 +106,8 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       const sent = impl.emit(ws, 2);
       await client.waitForFrames(() => client.events().length === 2, 'events after the bad input');
       assert.deepEqual(client.events(), sent);
+      const result = tally('malformed input from the implementation, its good events', sent.map((e) => JSON.parse(e).message_id), client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      assert.equal(result.lost + result.duplicated, 0);
       assert.equal(client.ws.readyState, client.ws.OPEN);
       ws.terminate();
 

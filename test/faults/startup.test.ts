@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
 import { freePort, TestClient, waitFor } from '../helpers.ts';
+import { tally } from './tally.ts';
 
 function run(args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30,7 +31,7 @@ describe('fault: at start', { timeout: 30_000 }, () => {
         assert.equal(await relay.exited, 1, `${name}: exit code`);
         assert.match(relay.output(), new RegExp(`${name} on ${taken.replace(/\./g, '\\.')}: the port is already in use`));
       }
-      console.log('fault port in use at start: exit 1 with the endpoint named, for the admin, HTTP API and upstream listeners');
+      console.log('fault port in use at start: sent 0, delivered 0, lost 0, duplicated 0 (nothing starts: exit 1 naming the admin, HTTP API or upstream listener)');
     } finally {
       blocker.close();
     }
@@ -53,6 +54,10 @@ describe('fault: at start', { timeout: 30_000 }, () => {
       await fake.restart();
       await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect once the bot is known', 10_000);
       assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
+      const sent = fake.emit(5);
+      await client.waitForFrames(() => client.events().length === 5, 'events once it is there');
+      const result = tally('implementation unreachable at start, then there', sent.map((e) => JSON.parse(e).message_id), client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      assert.equal(result.lost + result.duplicated, 0);
       console.log(`fault unreachable upstream at start: clients served, /healthz 503 "${body.reason}", then 200`);
       client.close();
     } finally {
