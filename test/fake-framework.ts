@@ -2,7 +2,7 @@
 // that receives HTTP POST events; both record exactly what arrived.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, listenOn, readBody } from './helpers.ts';
+import { readBody, RestartableServer } from './helpers.ts';
 
 export interface FrameworkSocket {
   ws: WebSocket;
@@ -17,13 +17,16 @@ export class FakeFramework {
   /** Most sockets open at once, per role. */
   readonly peak = new Map<string, number>();
   duplicates = 0;
-  port = 0;
-  private server: Server | undefined;
+  private readonly http = new RestartableServer(() => this.newServer());
 
   static async start(port = 0): Promise<FakeFramework> {
     const fake = new FakeFramework();
-    await fake.listen(port);
+    await fake.http.start(port);
     return fake;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   get url(): string {
@@ -41,15 +44,14 @@ export class FakeFramework {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.ws.terminate();
-    await closeServer(this.server);
-    this.server = undefined;
+    await this.http.stop();
   }
 
   async restart(): Promise<void> {
-    await this.listen(this.port);
+    await this.http.restart();
   }
 
-  private async listen(port: number): Promise<void> {
+  private newServer(): Server {
     const wss = new WebSocketServer({ noServer: true });
     const server = createServer((_req, res) => res.writeHead(404).end());
     server.on('upgrade', (req, socket, head) => {
@@ -66,8 +68,7 @@ export class FakeFramework {
         ws.on('error', () => {});
       });
     });
-    this.port = await listenOn(server, port);
-    this.server = server;
+    return server;
   }
 }
 
@@ -80,13 +81,25 @@ export interface ReceivedPost {
 export class FakeWebhook {
   readonly posts: ReceivedPost[] = [];
   answer: (post: ReceivedPost) => { status: number; body?: string; delay?: number } = () => ({ status: 204 });
-  port = 0;
-  private server: Server | undefined;
+  private readonly http = new RestartableServer(() =>
+    createServer(async (req, res) => {
+      const body = await readBody(req);
+      const post = { headers: req.headers, body };
+      this.posts.push(post);
+      const { status, body: reply, delay } = this.answer(post);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (!res.destroyed) res.writeHead(status, reply ? { 'Content-Type': 'application/json' } : {}).end(reply);
+    }),
+  );
 
   static async start(port = 0): Promise<FakeWebhook> {
     const hook = new FakeWebhook();
-    await hook.listen(port);
+    await hook.http.start(port);
     return hook;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   get url(): string {
@@ -98,24 +111,10 @@ export class FakeWebhook {
   }
 
   async stop(): Promise<void> {
-    await closeServer(this.server);
-    this.server = undefined;
+    await this.http.stop();
   }
 
   async restart(): Promise<void> {
-    await this.listen(this.port);
-  }
-
-  private async listen(port: number): Promise<void> {
-    const server = createServer(async (req, res) => {
-      const body = await readBody(req);
-      const post = { headers: req.headers, body };
-      this.posts.push(post);
-      const { status, body: reply, delay } = this.answer(post);
-      if (delay) await new Promise((r) => setTimeout(r, delay));
-      if (!res.destroyed) res.writeHead(status, reply ? { 'Content-Type': 'application/json' } : {}).end(reply);
-    });
-    this.port = await listenOn(server, port);
-    this.server = server;
+    await this.http.restart();
   }
 }

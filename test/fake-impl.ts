@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { closeServer, listenOn } from './helpers.ts';
+import { RestartableServer } from './helpers.ts';
 
 export interface FakeOptions {
   port?: number;
@@ -29,8 +29,7 @@ export class FakeImplementation {
   /** Authorization headers of accepted and refused handshakes. */
   readonly authorizations: (string | undefined)[] = [];
   readonly heartbeat: number;
-  port = 0;
-  private server: Server | undefined;
+  private readonly http = new RestartableServer(() => this.newServer());
   private seq = 0;
   private beats: NodeJS.Timeout | undefined;
   private frozen = false;
@@ -43,8 +42,13 @@ export class FakeImplementation {
 
   static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
     const fake = new FakeImplementation(options);
-    await fake.listen(options.port ?? 0);
+    await fake.http.start(options.port ?? 0);
+    fake.startHeartbeats();
     return fake;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   get url(): string {
@@ -88,21 +92,21 @@ export class FakeImplementation {
     this.stopHeartbeats();
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
-    await closeServer(this.server);
-    this.server = undefined;
+    await this.http.stop();
   }
 
   /** Listen again on the same port. */
   async restart(): Promise<void> {
     this.frozen = false;
-    await this.listen(this.port);
+    await this.http.restart();
+    this.startHeartbeats();
   }
 
   async stop(): Promise<void> {
     await this.kill();
   }
 
-  private async listen(port: number): Promise<void> {
+  private newServer(): Server {
     const wss = new WebSocketServer({ noServer: true });
     const server = createServer((_req, res) => res.writeHead(404).end());
     server.on('upgrade', (req, socket, head) => {
@@ -115,8 +119,10 @@ export class FakeImplementation {
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
     });
-    this.port = await listenOn(server, port);
-    this.server = server;
+    return server;
+  }
+
+  private startHeartbeats(): void {
     if (this.heartbeat > 0) {
       this.beats = setInterval(
         () =>

@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'ws';
 import { FakeReplies, groupMessage, type ReceivedCall } from './fake-impl.ts';
-import { closeServer, listenOn, readBody } from './helpers.ts';
+import { readBody, RestartableServer } from './helpers.ts';
 
 /** The implementation as a reverse-WS client of the relay (NapCat's websocketClients, go-cqhttp's ws-reverse). */
 export class FakeReverseImplementation {
@@ -47,8 +47,7 @@ export class FakeReverseImplementation {
 export class FakeHttpImplementation {
   readonly calls: ReceivedCall[] = [];
   readonly authorizations: (string | undefined)[] = [];
-  port = 0;
-  private server: Server | undefined;
+  private readonly http = new RestartableServer(() => this.newServer());
   private readonly replies: FakeReplies;
   private seq = 0;
 
@@ -61,8 +60,12 @@ export class FakeHttpImplementation {
 
   static async start(token = '', selfId = 10001): Promise<FakeHttpImplementation> {
     const fake = new FakeHttpImplementation(token, selfId);
-    await fake.listen(0);
+    await fake.http.start();
     return fake;
+  }
+
+  get port(): number {
+    return this.http.port;
   }
 
   get url(): string {
@@ -86,16 +89,15 @@ export class FakeHttpImplementation {
   }
 
   async kill(): Promise<void> {
-    await closeServer(this.server);
-    this.server = undefined;
+    await this.http.stop();
   }
 
   async restart(): Promise<void> {
-    await this.listen(this.port);
+    await this.http.restart();
   }
 
-  private async listen(port: number): Promise<void> {
-    const server = createServer(async (req, res) => {
+  private newServer(): Server {
+    return createServer(async (req, res) => {
       const body = await readBody(req);
       this.authorizations.push(req.headers.authorization);
       const given = req.headers.authorization?.replace(/^(Bearer|Token)\s+/i, '');
@@ -106,7 +108,5 @@ export class FakeHttpImplementation {
       const [reply] = this.replies.to(action, params);
       res.writeHead(reply!.retcode === 1404 ? 404 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply));
     });
-    this.port = await listenOn(server, port);
-    this.server = server;
   }
 }

@@ -1,4 +1,5 @@
-// Shared test tools: a relay started in-process on ephemeral ports, and a WebSocket client that records frames.
+// Shared test tools: a relay started in-process on ephemeral ports, a WebSocket client that records frames, and a
+// restartable HTTP server for the fakes.
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
@@ -119,8 +120,38 @@ export class TestClient {
   }
 }
 
+/**
+ * An HTTP server on 127.0.0.1 that can stop and listen again on the same port. `create` builds a fresh server, with
+ * its handlers, for each start.
+ */
+export class RestartableServer {
+  /** The port it listens (or last listened) on; 0 before the first start. */
+  port = 0;
+  private server: Server | undefined;
+
+  constructor(private readonly create: () => Server) {}
+
+  /** Listen on `port` (0: any free one). */
+  async start(port = 0): Promise<void> {
+    const server = this.create();
+    this.port = await listenOn(server, port);
+    this.server = server;
+  }
+
+  /** Close the server and every connection it still has; the port is kept for restart(). */
+  async stop(): Promise<void> {
+    await closeServer(this.server);
+    this.server = undefined;
+  }
+
+  /** Listen again on the same port. */
+  async restart(): Promise<void> {
+    await this.start(this.port);
+  }
+}
+
 /** Listen on 127.0.0.1 (port 0: any free one); resolves with the port. */
-export async function listenOn(server: Server, port: number): Promise<number> {
+async function listenOn(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
@@ -129,7 +160,7 @@ export async function listenOn(server: Server, port: number): Promise<number> {
 }
 
 /** Close a server and every connection it still has. */
-export async function closeServer(server: Server | undefined): Promise<void> {
+async function closeServer(server: Server | undefined): Promise<void> {
   if (!server) return;
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
