@@ -237,7 +237,8 @@ async function main(): Promise<void> {
     const outPath = join(tmp, 'console.txt');
     const argv = ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
     const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    const command = [...(wine ? ['wine'] : []), binary, ...argv].map(quote).join(' ');
+    // `exec`: otherwise script's $SHELL (dash on Debian) stays in between and dies of the Ctrl+C itself (exit 130).
+    const command = `exec ${[...(wine ? ['wine'] : []), binary, ...argv].map(quote).join(' ')}`;
     const child = spawn('script', ['-qfec', command, outPath], { env, cwd: tmp, stdio: ['pipe', 'ignore', 'ignore'] });
     children.add(child);
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => (children.delete(child), r(code))));
