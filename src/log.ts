@@ -12,6 +12,8 @@ export interface Logger {
   warn(message: string): void;
   error(message: string): void;
   child(scope: string): Logger;
+  /** Changes level and format for this logger and all its children at once (a reload needs no restart). */
+  configure(level: Level, format: LogFormat): void;
 }
 
 export type LogSink = (line: string) => void;
@@ -20,18 +22,30 @@ export type LogSink = (line: string) => void;
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export function createLogger(level: Level, sink: LogSink = consoleSink, format: LogFormat = 'text', scope = 'relay'): Logger {
-  const min = LEVELS.indexOf(level);
+interface LogOptions {
+  min: number;
+  format: LogFormat;
+}
+
+export function createLogger(level: Level, sink: LogSink = consoleSink, format: LogFormat = 'text'): Logger {
+  return scopedLogger({ min: LEVELS.indexOf(level), format }, sink, 'relay');
+}
+
+function scopedLogger(options: LogOptions, sink: LogSink, scope: string): Logger {
   const at = (lvl: Level) => (message: string) => {
-    if (LEVELS.indexOf(lvl) < min) return;
-    sink(formatLine(lvl, scope, message, format));
+    if (LEVELS.indexOf(lvl) < options.min) return;
+    sink(formatLine(lvl, scope, message, options.format));
   };
   return {
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    child: (child) => createLogger(level, sink, format, child),
+    child: (child) => scopedLogger(options, sink, child),
+    configure: (level, format) => {
+      options.min = LEVELS.indexOf(level);
+      options.format = format;
+    },
   };
 }
 

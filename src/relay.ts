@@ -166,13 +166,20 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       }
     }
     hook.configure(hookOptions(next));
-    if (previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat) log.warn(`reload: logLevel and logFormat take effect after a restart`);
+    const relog = previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat;
+    if (relog) changes.push(`logging now at ${next.logLevel} level in ${next.logFormat} format`);
+    const atNextStart = RESTART_ONLY.filter((key) => previous[key] !== next[key]);
+    if (atNextStart.length) log.warn(`reload: ${atNextStart.join(', ')} take${atNextStart.length === 1 ? 's' : ''} effect at the next start`);
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
+    if (relog) log.configure(next.logLevel, next.logFormat); // after the line above, so that it is seen
     return true;
   }
 
   return relay;
 }
+
+/** Settings that the process reads once, at start. */
+const RESTART_ONLY = ['logFile', 'logFileSize', 'keepQuickEdit'] as const;
 
 function hookOptions(config: Config) {
   return { command: config.onUnhealthy, grace: config.unhealthyGrace, cooldown: config.unhealthyCooldown, timeout: config.unhealthyTimeout };

@@ -31,6 +31,7 @@ export class RecentWarnings {
         log.error(m);
       },
       child: (child) => this.tap(log.child(child), child),
+      configure: (level, format) => log.configure(level, format),
     };
   }
 

@@ -145,4 +145,31 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
       blocker.close();
     }
   });
+  it('changes the log level and format at once, and says which settings wait for the next start', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const clients: TestClient[] = [];
+    const connectLines = () => relay.logs.filter((l) => /connected \(universal\)/.test(l));
+    try {
+      relay.settings.logLevel = 'warn';
+      relay.settings.logFile = 'elsewhere.log';
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => /WARN .*reload: logFile takes effect at the next start/.test(l)));
+      assert.ok(relay.logs.some((l) => /INFO .*reloaded: logging now at warn level in text format/.test(l)), 'the reload itself is still seen');
+      clients.push(await TestClient.connect(relay.wsUrl));
+      await clients[0]!.waitForFrames(() => clients[0]!.meta('lifecycle').length === 1, 'lifecycle');
+      assert.equal(connectLines().length, 0, 'info lines are off at warn level');
+
+      relay.settings.logLevel = 'info';
+      relay.settings.logFormat = 'json';
+      assert.equal(await relay.relay.reload(), true);
+      clients.push(await TestClient.connect(relay.wsUrl));
+      await waitFor(() => connectLines().length === 1, 'the connect line at info level');
+      assert.deepEqual(Object.keys(JSON.parse(connectLines()[0]!)), ['time', 'level', 'scope', 'msg']);
+    } finally {
+      for (const client of clients) client.close();
+      await relay.stop();
+      await fake.stop();
+    }
+  });
 });
