@@ -21,16 +21,16 @@ export class HealthWatch {
     this.lastSendFailure = `${action} ${outcome === 'failed' ? 'failed' : 'timed out'}`;
   }
 
-  /** A heartbeat's or get_status's `status`. */
+  /** A heartbeat's `status`, or get_status's `data`. */
   report(status: unknown): void {
-    this.probeUnanswered = false;
     if (typeof status !== 'object' || status === null) return;
     const { online, good } = status as { online?: unknown; good?: unknown };
     this.reported = { online: online !== false, good: good !== false };
   }
 
-  probeFailed(): void {
-    this.probeUnanswered = true;
+  /** Whether the last get_status got an answer: heartbeats alone do not show that calls are answered. */
+  probed(answered: boolean): void {
+    this.probeUnanswered = !answered;
   }
 
   /** Why the bot is degraded; none: healthy. */
@@ -45,9 +45,10 @@ export class HealthWatch {
     return reasons;
   }
 
-  /** The link went down: what the implementation said before no longer holds. */
+  /** The link went down: what the implementation said and did before no longer holds (it may be restarting). */
   reset(): void {
     this.reported = { online: true, good: true };
     this.probeUnanswered = false;
+    this.failedSends = 0;
   }
 }

@@ -220,13 +220,8 @@ export class Hub implements UpstreamSink {
   private async probe(): Promise<void> {
     if (this.state !== 'up') return;
     this.log.warn(`upstream missed two heartbeats (interval ${this.heartbeatInterval} ms); probing with get_status`);
-    const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
-    if (reply.retcode === RelayRetcode.timeout) {
-      this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
-    } else if (this.state === 'up') {
-      this.watch.report(reply.data);
-      this.watchdog.beat(this.heartbeatInterval);
-    }
+    if (!(await this.askStatus())) this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
+    else if (this.state === 'up') this.watchdog.beat(this.heartbeatInterval);
   }
 
   /** Now and then, ask the implementation how it is: it may be connected yet offline or stuck. */
@@ -234,12 +229,19 @@ export class Hub implements UpstreamSink {
     clearTimeout(this.healthProbe);
     if (this.options.healthProbe <= 0) return;
     this.healthProbe = setTimeout(async () => {
-      const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
-      if (this.state !== 'up') return;
-      if (reply.retcode === RelayRetcode.timeout) this.watch.probeFailed();
-      else if (reply.status === 'ok') this.watch.report(reply.data);
-      this.scheduleHealthProbe();
+      await this.askStatus();
+      if (this.state === 'up') this.scheduleHealthProbe();
     }, this.options.healthProbe);
+  }
+
+  /** get_status, its answer told to the health watch; false: no answer within the probe timeout. */
+  private async askStatus(): Promise<boolean> {
+    const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
+    const answered = reply.retcode !== RelayRetcode.timeout;
+    if (this.state !== 'up') return answered;
+    this.watch.probed(answered);
+    if (reply.status === 'ok') this.watch.report(reply.data);
+    return answered;
   }
 
   /** Client calls as statistics, health and metrics see them (with a bounded set of action names). */

@@ -46,6 +46,17 @@ describe('operations', { timeout: 30_000 }, () => {
       assert.ok(!/get_status|get_login_info/.test(text.split('\n').filter((l) => l.startsWith('onebot_relay_calls_total')).join('\n')), "the relay's own calls are not counted");
       assert.match(text, /onebot_relay_process_resident_memory_bytes \d+/);
 
+      const second = await TestClient.connect(relay.wsUrl);
+      await second.waitForFrames(() => second.meta('lifecycle').length === 1, 'lifecycle');
+      fake.emit(3);
+      await second.waitForFrames(() => second.events().length === 3, 'events at the second client');
+      client.close();
+      await client.closed;
+      await waitFor(() => relay.relay.hub.health().clients === 1, 'the first client gone');
+      const left = await (await fetch(`${relay.adminUrl}/metrics`)).text();
+      assert.equal(sample(left, 'onebot_relay_events_delivered_total', endpoint), 7 + 3 + 3, 'a client that left still counts');
+      second.close();
+
       await fake.kill();
       await waitFor(() => relay.relay.hub.health().status === 'down', 'the drop');
       const after = await (await fetch(`${relay.adminUrl}/metrics`)).text();
@@ -115,6 +126,17 @@ describe('operations', { timeout: 30_000 }, () => {
       fake.unanswered.delete('send_group_msg');
       assert.equal((await client.call('send_group_msg', { group_id: 1, message: 'ok' }, 4)).status, 'ok');
       assert.equal((await health(relay.adminUrl)).body.status, 'up');
+
+      // Degraded again, then the implementation restarts (what --on-unhealthy is for): a new link starts healthy.
+      fake.unanswered.add('send_group_msg');
+      for (let i = 5; i <= 7; i++) await client.call('send_group_msg', { group_id: 1, message: `m${i}` }, i);
+      assert.equal((await health(relay.adminUrl)).body.status, 'degraded');
+      fake.unanswered.delete('send_group_msg');
+      await fake.kill();
+      await waitFor(() => relay.relay.hub.health().status === 'down', 'the drop');
+      await fake.restart();
+      await waitFor(() => relay.relay.hub.health().link.state === 'up', 'the link back');
+      assert.equal((await health(relay.adminUrl)).body.status, 'up', 'failed sends before the restart do not count after it');
     } finally {
       client.close();
       await relay.stop();
@@ -134,6 +156,10 @@ describe('operations', { timeout: 30_000 }, () => {
       fake.unanswered.add('get_status');
       await waitFor(() => relay.relay.hub.health().status === 'degraded', 'degraded by an unanswered probe');
       assert.match(relay.relay.hub.health().reason!, /did not answer the last get_status probe/);
+      // Heartbeats still flowing do not clear it: only an answered probe does.
+      fake.broadcast(JSON.stringify({ time: 2, self_id: fake.selfId, post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: true, good: true }, interval: 60_000 }));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(relay.relay.hub.health().status, 'degraded');
     } finally {
       await relay.stop();
       await fake.stop();

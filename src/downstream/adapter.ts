@@ -23,6 +23,14 @@ export interface ClientStatus {
   lastError?: string;
 }
 
+/** Running totals of an endpoint since it opened: they never go down, whoever comes and goes. */
+export type EndpointTotals = Pick<ClientStatus, 'delivered' | 'dropped' | 'failed'>;
+
+/** The totals of `clients`, added to `base`. */
+export function addTotals(clients: EndpointTotals[], base: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 }): EndpointTotals {
+  return clients.reduce((sum, c) => ({ delivered: sum.delivered + c.delivered, dropped: sum.dropped + c.dropped, failed: sum.failed + c.failed }), base);
+}
+
 export interface Adapter {
   /** What it is and where, for logs and the status page, e.g. "HTTP POST to http://127.0.0.1:8080/". */
   readonly name: string;
@@ -33,4 +41,5 @@ export interface Adapter {
   deliver(event: string): void;
   /** Its clients, connected or kept for. */
   clients(): ClientStatus[];
+  totals(): EndpointTotals;
 }

@@ -6,7 +6,7 @@ import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
 import { HttpListener, type Address } from '../listen.ts';
-import type { Adapter, ClientStatus } from './adapter.ts';
+import type { Adapter, ClientStatus, EndpointTotals } from './adapter.ts';
 
 export interface HttpApiOptions {
   listen: Address;
@@ -50,6 +50,10 @@ export class HttpApiAdapter implements Adapter {
   /** HTTP callers hold no connection between calls: nothing to list. */
   clients(): ClientStatus[] {
     return [];
+  }
+
+  totals(): EndpointTotals {
+    return { delivered: 0, dropped: 0, failed: 0 }; // calls only
   }
 
   open(): Promise<void> {

@@ -6,7 +6,7 @@ import { redactUrl, type Logger } from '../log.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import { heartbeat, lifecycle } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import type { Adapter, ClientStatus } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
 
 export interface PostTarget {
   url: string;
@@ -68,6 +68,10 @@ export class HttpPostAdapter implements Adapter {
       },
     ];
   }
+  totals(): EndpointTotals {
+    return addTotals(this.clients());
+  }
+
 
   async open(): Promise<void> {
     if (this.target.heartbeat <= 0) return;

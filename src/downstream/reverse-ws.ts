@@ -6,7 +6,7 @@ import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import type { Adapter, ClientStatus } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -40,6 +40,10 @@ export class ReverseWsAdapter implements Adapter {
   clients(): ClientStatus[] {
     return this.sockets.map((s) => s.status());
   }
+  totals(): EndpointTotals {
+    return addTotals(this.clients());
+  }
+
 
   async open(): Promise<void> {
     for (const socket of this.sockets) socket.start();

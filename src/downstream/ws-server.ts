@@ -9,7 +9,7 @@ import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
 import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
-import type { Adapter, ClientStatus } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface WsServerOptions {
@@ -34,6 +34,8 @@ export class WsServerAdapter implements Adapter {
   private readonly buffers = new Map<string, EventBuffer>();
   /** When each named client left; one away longer than the buffer's age limit is forgotten. */
   private readonly awaySince = new Map<string, number>();
+  /** What sessions that ended and buffers that were forgotten had counted. */
+  private readonly gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
 
   constructor(
     private readonly options: WsServerOptions,
@@ -79,6 +81,11 @@ export class WsServerAdapter implements Adapter {
     return [...connected, ...away];
   }
 
+  totals(): EndpointTotals {
+    const buffers = [...this.buffers.values()].map((b) => ({ delivered: 0, dropped: b.dropped, failed: 0 }));
+    return addTotals([...[...this.sessions].map((s) => s.status()), ...buffers], { ...this.gone });
+  }
+
   open(): Promise<void> {
     return this.listener.open();
   }
@@ -96,6 +103,7 @@ export class WsServerAdapter implements Adapter {
       this.log.info(`client "${name}" has been away longer than the buffer age (${this.options.buffer.age} ms): forgetting it and its ${buffer.size} kept event(s)`);
       this.buffers.delete(name);
       this.awaySince.delete(name);
+      this.gone.dropped += buffer.dropped;
       return;
     }
     buffer.push(event);
@@ -128,6 +136,7 @@ export class WsServerAdapter implements Adapter {
       },
       onClose: (event) => {
         this.sessions.delete(session);
+        this.gone.delivered += session.delivered;
         if (name !== undefined && this.named.get(name) === session) {
           this.named.delete(name);
           this.awaySince.set(name, Date.now());
