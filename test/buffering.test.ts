@@ -7,6 +7,7 @@ import { createLogger } from '../src/log.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
 import { startTestRelay, TestClient, waitFor } from './helpers.ts';
+import { MAX_AWAY_NAMES } from '../src/downstream/ws-server.ts';
 
 const events = (frames: string[]) => frames.filter((f) => !f.includes('"meta_event"'));
 
@@ -150,6 +151,34 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
 });
 
 describe('replays bigger than a client can take at once', { timeout: 30_000 }, () => {
+  it('gives events once when a newer socket takes a name in the middle of a replay', async () => {
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url, { queueLimit: 64 * 1024 });
+    try {
+      const first = await TestClient.connect(`${relay.wsUrl}/?client=twice`);
+      await first.waitForFrames(() => first.meta('lifecycle').length === 1, 'lifecycle');
+      first.close();
+      await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
+      const padding = 'p'.repeat(1024);
+      for (let i = 0; i < 400; i++) fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: i, raw_message: padding }));
+      await waitFor(() => relay.relay.adapters[0]!.clients().some((c) => c.name === 'twice' && c.buffered === 400), 'kept');
+      const older = await TestClient.connect(`${relay.wsUrl}/?client=twice`);
+      await older.waitForFrames(() => older.events().length > 0, 'the replay started');
+      const newer = await TestClient.connect(`${relay.wsUrl}/?client=twice`);
+      const live = fake.emit(20);
+      await older.closed;
+      await newer.waitForFrames(() => newer.events().length + older.events().length >= 420, 'every event on one socket or the other', 10_000);
+      await new Promise((r) => setTimeout(r, 100));
+      const all = [...older.events(), ...newer.events()];
+      assert.equal(new Set(all).size, all.length, 'no event twice');
+      assert.deepEqual(newer.events().slice(-20), live, 'the live events once, after the rest of the replay');
+      newer.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
   it('paces a replay to the client instead of overflowing its queue, keeping live events behind it', async () => {
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url, { queueLimit: 256 * 1024 });
@@ -178,20 +207,27 @@ describe('replays bigger than a client can take at once', { timeout: 30_000 }, (
     }
   });
 
-  it('forgets a named client away longer than the buffer age', async () => {
+  it('keeps an away named client its latest events however long it is away, and past 16 away names forgets the longest away', async () => {
     const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { bufferAge: 200 });
+    const relay = await startTestRelay(fake.url, { bufferAge: 300 });
+    const kept = (name: string) => relay.relay.adapters[0]!.clients().find((c) => c.name === name);
     try {
-      const gone = await TestClient.connect(`${relay.wsUrl}/?client=ephemeral-1234`);
-      await gone.waitForFrames(() => gone.meta('lifecycle').length === 1, 'lifecycle');
-      gone.close();
-      await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
-      fake.emit(1);
-      await waitFor(() => relay.relay.adapters[0]!.clients().some((c) => c.name === 'ephemeral-1234'), 'kept for at first');
-      await new Promise((r) => setTimeout(r, 300));
-      fake.emit(1);
-      await waitFor(() => relay.logs.some((l) => /client "ephemeral-1234" has been away longer than the buffer age \(200 ms\): forgetting it/.test(l)), 'forgotten');
-      assert.ok(!relay.relay.adapters[0]!.clients().some((c) => c.name === 'ephemeral-1234'));
+      for (let i = 0; i <= MAX_AWAY_NAMES; i++) {
+        const client = await TestClient.connect(`${relay.wsUrl}/?client=c${i}`);
+        await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+        client.close();
+        await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
+        if (i === 0) {
+          await new Promise((r) => setTimeout(r, 400)); // longer than the buffer age
+          fake.emit(1);
+          await waitFor(() => kept('c0')?.buffered === 1, 'c0 kept its latest event');
+        }
+      }
+      assert.ok(relay.logs.some((l) => /more than 16 named clients away: forgetting client "c0", the longest away, and its 1 kept event\(s\)/.test(l)));
+      assert.equal(kept('c0'), undefined);
+      assert.ok(kept('c1') && kept(`c${MAX_AWAY_NAMES}`));
+      const metrics = await (await fetch(`${relay.adminUrl}/metrics`)).text();
+      assert.match(metrics, /onebot_relay_events_dropped_total\{endpoint="ws:[^"]*"\} 1\n/, 'the forgotten event is counted as dropped');
     } finally {
       await relay.stop();
       await fake.stop();

@@ -20,6 +20,9 @@ export interface WsServerOptions {
   buffer: BufferLimits;
 }
 
+/** Named clients kept for while away; a name past this many (a client naming itself anew each time) ends the longest-away one. */
+export const MAX_AWAY_NAMES = 16;
+
 const ROUTES: [string, Role][] = [
   ['/', 'universal'],
   ['/api', 'api'],
@@ -32,8 +35,8 @@ export class WsServerAdapter implements Adapter {
   /** Clients that name themselves (?client=NAME or X-Client-Name) get their events kept while away. */
   private readonly named = new Map<string, WsSession>();
   private readonly buffers = new Map<string, EventBuffer>();
-  /** When each named client left; one away longer than the buffer's age limit is forgotten. */
-  private readonly awaySince = new Map<string, number>();
+  /** Names of clients that are away, longest away first: past MAX_AWAY_NAMES the first is forgotten. */
+  private readonly away = new Set<string>();
   /** What sessions that ended and buffers that were forgotten had counted. */
   private readonly gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
 
@@ -65,19 +68,10 @@ export class WsServerAdapter implements Adapter {
       const buffer = session.name === undefined ? undefined : this.buffers.get(session.name);
       return { ...session.status(), buffered: buffer?.size ?? 0, dropped: buffer?.dropped ?? 0 };
     });
-    const away = [...this.buffers]
-      .filter(([name]) => !this.named.has(name))
-      .map(([name, buffer]): ClientStatus => ({
-        label: `client "${name}" (away)`,
-        role: 'universal',
-        name,
-        connected: false,
-        queueBytes: 0,
-        delivered: 0,
-        buffered: buffer.size,
-        dropped: buffer.dropped,
-        failed: 0,
-      }));
+    const away = [...this.away].map((name): ClientStatus => {
+      const buffer = this.buffers.get(name)!;
+      return { label: `client "${name}" (away)`, role: 'universal', name, connected: false, queueBytes: 0, delivered: 0, buffered: buffer.size, dropped: buffer.dropped, failed: 0 };
+    });
     return [...connected, ...away];
   }
 
@@ -92,21 +86,14 @@ export class WsServerAdapter implements Adapter {
 
   deliver(event: string): void {
     for (const session of this.sessions) {
-      // A named client whose socket is closing keeps the event for its return (unless a newer socket took the name).
-      if (!session.deliver(event) && session.name !== undefined && this.named.get(session.name) === session) this.buffers.get(session.name)!.push(event);
+      if (session.name === undefined) {
+        session.deliver(event);
+      } else if (this.named.get(session.name) === session && !session.deliver(event)) {
+        // Its socket is closing: the event waits for its return. (A replaced socket gets nothing: the newer one does.)
+        this.buffers.get(session.name)!.push(event);
+      }
     }
-    for (const [name, buffer] of this.buffers) if (!this.named.has(name)) this.keepFor(name, buffer, event);
-  }
-
-  private keepFor(name: string, buffer: EventBuffer, event: string): void {
-    if (Date.now() - this.awaySince.get(name)! > this.options.buffer.age) {
-      this.log.info(`client "${name}" has been away longer than the buffer age (${this.options.buffer.age} ms): forgetting it and its ${buffer.size} kept event(s)`);
-      this.buffers.delete(name);
-      this.awaySince.delete(name);
-      this.gone.dropped += buffer.dropped;
-      return;
-    }
-    buffer.push(event);
+    for (const name of this.away) this.buffers.get(name)!.push(event);
   }
 
   async close(): Promise<void> {
@@ -139,7 +126,7 @@ export class WsServerAdapter implements Adapter {
         this.gone.delivered += session.delivered;
         if (name !== undefined && this.named.get(name) === session) {
           this.named.delete(name);
-          this.awaySince.set(name, Date.now());
+          this.leave(name);
         }
         session.closed();
         this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);
@@ -160,7 +147,18 @@ export class WsServerAdapter implements Adapter {
       buffer = new EventBuffer(`client "${name}"`, this.options.buffer, this.log);
       this.buffers.set(name, buffer);
     }
-    this.awaySince.delete(name);
+    this.away.delete(name);
     session.replay(buffer);
+  }
+
+  private leave(name: string): void {
+    this.away.add(name);
+    if (this.away.size <= MAX_AWAY_NAMES) return;
+    const [oldest] = this.away;
+    const buffer = this.buffers.get(oldest!)!;
+    this.log.warn(`more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest}", the longest away, and its ${buffer.size} kept event(s)`);
+    this.away.delete(oldest!);
+    this.buffers.delete(oldest!);
+    this.gone.dropped += buffer.dropped + buffer.size;
   }
 }
