@@ -8,7 +8,8 @@ export interface BufferLimits {
   age: number;
 }
 
-interface Entry {
+/** One event kept, and since when. */
+export interface KeptEvent {
   text: string;
   bytes: number;
   at: number;
@@ -16,7 +17,7 @@ interface Entry {
 
 export class EventBuffer {
   /** Taken or dropped entries before `first` are cleared at once, and cut off now and then. */
-  private entries: (Entry | undefined)[] = [];
+  private entries: (KeptEvent | undefined)[] = [];
   private first = 0;
   private bytes = 0;
   /** Dropped since the target went away (reported when it returns). */
@@ -40,7 +41,7 @@ export class EventBuffer {
     const bytes = Buffer.byteLength(text);
     this.entries.push({ text, bytes, at: now });
     this.bytes += bytes;
-    while (this.size > this.limits.events || this.bytes > this.limits.bytes) this.dropOldest('full');
+    this.bound();
   }
 
   /** The oldest event still fresh, without taking it. */
@@ -49,10 +50,21 @@ export class EventBuffer {
     return this.entries[this.first]?.text;
   }
 
-  shift(): string | undefined {
-    const text = this.peek();
-    if (text !== undefined) this.removeOldest();
-    return text;
+  /** Take the oldest event still fresh. */
+  shift(): KeptEvent | undefined {
+    this.expire(Date.now());
+    const oldest = this.entries[this.first];
+    if (oldest) this.removeOldest();
+    return oldest;
+  }
+
+  /** Put back in front an event taken by shift() that could not be sent: the limits apply to it again. */
+  unshift(event: KeptEvent): void {
+    if (this.first > 0) this.entries[--this.first] = event;
+    else this.entries.unshift(event);
+    this.bytes += event.bytes;
+    this.expire(Date.now());
+    this.bound();
   }
 
   /** The target is back: say what it gets and what it lost. */
@@ -61,6 +73,10 @@ export class EventBuffer {
     const lost = this.droppedNow ? `; ${this.droppedNow} older event(s) were dropped while it was away` : '';
     (this.droppedNow ? this.log.warn : this.log.info)(`${this.target} is back: replaying ${this.size} buffered event(s)${lost}`);
     this.droppedNow = 0;
+  }
+
+  private bound(): void {
+    while (this.size > this.limits.events || this.bytes > this.limits.bytes) this.dropOldest('full');
   }
 
   private expire(now: number): void {
@@ -81,7 +97,7 @@ export class EventBuffer {
     this.dropped++;
     if (this.droppedNow++ === 0) {
       const limit = why === 'full' ? `${this.limits.events} events or ${this.limits.bytes} bytes` : `${Math.round(this.limits.age / 1000)} s`;
-      this.log.warn(`${this.target} is away and its buffer is over ${limit}: dropping the oldest events (counted; totals when it returns)`);
+      this.log.warn(`${this.target}: its buffer is over ${limit}: dropping the oldest events (counted; totals when it is back)`);
     }
   }
 }

@@ -75,6 +75,47 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     }
   });
 
+  it('tries a refused target again with the next event when all it kept has expired (a quiet bot, a long outage)', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    await hook.stop();
+    const relay = await startTestRelay(fake.url, { post: [hook.url], bufferAge: 150, reconnectMax: 100 });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      fake.emit(1);
+      await waitFor(() => relay.logs.some((l) => /cannot reach HTTP POST to/.test(l)), 'the refusal');
+      await new Promise((r) => setTimeout(r, 400)); // the kept event expires; retries find nothing to send
+      await hook.restart();
+      const [later] = fake.emit(1);
+      await waitFor(() => hook.posts.length === 1, 'the next event delivered');
+      assert.equal(hook.posts[0]!.body, JSON.stringify(JSON.parse(later!)));
+      assert.equal(relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals().dropped, 1, 'the expired one is counted');
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('never drops the event it is posting to a slow target when its queue overflows', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    hook.answer = () => ({ status: 204, delay: 50 });
+    const relay = await startTestRelay(fake.url, { post: [hook.url], bufferEvents: 2 });
+    try {
+      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      const sent = fake.emit(10);
+      await waitFor(() => hook.posts.length === 3, 'the first, then the two newest');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual(hook.posts.map((p) => p.body), [sent[0], sent[8], sent[9]].map((s) => JSON.stringify(JSON.parse(s!))));
+      assert.equal(relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals().dropped, 7);
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
   it('never resends an event whose request timed out after it was sent', async () => {
     const fake = await FakeImplementation.start();
     const hook = await FakeWebhook.start();

@@ -35,6 +35,8 @@ export class HttpPostAdapter implements Adapter {
   private readonly reconnector: Reconnector;
   private sending = false;
   private reachable = true;
+  /** A retry is scheduled: new events wait for it. Without one (what it had to send expired), the next event is the next attempt. */
+  private retrying = false;
   private delivered = 0;
   private failed = 0;
   private lastError: string | undefined;
@@ -49,7 +51,7 @@ export class HttpPostAdapter implements Adapter {
     private readonly log: Logger,
   ) {
     this.name = `HTTP POST to ${redactUrl(target.url)}`;
-    this.reconnector = new Reconnector(this.name, () => void this.drain(), options.reconnect, log);
+    this.reconnector = new Reconnector(this.name, () => ((this.retrying = false), void this.drain()), options.reconnect, log);
     this.queue = new EventBuffer(this.name, options.buffer, log);
   }
 
@@ -72,7 +74,6 @@ export class HttpPostAdapter implements Adapter {
     return addTotals(this.clients());
   }
 
-
   async open(): Promise<void> {
     if (this.target.heartbeat <= 0) return;
     this.cancelBeats = this.hub.whenIdentified(() => {
@@ -89,7 +90,7 @@ export class HttpPostAdapter implements Adapter {
   deliver(event: string): void {
     if (this.stopped) return;
     this.queue.push(event);
-    if (this.reachable) void this.drain();
+    if (!this.retrying) void this.drain();
   }
 
   /** Tell the target the relay stops serving it (lifecycle disable), then stop. */
@@ -98,7 +99,7 @@ export class HttpPostAdapter implements Adapter {
     this.cancelBeats();
     clearInterval(this.beats);
     this.reconnector.stop();
-    if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered at shutdown`);
+    if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
     // Briefly: a shutdown must not wait out --post-timeout.
     if (this.reachable && this.hub.selfId !== undefined) await this.post(lifecycle(this.hub.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
@@ -107,10 +108,13 @@ export class HttpPostAdapter implements Adapter {
   private async drain(): Promise<void> {
     if (this.sending) return;
     this.sending = true;
-    for (let event = this.queue.peek(); event !== undefined && !this.stopped; event = this.queue.peek()) {
-      const outcome = await this.post(event);
+    // Each event is out of the queue while it is posted, so that events pushed meanwhile cannot drop it.
+    for (let event; !this.stopped && (event = this.queue.shift()) !== undefined; ) {
+      const outcome = await this.post(event.text);
       if (outcome === 'unreachable') {
+        this.queue.unshift(event);
         this.reachable = false;
+        this.retrying = true;
         this.reconnector.failed(this.lastError!);
         break;
       }
@@ -121,7 +125,6 @@ export class HttpPostAdapter implements Adapter {
         this.reconnector.up();
         this.queue.replaying();
       }
-      this.queue.shift();
     }
     this.sending = false;
   }
