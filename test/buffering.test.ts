@@ -20,13 +20,13 @@ describe('event buffer', () => {
     for (let i = 1; i <= 5; i++) byCount.push(`e${i}`);
     assert.equal(byCount.size, 3);
     assert.equal(byCount.dropped, 2);
-    assert.deepEqual([byCount.shift(), byCount.shift(), byCount.shift(), byCount.shift()], ['e3', 'e4', 'e5', undefined]);
+    assert.deepEqual([byCount.shift()?.text, byCount.shift()?.text, byCount.shift()?.text, byCount.shift()], ['e3', 'e4', 'e5', undefined]);
     assert.equal(logs.filter((l) => /dropping the oldest/.test(l)).length, 1, 'one warning per outage');
     const byBytes = new EventBuffer('t', { events: 100, bytes: 10, age: 60_000 }, log);
     byBytes.push('aaaa');
     byBytes.push('你好'); // 6 bytes in UTF-8
     byBytes.push('b');
-    assert.deepEqual([byBytes.shift(), byBytes.shift()], ['你好', 'b']);
+    assert.deepEqual([byBytes.shift()?.text, byBytes.shift()?.text], ['你好', 'b']);
   });
 
   it('drops events older than its age limit', async () => {
@@ -34,8 +34,25 @@ describe('event buffer', () => {
     buffer.push('old');
     await new Promise((r) => setTimeout(r, 80));
     buffer.push('new');
-    assert.deepEqual([buffer.shift(), buffer.shift()], ['new', undefined]);
+    assert.deepEqual([buffer.shift()?.text, buffer.shift()], ['new', undefined]);
     assert.equal(buffer.dropped, 1);
+  });
+
+  it('takes back an event that could not be sent, in front, as old as it was and under the same limits', async () => {
+    const buffer = new EventBuffer('t', { events: 2, bytes: 1e9, age: 50 }, log);
+    buffer.push('first');
+    const taken = buffer.shift()!;
+    buffer.push('second');
+    buffer.unshift(taken);
+    assert.equal(buffer.peek(), 'first');
+    buffer.push('third'); // over the count: the oldest, the one put back, goes
+    assert.deepEqual([buffer.shift()?.text, buffer.shift()?.text], ['second', 'third']);
+    buffer.push('fourth');
+    const old = buffer.shift()!;
+    await new Promise((r) => setTimeout(r, 80));
+    buffer.unshift(old); // it waited past the age limit while it was being sent
+    assert.equal(buffer.size, 0);
+    assert.equal(buffer.dropped, 2);
   });
 });
 
