@@ -14,6 +14,12 @@ export interface ReconnectOptions {
 
 const SUMMARY_EVERY_MS = 60_000;
 
+/**
+ * A connection counts as up once it has lasted this long (or, upstream, sent a frame). One the peer closes
+ * sooner (a refused token, a duplicate X-Self-ID) is a failed attempt: summarised, not an up and a down.
+ */
+export const SETTLE_MS = 500;
+
 export class Reconnector {
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;

@@ -11,6 +11,8 @@ export interface FakeOptions {
   selfId?: number;
   /** Send the implementation's own heartbeats this often, ms (0: none). */
   heartbeat?: number;
+  /** How a wrong token is refused: HTTP 401/403 before the upgrade (go-cqhttp, Lagrange), or as NapCat does. */
+  refuseTokenAs?: 'http' | 'napcat';
 }
 
 export interface ReceivedCall {
@@ -115,6 +117,13 @@ export class FakeImplementation {
       if (token) {
         const given = req.headers.authorization?.replace(/^(Bearer|Token)\s+/i, '');
         const status = given === undefined ? 401 : given === token ? 0 : 403;
+        if (status && this.options.refuseTokenAs === 'napcat') {
+          // NapCat upgrades, answers a failed 1403 with no echo, then closes without a code.
+          return void wss.handleUpgrade(req, socket, head, (ws) => {
+            ws.send(JSON.stringify({ status: 'failed', retcode: 1403, data: null, message: 'token verify failed', wording: 'token verify failed', echo: null }));
+            ws.close();
+          });
+        }
         if (status) return void socket.end(`HTTP/1.1 ${status} Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));

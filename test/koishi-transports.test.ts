@@ -86,7 +86,7 @@ describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { time
     // Koishi goes online only once its get_login_info, sent on the accepted socket, is answered: by the fake.
     assert.equal(bot.user.name, 'fake-bot');
     assert.ok(loginCalls(fake) >= 2, "the relay's own get_login_info and Koishi's reached the implementation");
-    assert.ok(relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal)`)));
+    await waitFor(() => relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal)`)), 'the connected line');
     assert.ok(!relay!.logs.some((l) => l.includes('closed: code 1008')), 'Koishi never refused the socket');
     assert.equal(relay!.relay.hub.health().clients, 1, 'the relay counts its socket to Koishi as a client');
     online = true;

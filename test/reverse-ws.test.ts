@@ -1,6 +1,7 @@
 // Reverse WebSocket targets: the relay dials frameworks with the headers they check, one socket per role, and redials.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { WebSocket } from 'ws';
 import { describe, it } from 'node:test';
 import pkg from '../package.json' with { type: 'json' };
 import { FakeImplementation } from './fake-impl.ts';
@@ -113,6 +114,23 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     } finally {
       await relay.stop();
       silent.close();
+      await fake.stop();
+    }
+  });
+  it('counts a framework that refuses the socket at once (NoneBot: a duplicate X-Self-ID) as a failed attempt, not a connect and a close', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const squatter = new WebSocket(`${framework.url}/ws`, { headers: { 'X-Self-ID': String(fake.selfId), 'X-Client-Role': 'Universal' } });
+    await new Promise((r) => squatter.once('open', r));
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`] });
+    try {
+      await waitFor(() => framework.duplicates >= 3, 'three refused attempts');
+      assert.ok(relay.logs.some((l) => /WARN .*cannot reach reverse target .*: closed with code 1008 "Duplicate X-Self-ID" as soon as it opened; retrying with backoff/.test(l)));
+      assert.ok(!relay.logs.some((l) => /connected to reverse target|reverse target .* closed: code 1008/.test(l)), 'no connect and close per attempt');
+    } finally {
+      squatter.terminate();
+      await relay.stop();
+      await framework.stop();
       await fake.stop();
     }
   });

@@ -139,6 +139,25 @@ describe('upstream link', { timeout: 30_000 }, () => {
     }
   });
 
+  it("takes NapCat's 1403 answer to a wrong token as a failed attempt: a clear hint, no up and down, calls held", async () => {
+    const fake = await FakeImplementation.start({ token: 'up-secret', refuseTokenAs: 'napcat' });
+    const relay = await startTestRelay(fake.url, { upstreamToken: 'nope', reconnectMax: 100, hold: 800 });
+    const client = await TestClient.connect(`${relay.wsUrl}/api`);
+    try {
+      const reply = await client.call('send_group_msg', { group_id: 1, message: 'x' }, 1);
+      assert.equal(reply.retcode, 1502, 'held, then "not connected": never sent to a socket that was refused');
+      assert.ok(fake.authorizations.length >= 3, 'it kept retrying');
+      assert.ok(relay.logs.some((l) => /cannot reach upstream .*: the implementation refused the token \(retcode 1403; check --upstream-token\)/.test(l)));
+      assert.equal(relay.logs.filter((l) => /upstream up|upstream down/.test(l)).length, 0, 'no up and down per attempt');
+      assert.equal(relay.relay.hub.health().reconnects, 0);
+      assert.equal(relay.logs.filter((l) => /WARN|INFO/.test(l) && /cannot reach|connecting/.test(l)).length, 2, 'one line to connect, one for the refusal; the rest at debug');
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+
   it('retries an unreachable upstream with growing delays from one loop, logging a summary instead of every failure', async () => {
     const fake = await FakeImplementation.start();
     await fake.kill(); // a port nothing listens on

@@ -5,7 +5,7 @@ import { dialWebSocket, type DialOptions } from '../dial.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
-import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import { Reconnector, SETTLE_MS, type ReconnectOptions } from '../reconnector.ts';
 import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
@@ -67,6 +67,9 @@ class ReverseSocket {
   private ws: WebSocket | undefined;
   private session: WsSession | undefined;
   private lastError: string | undefined;
+  /** The socket has lasted SETTLE_MS: counted and logged as connected. */
+  private settled = false;
+  private settle: NodeJS.Timeout | undefined;
   /** Events delivered over earlier sockets. */
   private delivered = 0;
   private stopped = false;
@@ -126,21 +129,27 @@ class ReverseSocket {
       this.session = session;
       ws.on('message', (data) => session.receive(data.toString()));
       session.start();
-      this.reconnector.up();
-      this.log.info(`connected to reverse target ${this.target}`);
       if (this.buffer) session.replay(this.buffer);
+      this.settle = setTimeout(() => {
+        this.settled = true;
+        this.reconnector.up();
+        this.log.info(`connected to reverse target ${this.target}`);
+      }, SETTLE_MS);
     });
     ws.on('close', (code, reason) => {
       this.ws = undefined;
+      clearTimeout(this.settle);
       const session = this.session;
       this.session = undefined;
-      if (session) {
-        session.closed();
-        this.delivered += session.delivered;
-        this.log.warn(`reverse target ${this.target} closed: code ${code}${reason.length ? ` "${reason}"` : ''}${this.lastError ? ` (${this.lastError})` : ''}`);
+      session?.closed();
+      this.delivered += session?.delivered ?? 0;
+      const closed = `code ${code}${reason.length ? ` "${reason}"` : ''}`;
+      if (this.settled) {
+        this.settled = false;
+        this.log.warn(`reverse target ${this.target} closed: ${closed}${this.lastError ? ` (${this.lastError})` : ''}`);
         this.reconnector.lost();
       } else {
-        this.reconnector.failed(this.lastError ?? `closed with code ${code}${reason.length ? ` "${reason}"` : ''}`);
+        this.reconnector.failed(this.lastError ?? (session ? `closed with ${closed} as soon as it opened` : `closed with ${closed}`));
       }
     });
   }

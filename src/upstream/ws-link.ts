@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { dialWebSocket, type DialOptions } from '../dial.ts';
 import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
 import { redactUrl, type Logger } from '../log.ts';
-import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import { Reconnector, SETTLE_MS, type ReconnectOptions } from '../reconnector.ts';
 import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface WsLinkOptions extends DialOptions {
@@ -11,6 +11,18 @@ export interface WsLinkOptions extends DialOptions {
   token: string;
   ping: PingOptions;
   reconnect: ReconnectOptions;
+}
+
+/** NapCat's and LLOneBot's answer to a wrong token, sent before they close: a failed reply with no echo (not a link that came up). */
+function tokenRefusal(text: string): number | undefined {
+  let frame: { status?: unknown; retcode?: unknown; echo?: unknown } | null;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const refused = frame?.status === 'failed' && (frame.retcode === 1401 || frame.retcode === 1403) && frame.echo == null;
+  return refused ? (frame!.retcode as number) : undefined;
 }
 
 export class WsLink implements Upstream {
@@ -24,6 +36,7 @@ export class WsLink implements Upstream {
   /** "connecting" is logged once per outage, not once per retry. */
   private connectingLogged = false;
   private stopPings: (() => void) | undefined;
+  private settle: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: WsLinkOptions,
@@ -75,15 +88,31 @@ export class WsLink implements Upstream {
       this.lastError = /HTTP 40[13]$/.test(why) ? `${why} (check --upstream-token)` : why;
     });
     this.ws = ws;
-    ws.on('open', () => this.opened(ws));
-    ws.on('message', (data) => this.sink.frame(data.toString()));
+    ws.on('open', () => {
+      this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
+      this.settle = setTimeout(() => this.up(), SETTLE_MS);
+    });
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (!this.isUp) {
+        const refusal = tokenRefusal(text);
+        if (refusal !== undefined) {
+          this.lastError = `the implementation refused the token (retcode ${refusal}; check --upstream-token)`;
+          ws.terminate();
+          return;
+        }
+        this.up();
+      }
+      this.sink.frame(text);
+    });
     ws.on('close', (code, reason) => this.closed(ws, code, reason.toString()));
   }
 
-  private opened(ws: WebSocket): void {
+  private up(): void {
+    clearTimeout(this.settle);
+    if (this.isUp || !this.ws) return;
     this.isUp = true;
     this.connectingLogged = false;
-    this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
     this.reconnector.up();
     this.log.info(`upstream up: ${this.target}`);
     this.sink.linkUp();
@@ -92,6 +121,8 @@ export class WsLink implements Upstream {
   private closed(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    clearTimeout(this.settle);
+    const opened = this.stopPings !== undefined;
     this.stopPings?.();
     this.stopPings = undefined;
     if (this.isUp) {
@@ -101,7 +132,7 @@ export class WsLink implements Upstream {
       this.sink.linkDown(down);
       if (!this.stopped) this.reconnector.lost();
     } else if (!this.stopped) {
-      this.reconnector.failed(this.lastError ?? `closed with code ${code}`);
+      this.reconnector.failed(this.lastError ?? `closed with code ${code}${opened ? ' as soon as it opened' : ''}`);
     }
   }
 }
