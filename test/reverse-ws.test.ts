@@ -117,6 +117,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       await fake.stop();
     }
   });
+
   it('counts a framework that refuses the socket at once (NoneBot: a duplicate X-Self-ID) as a failed attempt, not a connect and a close', async () => {
     const fake = await FakeImplementation.start();
     const framework = await FakeFramework.start();
