@@ -143,6 +143,10 @@ export class Hub implements UpstreamSink {
     this.calls.linkDown();
   }
 
+  callsLost(): void {
+    this.calls.linkDown();
+  }
+
   frame(text: string): boolean {
     let frame: unknown;
     try {

@@ -71,9 +71,13 @@ describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, 
       const reply = await client.call('get_status', {}, 'api');
       assert.equal(reply.status, 'ok');
 
+      api.removeAllListeners('message'); // half-open: it no longer answers
+      const lost = client.call('send_group_msg', { group_id: 1, message: 'x' }, 'lost');
+      await waitFor(() => relay.relay.hub.calls.pending === 1, 'the call sent on the half-open socket');
       const apiClosed = closed(api);
       const replacement = await fake.connect(`${listenUrl(relay)}/ws/api`, 'API');
       assert.equal(await apiClosed, 1006, 'the older API socket was dropped');
+      assert.equal((await lost).retcode, 1503, 'the call sent on it is answered "outcome unknown" at once, not after the call timeout');
       assert.equal((await client.call('get_status', {}, 'after')).status, 'ok');
       assert.equal(relay.relay.hub.health().reconnects, 0, 'a replacement is not an outage');
       replacement.terminate();

@@ -105,6 +105,7 @@ export class ReverseListener implements Upstream {
           this.log.warn(`${label} replaces an older socket, which is dropped`);
           this.sockets.delete(previous);
           previous.terminate();
+          this.sink.callsLost();
         } else {
           this.sink.linkUp(selfId);
         }

@@ -15,6 +15,8 @@ export interface UpstreamSink {
   /** The link can carry calls; `selfId` when the transport tells it (X-Self-ID). */
   linkUp(selfId?: SelfId): void;
   linkDown(down: LinkDown): void;
+  /** The socket that carried calls was replaced while the link stays up: calls sent on it are lost. */
+  callsLost(): void;
   /** One frame from the implementation, as received; false when it is neither an event nor a reply. */
   frame(text: string): boolean;
 }
