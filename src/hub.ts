@@ -155,7 +155,7 @@ export class Hub implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (v.is(EventFrame, frame)) this.event(text, frame);
+    if (typeof frame === 'object' && frame !== null && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
     else if (v.is(ReplyFrame, frame) && !Array.isArray(frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');

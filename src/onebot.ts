@@ -1,13 +1,15 @@
 // OneBot v11 frame shapes as the relay sees them, and the frames the relay makes itself.
 import * as v from 'valibot';
 
-/** An event from the implementation: anything with a post_type. */
-export const EventFrame = v.looseObject({
-  post_type: v.string(),
-  self_id: v.optional(v.union([v.number(), v.string()])),
-  meta_event_type: v.optional(v.string()),
-  sub_type: v.optional(v.string()),
-  interval: v.optional(v.number()),
+/** A field the relay reads from events; an odd value reads as absent (the event itself is forwarded as it came). */
+const lenient = <T extends v.GenericSchema>(schema: T) => v.fallback(v.optional(schema), undefined);
+
+/** What the relay reads from an event (anything with a post_type: frameworks decide the same way). */
+export const EventFrame = v.object({
+  post_type: lenient(v.string()),
+  self_id: lenient(v.union([v.number(), v.string()])),
+  meta_event_type: lenient(v.string()),
+  interval: lenient(v.number()),
   status: v.optional(v.unknown()),
 });
 export type EventFrame = v.InferOutput<typeof EventFrame>;

@@ -29,6 +29,20 @@ describe('events', { timeout: 20_000 }, () => {
     clients.forEach((c) => c.close());
   });
 
+  it('forward an event whose fields have unexpected types, exactly as it came', async () => {
+    const client = await TestClient.connect(relay.wsUrl);
+    await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect');
+    const odd = [
+      JSON.stringify({ time: 1, self_id: null, post_type: 'notice', notice_type: 'group_upload', sub_type: 7 }),
+      JSON.stringify({ time: 1, self_id: { id: 1 }, post_type: 'message', message_type: 'group', interval: 'often', message: [] }),
+    ];
+    for (const text of odd) fake.broadcast(text);
+    await client.waitForFrames(() => client.events().length === 2, 'both events');
+    assert.deepEqual(client.events(), odd);
+    assert.equal(relay.relay.hub.selfId, fake.selfId, 'an odd self_id is not learnt');
+    client.close();
+  });
+
   it('send lifecycle connect first, with the real self_id, then relay heartbeats only', async () => {
     const client = await TestClient.connect(relay.wsUrl);
     await client.waitForFrames(() => client.meta('heartbeat').length >= 3, 'three heartbeats');
