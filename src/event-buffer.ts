@@ -67,6 +67,23 @@ export class EventBuffer {
     this.bound();
   }
 
+  /** Take every event still fresh, oldest first: an endpoint restarted by a reload hands them to its successor. */
+  takeAll(): KeptEvent[] {
+    const all: KeptEvent[] = [];
+    for (let event = this.shift(); event; event = this.shift()) all.push(event);
+    return all;
+  }
+
+  /** Keep events handed over by the endpoint this one replaces, as old as they are, under this buffer's limits. */
+  adopt(events: KeptEvent[]): void {
+    for (const event of events) {
+      this.entries.push(event);
+      this.bytes += event.bytes;
+    }
+    this.expire(Date.now());
+    this.bound();
+  }
+
   /** The target is back: say what it gets and what it lost. */
   replaying(): void {
     if (this.size === 0 && this.droppedNow === 0) return;

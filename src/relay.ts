@@ -130,28 +130,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       }
     }
     hub.configure(hubOptions(next));
-    const specs = new Map(endpointSpecs(next, hub, log).map((s) => [s.key, s]));
-    const removed = [...running.values()].filter((r) => !specs.has(r.spec.key));
-    for (const { spec, adapter } of removed) {
-      hub.remove(adapter);
-      running.delete(spec.key);
-      await adapter.close();
-    }
-    const removedLabels = new Set(removed.map((r) => r.spec.label));
-    for (const spec of specs.values()) {
-      if (running.has(spec.key)) continue;
-      const adapter = spec.make();
-      try {
-        await adapter.open();
-      } catch (err) {
-        log.error(`reload: ${spec.label} could not start: ${(err as Error).message}`);
-        continue;
-      }
-      running.set(spec.key, { spec, adapter });
-      hub.add(adapter);
-      changes.push(`${removedLabels.delete(spec.label) ? 'restarted' : 'added'} ${spec.label}`);
-    }
-    for (const label of removedLabels) changes.push(`removed ${label}`);
+    changes.push(...(await applyEndpoints(next)));
     if (formatAddress(adminConfig.admin) !== formatAddress(next.admin) || adminConfig.adminToken !== next.adminToken) {
       await admin.close();
       try {
@@ -173,6 +152,78 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
     if (relog) log.configure(next.logLevel, next.logFormat); // after the line above, so that it is seen
     return true;
+  }
+
+  /**
+   * New endpoints open first: when one cannot (a port in use), none is added and none removed, so that an
+   * endpoint moved to a busy port keeps running where it was. Then changed ones restart, removed ones close.
+   */
+  async function applyEndpoints(next: Config): Promise<string[]> {
+    const specs = new Map(endpointSpecs(next, hub, log).map((s) => [s.key, s]));
+    const gone = [...running.values()].filter((r) => !specs.has(r.spec.key));
+    const restarted = new Set<string>();
+    const restarts = gone.flatMap((old) => {
+      const spec = [...specs.values()].find((s) => s.label === old.spec.label && !running.has(s.key) && !restarted.has(s.key));
+      if (!spec) return [];
+      restarted.add(spec.key);
+      return [{ old, spec }];
+    });
+    const added: { spec: EndpointSpec; adapter: Adapter }[] = [];
+    for (const spec of specs.values()) {
+      if (running.has(spec.key) || restarted.has(spec.key)) continue;
+      const adapter = spec.make();
+      try {
+        await adapter.open();
+      } catch (err) {
+        log.error(`reload: ${spec.label} could not start (${(err as Error).message}); no endpoint is added or removed`);
+        await Promise.all(added.map((a) => a.adapter.close()));
+        return [];
+      }
+      added.push({ spec, adapter });
+    }
+    const changes: string[] = [];
+    for (const { old, spec } of restarts) {
+      running.delete(old.spec.key);
+      changes.push(await restart(old, spec));
+    }
+    for (const old of gone.filter((g) => !restarts.some((r) => r.old === g))) {
+      running.delete(old.spec.key);
+      hub.remove(old.adapter);
+      await old.adapter.close();
+      changes.push(`removed ${old.spec.label}`);
+    }
+    for (const { spec, adapter } of added) {
+      running.set(spec.key, { spec, adapter });
+      hub.add(adapter);
+      changes.push(`added ${spec.label}`);
+    }
+    return changes;
+  }
+
+  /**
+   * An endpoint with new settings takes over what the old one kept, and the events from now on, before the
+   * old one says disable and closes: nothing kept is lost. When it cannot open, the old settings come back.
+   */
+  async function restart(old: { spec: EndpointSpec; adapter: Adapter }, spec: EndpointSpec): Promise<string> {
+    const adapter = spec.make();
+    hub.remove(old.adapter);
+    adapter.adopt(old.adapter.handOver());
+    hub.add(adapter);
+    await old.adapter.close();
+    try {
+      await adapter.open();
+      running.set(spec.key, { spec, adapter });
+      return `restarted ${spec.label}`;
+    } catch (err) {
+      log.error(`reload: ${spec.label} could not start with its new settings (${(err as Error).message}); it runs on with the previous ones`);
+      const back = old.spec.make();
+      hub.remove(adapter);
+      back.adopt(adapter.handOver());
+      hub.add(back);
+      running.set(old.spec.key, { spec: old.spec, adapter: back });
+      await back.open();
+      return `kept ${spec.label} as it was`;
+    }
   }
 
   return relay;

@@ -8,6 +8,8 @@ import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
 import { startTestRelay, TestClient, waitFor } from './helpers.ts';
 
+const events = (frames: Record<string, any>[]) => frames.filter((f) => f.post_type !== 'meta_event');
+
 describe('reload', { timeout: 30_000 }, () => {
   it('keeps unchanged endpoints connected and starts added ones', async () => {
     const fake = await FakeImplementation.start();
@@ -64,6 +66,71 @@ describe('reload', { timeout: 30_000 }, () => {
       await relay.stop();
       await framework.stop();
       await fake.stop();
+    }
+  });
+
+  it('hands a restarted endpoint what the old one kept for targets that are away, so that each event arrives once, in order', async () => {
+    const fake = await FakeImplementation.start();
+    const framework = await FakeFramework.start();
+    const hook = await FakeWebhook.start();
+    await framework.stop();
+    await hook.stop();
+    const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`], post: [hook.url] });
+    try {
+      const named = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      await named.waitForFrames(() => named.meta('lifecycle').length === 1, 'lifecycle');
+      named.close();
+      await waitFor(() => relay.relay.adapters.some((a) => a.clients().some((c) => c.name === 'bot' && !c.connected)), 'the named client away');
+      const before = fake.emit(4);
+      await waitFor(() => relay.relay.adapters.every((a) => a.clients().every((c) => c.role === 'api' || c.buffered === 4)), 'four kept for each');
+      relay.settings.heartbeat = 300; // the WS server and the reverse target restart
+      relay.settings.postTimeout = 4000; // the POST target restarts
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => /reloaded: restarted WebSocket server .*; restarted reverse WebSocket target .*; restarted HTTP POST target/.test(l)));
+      const after = fake.emit(2);
+      await framework.restart();
+      await hook.restart();
+      const back = await TestClient.connect(`ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}/?client=bot`);
+      const all = [...before, ...after];
+      await back.waitForFrames(() => back.events().length === 6, 'the named client gets everything');
+      await waitFor(() => framework.open().length === 1 && events(framework.parsed(framework.open()[0]!)).length === 6, 'the reverse target gets everything');
+      await waitFor(() => hook.events().length === 6, 'the POST target gets everything');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(back.events(), all);
+      assert.deepEqual(framework.open()[0]!.frames.filter((f) => !f.includes('"meta_event"')), all);
+      assert.deepEqual(hook.posts.map((p) => p.body).filter((b) => !b.includes('meta_event')), all.map((e) => JSON.stringify(JSON.parse(e))));
+      back.close();
+    } finally {
+      await relay.stop();
+      await framework.stop();
+      await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('adds and removes no endpoint when a new one cannot open, so that a server moved to a busy port keeps running', async () => {
+    const blocker = (await import('node:net')).createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const busy = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+      relay.settings.ws = [busy];
+      relay.settings.http = ['127.0.0.1:0'];
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added or removed`).test(l)));
+      assert.equal(client.ws.readyState, client.ws.OPEN, 'the old server kept its client');
+      assert.equal(relay.relay.adapters.length, 1, 'the HTTP API server was not added either');
+      const sent = fake.emit(1);
+      await client.waitForFrames(() => client.events().length === 1, 'events still flow');
+      assert.deepEqual(client.events(), sent);
+      client.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+      blocker.close();
     }
   });
 

@@ -1,4 +1,8 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
+import type { KeptEvent } from '../event-buffer.ts';
+
+/** Events kept for each of an endpoint's targets (by client name or role), handed from an endpoint to its restarted self. */
+export type KeptEvents = Map<string, KeptEvent[]>;
 
 /** One client as the status page and /metrics show it: a socket, a named client away, a POST target. */
 export interface ClientStatus {
@@ -42,4 +46,8 @@ export interface Adapter {
   /** Its clients, connected or kept for. */
   clients(): ClientStatus[];
   totals(): EndpointTotals;
+  /** Take out what it keeps for targets that are away, for the endpoint that replaces it on a reload. */
+  handOver(): KeptEvents;
+  /** Keep what the endpoint it replaces kept (before it opens). */
+  adopt(kept: KeptEvents): void;
 }

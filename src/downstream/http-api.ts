@@ -6,7 +6,7 @@ import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
 import { HttpListener, type Address } from '../listen.ts';
-import type { Adapter, ClientStatus, EndpointTotals } from './adapter.ts';
+import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
 
 export interface HttpApiOptions {
   listen: Address;
@@ -55,6 +55,12 @@ export class HttpApiAdapter implements Adapter {
   totals(): EndpointTotals {
     return { delivered: 0, dropped: 0, failed: 0 }; // calls only
   }
+
+  handOver(): KeptEvents {
+    return new Map();
+  }
+
+  adopt(): void {}
 
   open(): Promise<void> {
     return this.listener.open();

@@ -6,7 +6,7 @@ import { redactUrl, type Logger } from '../log.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import { heartbeat, lifecycle } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 
 export interface PostTarget {
   url: string;
@@ -70,8 +70,17 @@ export class HttpPostAdapter implements Adapter {
       },
     ];
   }
+
   totals(): EndpointTotals {
     return addTotals(this.clients());
+  }
+
+  handOver(): KeptEvents {
+    return new Map([['', this.queue.takeAll()]]);
+  }
+
+  adopt(kept: KeptEvents): void {
+    this.queue.adopt(kept.get('') ?? []);
   }
 
   async open(): Promise<void> {

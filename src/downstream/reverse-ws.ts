@@ -6,7 +6,7 @@ import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { Reconnector, SETTLE_MS, type ReconnectOptions } from '../reconnector.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -40,10 +40,18 @@ export class ReverseWsAdapter implements Adapter {
   clients(): ClientStatus[] {
     return this.sockets.map((s) => s.status());
   }
+
   totals(): EndpointTotals {
     return addTotals(this.clients());
   }
 
+  handOver(): KeptEvents {
+    return new Map(this.sockets.map((s) => [s.role, s.buffer?.takeAll() ?? []]));
+  }
+
+  adopt(kept: KeptEvents): void {
+    for (const socket of this.sockets) socket.buffer?.adopt(kept.get(socket.role) ?? []);
+  }
 
   async open(): Promise<void> {
     for (const socket of this.sockets) socket.start();
@@ -63,7 +71,7 @@ class ReverseSocket {
   private readonly target: string;
   private readonly reconnector: Reconnector;
   /** Events kept while the socket is down (event-carrying roles only). */
-  private readonly buffer: EventBuffer | undefined;
+  readonly buffer: EventBuffer | undefined;
   private ws: WebSocket | undefined;
   private session: WsSession | undefined;
   private lastError: string | undefined;
@@ -77,7 +85,7 @@ class ReverseSocket {
 
   constructor(
     private readonly url: string,
-    private readonly role: Role,
+    readonly role: Role,
     private readonly token: string,
     private readonly hub: Hub,
     private readonly options: ReverseWsOptions,

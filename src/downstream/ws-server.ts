@@ -9,7 +9,7 @@ import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
 import { HttpListener, messageText, type Address } from '../listen.ts';
 import type { Logger } from '../log.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals } from './adapter.ts';
+import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
 
 export interface WsServerOptions {
@@ -73,6 +73,18 @@ export class WsServerAdapter implements Adapter {
       return { label: `client "${name}" (away)`, role: 'universal', name, connected: false, queueBytes: 0, delivered: 0, buffered: buffer.size, dropped: buffer.dropped, failed: 0 };
     });
     return [...connected, ...away];
+  }
+
+  /** Every named client, here or away, with what is kept for it: on the restarted server they are all away at first. */
+  handOver(): KeptEvents {
+    return new Map([...this.buffers].map(([name, buffer]) => [name, buffer.takeAll()]));
+  }
+
+  adopt(kept: KeptEvents): void {
+    for (const [name, events] of kept) {
+      this.bufferFor(name).adopt(events);
+      this.leave(name);
+    }
   }
 
   totals(): EndpointTotals {
@@ -142,13 +154,17 @@ export class WsServerAdapter implements Adapter {
       void older.close(1008, 'replaced by a newer connection with the same client name');
     }
     this.named.set(name, session);
+    this.away.delete(name);
+    session.replay(this.bufferFor(name));
+  }
+
+  private bufferFor(name: string): EventBuffer {
     let buffer = this.buffers.get(name);
     if (!buffer) {
       buffer = new EventBuffer(`client "${name}"`, this.options.buffer, this.log);
       this.buffers.set(name, buffer);
     }
-    this.away.delete(name);
-    session.replay(buffer);
+    return buffer;
   }
 
   private leave(name: string): void {
