@@ -32,6 +32,8 @@ const Url = (schemes: string[], example: string) =>
   v.pipe(
     v.string(expected(`a URL such as "${example}"`)),
     v.check((s) => URL.canParse(s) && schemes.includes(new URL(s).protocol), expected(`a ${schemes.map((p) => p + '//').join(' or ')} URL such as "${example}"`)),
+    // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
+    v.check((s) => !new URL(s).username && !new URL(s).password, 'a URL without user:password@ (set the token or secret setting instead)'),
   );
 
 /** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */
@@ -227,8 +229,10 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
-    // Never echo what was given for a token or a secret, nor a token inside a URL.
-    const message = /token|secret/i.test(key) ? issue.message.replace(/, got .*$/s, '') : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***');
+    // Never echo what was given for a token or a secret, nor a token or a password inside a URL.
+    const message = /token|secret/i.test(key)
+      ? issue.message.replace(/, got .*$/s, '')
+      : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***').replace(/(\/\/[^/@\s"]*:)[^/@\s"]*@/g, '$1***@');
     return `  ${key}${source ? ` (${source})` : ''}: ${message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);
@@ -236,10 +240,14 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
 
 type ConfigIssue = v.InferIssue<typeof ConfigSchema>;
 
-/** An endpoint given as an object fails as a whole union; its sub-issue with a path says which key is wrong. */
+/**
+ * An endpoint fails as a whole union: for an object, its sub-issue with a path says which key is wrong;
+ * for a string of the right type, the check it failed says why.
+ */
 function mostSpecific(issue: ConfigIssue): ConfigIssue {
-  const sub = (issue.issues as ConfigIssue[] | undefined)?.find((i) => i.path?.length);
-  return sub ? mostSpecific({ ...sub, path: [...(issue.path ?? []), ...sub.path!] } as ConfigIssue) : issue;
+  const issues = issue.issues as ConfigIssue[] | undefined;
+  const sub = issues?.find((i) => i.path?.length) ?? issues?.find((i) => i.kind === 'validation');
+  return sub ? mostSpecific({ ...sub, path: [...(issue.path ?? []), ...(sub.path ?? [])] } as ConfigIssue) : issue;
 }
 
 /** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */

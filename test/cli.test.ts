@@ -68,7 +68,7 @@ describe('settings', () => {
     rejects(['--upstream', 'http://127.0.0.1:3000'], /upstreamPostListen \(--upstream-post-listen\): expected "HOST:PORT" where the implementation POSTs its events/);
     rejects(['--upstream', 'ws://127.0.0.1:3001', '--upstream-listen', '127.0.0.1:6712'], /choose one upstream mode/);
     rejects(['--upstream-post-listen', '127.0.0.1:6713'], /only used with an http:\/\/ upstream/);
-    rejects(['--reverse', 'http://127.0.0.1:8080/ws'], /reverse\.0 \(--reverse\): expected a ws:\/\/ URL.*got "http:/);
+    rejects(['--reverse', 'http://127.0.0.1:8080/ws'], /reverse\.0 \(--reverse\): expected a ws:\/\/ or wss:\/\/ URL such as .*got "http:/);
     rejects(['--config', configFile({ reverse: [{ apiUrl: 'ws://127.0.0.1:1/api' }] })], /reverse\.0 .*either "url" \(Universal\) or both "apiUrl" and "eventUrl"/);
     rejects(['--config', configFile({ post: [{ url: 'http://127.0.0.1:1/', timeout: 'soon' }] })], /post\.0\.timeout .*expected a number of milliseconds, got "soon"/);
     rejects(['--log-level', 'loud'], /logLevel \(--log-level\): expected "debug", "info", "warn", "error", got "loud"/);
@@ -77,6 +77,11 @@ describe('settings', () => {
       () => parseCommandLine(['--upstream', 'ftp://127.0.0.1:3001/?access_token=hunter2']),
       (err: Error) => /access_token=\*\*\*/.test(err.message) && !err.message.includes('hunter2'),
       'a token inside a bad URL is not echoed',
+    );
+    assert.throws(
+      () => parseCommandLine(['--post', 'http://bot:hunter2@127.0.0.1:8080/']),
+      (err: Error) => /post\.0 \(--post\): a URL without user:password@ \(set the token or secret setting instead\)/.test(err.message) && !err.message.includes('hunter2'),
+      'credentials in a URL are refused (fetch would put them in its error messages) and not echoed',
     );
     rejects(['--token'], /--token needs a value/);
     const file = configFile({ heartbeat: 'fast', colour: 'blue' });
