@@ -29,7 +29,7 @@ const FLAGS: Record<string, Flag> = {
   '--unhealthy-after': { key: 'unhealthyAfter', arg: 'N', help: 'send_* calls failing or timing out in a row that make the bot degraded' },
   '--on-unhealthy': { key: 'onUnhealthy', arg: 'COMMAND', help: 'run this when the bot stays degraded or down (e.g. restart NapCat)' },
   '--unhealthy-grace': { key: 'unhealthyGrace', arg: 'MS', help: 'how long degraded or down before --on-unhealthy runs' },
-  '--unhealthy-cooldown': { key: 'unhealthyCooldown', arg: 'MS', help: 'least time between two runs of --on-unhealthy' },
+  '--unhealthy-cooldown': { key: 'unhealthyCooldown', arg: 'MS', help: 'least time from the end of one run of --on-unhealthy to the next' },
   '--unhealthy-timeout': { key: 'unhealthyTimeout', arg: 'MS', help: 'stop --on-unhealthy if it runs longer' },
   '--ping': { key: 'ping', arg: 'MS', help: 'send a WebSocket ping on every link this often' },
   '--ping-timeout': { key: 'pingTimeout', arg: 'MS', help: 'a link with no pong or frame this long after a ping is dead' },

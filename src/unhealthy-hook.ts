@@ -9,7 +9,7 @@ export interface HookOptions {
   command: string;
   /** Unhealthy this long before the command runs, ms. */
   grace: number;
-  /** Least time between two runs, ms. */
+  /** Least time from the end of one run to the start of the next, ms. */
   cooldown: number;
   /** A run taking longer is stopped, ms. */
   timeout: number;
@@ -17,6 +17,7 @@ export interface HookOptions {
 
 export class UnhealthyHook {
   private unhealthySince: number | undefined;
+  /** When the last run ended. */
   private lastRun = -Infinity;
   private running = false;
 
@@ -39,7 +40,6 @@ export class UnhealthyHook {
     }
     this.unhealthySince ??= now;
     if (this.running || now - this.unhealthySince < this.options.grace || now - this.lastRun < this.options.cooldown) return;
-    this.lastRun = now;
     this.run(health);
   }
 
@@ -55,11 +55,18 @@ export class UnhealthyHook {
       // Its own process group, so that a timeout stops the command and not only the shell around it.
       detached: process.platform !== 'win32',
     });
-    const logLines = (chunk: Buffer) => {
-      for (const line of chunk.toString().split(/\r?\n/)) if (line.trim()) this.log.info(`--on-unhealthy: ${line}`);
-    };
-    child.stdout.on('data', logLines);
-    child.stderr.on('data', logLines);
+    for (const stream of [child.stdout, child.stderr]) {
+      // Whole lines only: a chunk can end in the middle of one (or of a UTF-8 character).
+      let partial = '';
+      const logLine = (line: string) => line.trim() && this.log.info(`--on-unhealthy: ${line}`);
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => {
+        const lines = (partial + text).split(/\r?\n/);
+        partial = lines.pop()!;
+        lines.forEach(logLine);
+      });
+      stream.on('end', () => logLine(partial));
+    }
     const { timeout } = this.options;
     let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
@@ -73,7 +80,8 @@ export class UnhealthyHook {
       clearTimeout(timer);
       clearTimeout(killer);
       this.running = false;
-      this.log.info(`--on-unhealthy ${how}; next run no sooner than ${Math.round(this.options.cooldown / 1000)} s from its start`);
+      this.lastRun = Date.now(); // a command that fails at once must not run again at once
+      this.log.info(`--on-unhealthy ${how}; next run no sooner than ${Math.round(this.options.cooldown / 1000)} s from now`);
     };
     child.on('error', (err) => done(`could not start: ${err.message}`));
     child.on('exit', (code, signal) => done(signal ? `ended by ${signal}` : `exited with code ${code}`));
