@@ -10,9 +10,9 @@ export class RateMeter {
     this.counts = new Array<number>(seconds + 1).fill(0);
   }
 
-  mark(n = 1): void {
+  mark(): void {
     this.advance();
-    this.counts[this.second % this.counts.length]! += n;
+    this.counts[this.second % this.counts.length]!++;
   }
 
   perSecond(): number {
@@ -42,13 +42,15 @@ export interface ActionStats {
 const KEPT_PER_ACTION = 256;
 /** Actions are named by clients: past this many, the rest are counted as "other". */
 const MAX_ACTIONS = 200;
+/** What an action name looks like (send_group_msg, .handle_quick_operation, get_status_async). */
+const ACTION_NAME = /^[\w.]{1,64}$/;
 
-/** The name an action is counted under: its own, or "other" once MAX_ACTIONS names are known. */
+/** The name an action is counted under: its own, or "other" when it looks odd or MAX_ACTIONS names are known. */
 export class ActionNames {
   private readonly known = new Set<string>();
 
   of(action: string): string {
-    if (!this.known.has(action) && this.known.size < MAX_ACTIONS) this.known.add(action);
+    if (!this.known.has(action) && this.known.size < MAX_ACTIONS && ACTION_NAME.test(action)) this.known.add(action);
     return this.known.has(action) ? action : 'other';
   }
 }
