@@ -109,6 +109,8 @@ export class BoundedWriter {
   private readonly name: string;
   private idle: (() => void)[] = [];
   private closed = false;
+  /** The drop summary takes the format of the lines around it: JSON lines for a log shipper stay JSON. */
+  private json = false;
 
   constructor(
     private readonly target: OutputTarget,
@@ -116,11 +118,6 @@ export class BoundedWriter {
   ) {
     this.limit = options.limit ?? OUTPUT_QUEUE_LIMIT;
     this.name = options.name ?? 'output';
-  }
-
-  /** Lines waiting. */
-  get pending(): number {
-    return this.queue.length;
   }
 
   /** Queue one line (a newline is added). Never blocks; drops the line if too much is waiting. */
@@ -136,6 +133,7 @@ export class BoundedWriter {
     }
     this.queue.push(line + '\n');
     this.queued += size;
+    this.json = line.startsWith('{');
     this.pump();
   }
 
@@ -182,7 +180,7 @@ export class BoundedWriter {
   }
 
   private summary(count: number): string {
-    return formatLine('warn', 'log', `${count} log line${count === 1 ? '' : 's'} dropped here: the ${this.name} did not keep up`);
+    return formatLine('warn', 'log', `${count} log line${count === 1 ? '' : 's'} dropped here: the ${this.name} did not keep up`, this.json ? 'json' : 'text');
   }
 }
 

@@ -66,6 +66,18 @@ describe('bounded writer', () => {
     assert.ok(lines.slice(1, summary).every((l) => l.startsWith('queued ')), 'the lines kept come before the gap');
   });
 
+  it('writes the drop summary as JSON among JSON lines', async () => {
+    const target = new StuckTarget();
+    const writer = new BoundedWriter(target, { limit: 200, name: 'log file' });
+    for (let i = 0; i < 20; i++) writer.write(JSON.stringify({ level: 'info', msg: `line ${i}` }));
+    target.release();
+    await writer.flush(1_000);
+    const lines = target.chunks.join('').trimEnd().split('\n');
+    const summary = JSON.parse(lines.at(-1)!);
+    assert.equal(summary.level, 'warn');
+    assert.match(summary.msg, /\d+ log lines dropped here: the log file did not keep up/);
+  });
+
   it('counts the lines of a failed write as dropped and goes on', async () => {
     let calls = 0;
     const written: string[] = [];
