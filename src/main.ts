@@ -17,11 +17,13 @@ import { pauseOnFatal, prepareConsole, quickEditOn, type ConsoleReport } from '.
 const SHUTDOWN_LIMIT_MS = 1_800;
 /** Log lines still waiting at exit get this long to reach the console and the file, ms. */
 const FLUSH_AT_EXIT_MS = 300;
-/** A fatal error waits at most this long to learn whether it was double-clicked (Windows), ms. */
-const FATAL_PROBE_WAIT_MS = 8_000;
+/** A fatal error waits at most this long to learn whether its console window is its own (Windows), ms. */
+const FATAL_PROBE_WAIT_MS = 5_000;
 
 const executable = isExecutable();
 let logFile: BoundedWriter | undefined;
+/** Set when the executable started with no flags: a double-click, most likely. */
+let doubleClick: DoubleClick | undefined;
 /** The Windows console report, once the PowerShell child has answered (Windows with a console only). */
 let consoleReport: Promise<ConsoleReport | Error> | undefined;
 
@@ -32,14 +34,15 @@ async function exit(code: number): Promise<never> {
 
 /**
  * The relay cannot run: say so (unless the log already has), and when double-clicked on Windows keep
- * the window open until Enter, so that the message can be read.
+ * the window open until Enter, so that the message can be read. From a terminal or a service: exit at once.
  */
 async function fatal(code: number, message: string | undefined): Promise<never> {
   await Promise.all([flushConsole(FLUSH_AT_EXIT_MS), logFile?.flush(FLUSH_AT_EXIT_MS)]);
   if (message) process.stderr.write(`onebot-relay: ${message}\n`);
-  // Whether the window is ours is known once PowerShell has answered (a second or two); not for ever.
-  const report = await Promise.race([consoleReport, new Promise<undefined>((r) => setTimeout(r, FATAL_PROBE_WAIT_MS))]);
-  if (pauseOnFatal(executable, report)) {
+  // consoleReport: a Windows console. Whether it is the relay's own is known once PowerShell has answered.
+  const doubleClicked = doubleClick !== undefined && consoleReport !== undefined;
+  const report = doubleClicked ? await Promise.race([consoleReport, new Promise<undefined>((r) => setTimeout(r, FATAL_PROBE_WAIT_MS))]) : undefined;
+  if (pauseOnFatal(doubleClicked, report)) {
     process.stderr.write('\nPress Enter to close this window.\n');
     await new Promise<void>((resolve) => {
       process.stdin.once('data', () => resolve());
@@ -60,7 +63,6 @@ function startConsoleProbe(keepQuickEdit: boolean): void {
 
 async function main(): Promise<void> {
   let argv = process.argv.slice(2);
-  let doubleClick: DoubleClick | undefined;
   if (executable && argv.length === 0) {
     doubleClick = settingsBeside(executableDir());
     if (!doubleClick.error) argv = ['--config', doubleClick.path];

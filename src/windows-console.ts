@@ -58,9 +58,14 @@ if ($new -ne $mode) {
 `;
 }
 
-/** Wait for Enter after a fatal error only in a window of the relay's own: double-clicked, not a terminal or a service. */
-export function pauseOnFatal(isExecutable: boolean, report: ConsoleReport | Error | undefined): boolean {
-  return isExecutable && report !== undefined && !(report instanceof Error) && report.processes === 1;
+/**
+ * After a fatal error, wait for Enter in a window of the relay's own: the executable started with no flags
+ * (double-clicked) in a console. Only a console known to be shared (cmd or PowerShell) goes without: when
+ * PowerShell could not tell (blocked, slow), the window stays, so that the error can be read.
+ */
+export function pauseOnFatal(doubleClicked: boolean, report: ConsoleReport | Error | undefined): boolean {
+  const shared = report !== undefined && !(report instanceof Error) && report.processes > 1;
+  return doubleClicked && !shared;
 }
 
 /** Parse the PowerShell child's report line; undefined if it is not there. */

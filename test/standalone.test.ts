@@ -89,14 +89,14 @@ describe('Windows console', () => {
     assert.equal(parseReport(''), undefined);
   });
 
-  it('waits for Enter after a fatal error only in a window of its own', () => {
+  it('waits for Enter after a fatal error when double-clicked, unless the console is known to be shared', () => {
     const alone = { processes: 1, modeBefore: 0, modeAfter: 0 };
     const shared = { processes: 2, modeBefore: 0, modeAfter: 0 };
     assert.equal(pauseOnFatal(true, alone), true, 'double-clicked');
-    assert.equal(pauseOnFatal(true, shared), false, 'started from cmd or PowerShell');
-    assert.equal(pauseOnFatal(true, undefined), false, 'no console (a service)');
-    assert.equal(pauseOnFatal(true, new Error('no PowerShell')), false, 'unknown');
-    assert.equal(pauseOnFatal(false, alone), false, 'from source');
+    assert.equal(pauseOnFatal(true, shared), false, 'started with no flags from cmd or PowerShell');
+    assert.equal(pauseOnFatal(true, new Error('PowerShell is blocked')), true, 'unknown: the window stays readable');
+    assert.equal(pauseOnFatal(true, undefined), true, 'PowerShell did not answer in time');
+    assert.equal(pauseOnFatal(false, alone), false, 'flags, a service, or from source: exit at once');
   });
 });
 
