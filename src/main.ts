@@ -14,7 +14,7 @@ import { executableDir, isExecutable, settingsBeside, type DoubleClick } from '.
 import { pauseOnFatal, prepareConsole, quickEditOn, type ConsoleReport } from './windows-console.ts';
 
 /** Shutdown must finish within this, whatever a peer does, ms. */
-const SHUTDOWN_LIMIT_MS = 1_800;
+const SHUTDOWN_LIMIT_MS = 1_500;
 /** Log lines still waiting at exit get this long to reach the console and the file, ms. */
 const FLUSH_AT_EXIT_MS = 300;
 /** A fatal error waits at most this long to learn whether its console window is its own (Windows), ms. */
