@@ -59,8 +59,10 @@ export class ReverseListener implements Upstream {
   }
 
   send(text: string): boolean {
-    if (!this.callSocket) return false;
-    this.callSocket.send(text);
+    // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
+    const ws = this.callSocket;
+    if (!ws || ws.readyState !== ws.OPEN) return false;
+    ws.send(text);
     return true;
   }
 

@@ -56,8 +56,10 @@ export class WsLink implements Upstream {
   }
 
   send(text: string): boolean {
-    if (!this.isUp || !this.ws) return false;
-    this.ws.send(text);
+    // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
+    const ws = this.ws;
+    if (!this.isUp || !ws || ws.readyState !== ws.OPEN) return false;
+    ws.send(text);
     return true;
   }
 
