@@ -148,7 +148,7 @@ export const DEFAULTS = {
   keepQuickEdit: false,
 };
 
-export const ConfigSchema = v.strictObject(
+const ConfigSchema = v.strictObject(
   {
     upstream: v.optional(Url(['ws:', 'wss:', 'http:', 'https:'], DEFAULTS.upstream), DEFAULTS.upstream),
     upstreamToken: v.optional(v.string(expected('a string')), DEFAULTS.upstreamToken),

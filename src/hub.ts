@@ -4,7 +4,7 @@ import { CallRouter, type CallOptions, type CallRecord } from './calls.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
-import { EventFrame, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, Upstream, UpstreamSink } from './upstream/upstream.ts';
@@ -155,8 +155,8 @@ export class Hub implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (typeof frame === 'object' && frame !== null && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
-    else if (v.is(ReplyFrame, frame) && !Array.isArray(frame)) this.calls.reply(frame);
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
+    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;

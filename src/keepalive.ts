@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 /** Idle time before the OS sends TCP keepalive probes. Windows' own default is 2 hours. */
-export const TCP_KEEPALIVE_MS = 15_000;
+const TCP_KEEPALIVE_MS = 15_000;
 
 export interface PingOptions {
   /** Send a ping this often, ms. */

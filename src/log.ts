@@ -90,7 +90,7 @@ export interface BoundedWriterOptions {
 }
 
 /** Lines waiting for an output target beyond this are dropped (and counted), never waited for. */
-export const OUTPUT_QUEUE_LIMIT = 1024 * 1024;
+const OUTPUT_QUEUE_LIMIT = 1024 * 1024;
 
 type Queued = string | { dropped: number };
 

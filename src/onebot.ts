@@ -34,6 +34,11 @@ export type ActionRequest = v.InferOutput<typeof ActionRequest>;
 
 export type SelfId = number | string;
 
+/** A JSON object (not an array, not null): what every OneBot frame, body and params must be. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Retcodes the relay answers with itself (documented in the README). */
 export const RelayRetcode = {
   /** The frame is not JSON, not an object, or has no action (the spec's WS code for HTTP 400). */

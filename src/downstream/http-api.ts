@@ -6,6 +6,7 @@ import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
 import { HttpListener, type Address } from '../listen.ts';
+import { isJsonObject } from '../onebot.ts';
 import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
 
 export interface HttpApiOptions {
@@ -82,7 +83,7 @@ export class HttpApiAdapter implements Adapter {
       if (action === undefined) {
         if (typeof body.action !== 'string' || !body.action) throw new BadRequest(400, 'POST / needs a JSON body like {"action": ..., "params": {...}}');
         action = body.action;
-        params = isObject(body.params) ? body.params : {};
+        params = isJsonObject(body.params) ? body.params : {};
       } else {
         params = body;
       }
@@ -112,7 +113,7 @@ async function readBody(c: Context): Promise<Params> {
     } catch {
       throw new BadRequest(400, 'the body is not valid JSON');
     }
-    if (!isObject(body)) throw new BadRequest(400, 'the body must be a JSON object');
+    if (!isJsonObject(body)) throw new BadRequest(400, 'the body must be a JSON object');
     return body;
   }
   if (type === 'application/x-www-form-urlencoded') {
@@ -136,8 +137,4 @@ function coerce(values: Record<string, string[]>): Params {
     else params[key] = value;
   }
   return params;
-}
-
-function isObject(value: unknown): value is Params {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,7 +4,7 @@ import { fetchFailure } from '../fetch-failure.ts';
 import type { Hub } from '../hub.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
-import { heartbeat, lifecycle } from '../onebot.ts';
+import { heartbeat, isJsonObject, lifecycle } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 
@@ -185,7 +185,7 @@ export class HttpPostAdapter implements Adapter {
       this.log.warn(`${this.name}: answered with a body that is not JSON; ignored`);
       return;
     }
-    if (typeof operation !== 'object' || operation === null || Array.isArray(operation) || Object.keys(operation).length === 0) return;
+    if (!isJsonObject(operation) || Object.keys(operation).length === 0) return;
     this.hub.calls.call(
       { label: this.name, reply: (r) => r.status === 'failed' && this.log.warn(`${this.name}: quick operation failed: ${String(r.message ?? r.retcode)}`) },
       { action: '.handle_quick_operation', params: { context, operation } },

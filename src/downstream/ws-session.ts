@@ -7,7 +7,7 @@ import type { ClientStatus } from './adapter.ts';
 import type { Hub } from '../hub.ts';
 import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
-import { ActionRequest, failedReply, heartbeat, lifecycle, RelayRetcode } from '../onebot.ts';
+import { ActionRequest, failedReply, heartbeat, isJsonObject, lifecycle, RelayRetcode } from '../onebot.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -117,7 +117,7 @@ export class WsSession implements Caller {
     }
     const parsed = v.safeParse(ActionRequest, frame);
     if (!parsed.success) {
-      const object = typeof frame === 'object' && frame !== null && !Array.isArray(frame) ? (frame as Record<string, unknown>) : undefined;
+      const object = isJsonObject(frame) ? frame : undefined;
       const why = object ? parsed.issues[0].message : 'frame must be a JSON object like {"action": ..., "params": {...}, "echo": ...}';
       const echo = object && 'echo' in object ? { echo: object.echo } : {};
       this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });

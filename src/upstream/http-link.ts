@@ -5,7 +5,7 @@ import { sameToken, signature } from '../auth.ts';
 import { HttpListener, type Address } from '../listen.ts';
 import { redactUrl, type Logger } from '../log.ts';
 import { fetchFailure } from '../fetch-failure.ts';
-import { failedReply, RelayRetcode } from '../onebot.ts';
+import { failedReply, isJsonObject, RelayRetcode } from '../onebot.ts';
 import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
 import type { Upstream, UpstreamSink } from './upstream.ts';
 
@@ -113,7 +113,7 @@ export class HttpLink implements Upstream {
       this.log.warn(`the implementation refused the token with HTTP ${res.status} (check --upstream-token)`);
       return failedReply(res.status === 401 ? 1401 : 1403, `the implementation refused the relay's token (HTTP ${res.status})`);
     }
-    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+    if (isJsonObject(body)) return body;
     if (res.status === 404) return failedReply(1404, 'unknown action (HTTP 404 from the implementation)');
     return failedReply(RelayRetcode.outcomeUnknown, `the implementation answered HTTP ${res.status} without a JSON reply`);
   }
