@@ -1,6 +1,7 @@
 // Reload without a restart: unchanged endpoints keep their connections, removed ones say disable and close,
 // added ones start, changed ones restart; invalid settings leave the running ones untouched.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
@@ -9,6 +10,13 @@ import { FakeFramework, FakeWebhook } from './fake-framework.ts';
 import { startTestRelay, TestClient, waitFor } from './helpers.ts';
 
 const events = (frames: Record<string, any>[]) => frames.filter((f) => f.post_type !== 'meta_event');
+
+/** A port something else already listens on. */
+async function busyPort(): Promise<{ busy: string; blocker: Server }> {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  return { busy: `127.0.0.1:${(blocker.address() as AddressInfo).port}`, blocker };
+}
 
 describe('reload', { timeout: 30_000 }, () => {
   it('keeps unchanged endpoints connected and starts added ones', async () => {
@@ -108,31 +116,6 @@ describe('reload', { timeout: 30_000 }, () => {
     }
   });
 
-  it('adds and removes no endpoint when a new one cannot open, so that a server moved to a busy port keeps running', async () => {
-    const blocker = (await import('node:net')).createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const busy = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url);
-    const client = await TestClient.connect(relay.wsUrl);
-    try {
-      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
-      relay.settings.ws = [busy];
-      relay.settings.http = ['127.0.0.1:0'];
-      assert.equal(await relay.relay.reload(), true);
-      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added or removed`).test(l)));
-      assert.equal(client.ws.readyState, client.ws.OPEN, 'the old server kept its client');
-      assert.equal(relay.relay.adapters.length, 1, 'the HTTP API server was not added either');
-      const sent = fake.emit(1);
-      await client.waitForFrames(() => client.events().length === 1, 'events still flow');
-      assert.deepEqual(client.events(), sent);
-      client.close();
-    } finally {
-      await relay.stop();
-      await fake.stop();
-      blocker.close();
-    }
-  });
 
   it('refuses invalid settings, logs exactly why, and keeps everything running', async () => {
     const fake = await FakeImplementation.start();
@@ -182,36 +165,7 @@ describe('reload', { timeout: 30_000 }, () => {
       await newFake.stop();
     }
   });
-});
 
-describe('reload that cannot be applied', { timeout: 30_000 }, () => {
-  it('keeps the previous upstream when the new one cannot start, and later reloads still work', async () => {
-    const blocker = (await import('node:net')).createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const busy = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url);
-    const client = await TestClient.connect(relay.wsUrl);
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
-      delete relay.settings.upstream;
-      relay.settings.upstreamListen = busy;
-      assert.equal(await relay.relay.reload(), true, 'the rest of the settings still apply');
-      assert.ok(relay.logs.some((l) => new RegExp(`the new upstream \\(listening on ${busy}\\) could not start: .*already in use.*; back to the previous one`).test(l)));
-      await waitFor(() => relay.relay.hub.health().status === 'up' && fake.sockets.size === 1, 'the previous upstream back');
-      const sent = fake.emit(2);
-      await client.waitForFrames(() => client.events().length === 2, 'events through the previous upstream');
-      assert.deepEqual(client.events(), sent);
-      relay.settings.http = ['127.0.0.1:0'];
-      assert.equal(await relay.relay.reload(), true, 'a later reload works');
-      assert.ok(relay.logs.some((l) => /reloaded: added HTTP API server/.test(l)));
-    } finally {
-      client.close();
-      await relay.stop();
-      await fake.stop();
-      blocker.close();
-    }
-  });
   it('changes the log level and format at once, and says which settings wait for the next start', async () => {
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url);
@@ -237,6 +191,58 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
       for (const client of clients) client.close();
       await relay.stop();
       await fake.stop();
+    }
+  });
+});
+
+describe('reload that cannot be applied', { timeout: 30_000 }, () => {
+  it('keeps the previous upstream when the new one cannot start, and later reloads still work', async () => {
+    const { busy, blocker } = await busyPort();
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
+      delete relay.settings.upstream;
+      relay.settings.upstreamListen = busy;
+      assert.equal(await relay.relay.reload(), true, 'the rest of the settings still apply');
+      assert.ok(relay.logs.some((l) => new RegExp(`the new upstream \\(listening on ${busy}\\) could not start: .*already in use.*; back to the previous one`).test(l)));
+      await waitFor(() => relay.relay.hub.health().status === 'up' && fake.sockets.size === 1, 'the previous upstream back');
+      const sent = fake.emit(2);
+      await client.waitForFrames(() => client.events().length === 2, 'events through the previous upstream');
+      assert.deepEqual(client.events(), sent);
+      relay.settings.http = ['127.0.0.1:0'];
+      assert.equal(await relay.relay.reload(), true, 'a later reload works');
+      assert.ok(relay.logs.some((l) => /reloaded: added HTTP API server/.test(l)));
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.stop();
+      blocker.close();
+    }
+  });
+
+  it('adds and removes no endpoint when a new one cannot open, so that a server moved to a busy port keeps running', async () => {
+    const { busy, blocker } = await busyPort();
+    const fake = await FakeImplementation.start();
+    const relay = await startTestRelay(fake.url);
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
+      relay.settings.ws = [busy];
+      relay.settings.http = ['127.0.0.1:0'];
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added or removed`).test(l)));
+      assert.equal(client.ws.readyState, client.ws.OPEN, 'the old server kept its client');
+      assert.equal(relay.relay.adapters.length, 1, 'the HTTP API server was not added either');
+      const sent = fake.emit(1);
+      await client.waitForFrames(() => client.events().length === 1, 'events still flow');
+      assert.deepEqual(client.events(), sent);
+      client.close();
+    } finally {
+      await relay.stop();
+      await fake.stop();
+      blocker.close();
     }
   });
 });
