@@ -260,7 +260,7 @@ function adminProblem(config: Config): string | undefined {
 /** Exactly one upstream: dialled WS, reverse WS (upstreamListen), or HTTP API plus an event receiver. */
 function upstreamModeProblem(config: Config, upstreamGiven: boolean): string | undefined {
   const http = /^https?:/.test(config.upstream);
-  if (config.upstreamListen && upstreamGiven) return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode';
+  if (config.upstreamListen && upstreamGiven) return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode (to have the implementation dial in, remove "upstream")';
   if (config.upstreamListen && config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
   if (http && !config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): expected "HOST:PORT" where the implementation POSTs its events (an http:// upstream needs it)';
   if (!http && config.upstreamPostListen && !config.upstreamListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
