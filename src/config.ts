@@ -33,7 +33,7 @@ const Url = (schemes: string[], example: string) =>
     v.string(expected(`a URL such as "${example}"`)),
     v.check((s) => URL.canParse(s) && schemes.includes(new URL(s).protocol), expected(`a ${schemes.map((p) => p + '//').join(' or ')} URL such as "${example}"`)),
     // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
-    v.check((s) => !new URL(s).username && !new URL(s).password, 'a URL without user:password@ (set the token or secret setting instead)'),
+    v.check((s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password), 'a URL without user:password@ (set the token or secret setting instead)'),
   );
 
 /** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */

@@ -1,4 +1,5 @@
-// Events kept for one target while it is away: oldest first, bounded by count, bytes and age.
+// Events kept for one target while it is away (and an HTTP POST target's send queue): oldest first,
+// bounded by count, bytes and age.
 import type { Logger } from './log.ts';
 
 export interface BufferLimits {

@@ -2,7 +2,7 @@
 // and moves it to new settings without a restart: only what changed is closed, opened or restarted.
 import { adminListener, type AdminSources } from './admin.ts';
 import { ConfigError, type Config } from './config.ts';
-import type { Adapter } from './downstream/adapter.ts';
+import type { Adapter, KeptEvents } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
 import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
@@ -42,13 +42,20 @@ interface EndpointSpec {
   make(): Adapter;
 }
 
+interface Running {
+  spec: EndpointSpec;
+  adapter: Adapter;
+}
+
 /** `settings` reads the current settings (again on reload); it throws a ConfigError when they are invalid. */
 export async function startRelay(settings: () => Config, baseLog: Logger): Promise<Relay> {
   let config = settings();
+  /** The settings the process started with (some are read only then). */
+  const started = config;
   const warnings = new RecentWarnings();
   const log = warnings.tap(baseLog);
   const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), hubOptions(config), log);
-  const running = new Map<string, { spec: EndpointSpec; adapter: Adapter }>();
+  const running = new Map<string, Running>();
   const adapters = () => [...running.values()].map((r) => r.adapter);
   const metrics = createMetrics(hub, adapters);
   hub.callListeners.add((record) => metrics.call(record));
@@ -147,7 +154,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     hook.configure(hookOptions(next));
     const relog = previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat;
     if (relog) changes.push(`logging now at ${next.logLevel} level in ${next.logFormat} format`);
-    const atNextStart = RESTART_ONLY.filter((key) => previous[key] !== next[key]);
+    const atNextStart = RESTART_ONLY.filter((key) => started[key] !== next[key]);
     if (atNextStart.length) log.warn(`reload: ${atNextStart.join(', ')} take${atNextStart.length === 1 ? 's' : ''} effect at the next start`);
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
     if (relog) log.configure(next.logLevel, next.logFormat); // after the line above, so that it is seen
@@ -155,8 +162,10 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   }
 
   /**
-   * New endpoints open first: when one cannot (a port in use), none is added and none removed, so that an
-   * endpoint moved to a busy port keeps running where it was. Then changed ones restart, removed ones close.
+   * New endpoints open first. When one cannot (a port in use), the removed ones close and it is tried
+   * again, for the port may be one of theirs (127.0.0.1:P moving to 0.0.0.0:P); when it still cannot,
+   * the removed ones come back as they were and nothing changes, so that an endpoint moved to a busy port
+   * keeps running where it was. Then changed ones restart and removed ones close.
    */
   async function applyEndpoints(next: Config): Promise<string[]> {
     const specs = new Map(endpointSpecs(next, hub, log).map((s) => [s.key, s]));
@@ -168,46 +177,85 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       restarted.add(spec.key);
       return [{ old, spec }];
     });
-    const added: { spec: EndpointSpec; adapter: Adapter }[] = [];
-    for (const spec of specs.values()) {
-      if (running.has(spec.key) || restarted.has(spec.key)) continue;
-      const adapter = spec.make();
-      try {
-        await adapter.open();
-      } catch (err) {
-        log.error(`reload: ${spec.label} could not start (${(err as Error).message}); no endpoint is added or removed`);
-        await Promise.all(added.map((a) => a.adapter.close()));
-        return [];
-      }
-      added.push({ spec, adapter });
-    }
+    const removed = gone.filter((g) => !restarts.some((r) => r.old === g));
+    const fresh = [...specs.values()].filter((s) => !running.has(s.key) && !restarted.has(s.key));
     const changes: string[] = [];
-    for (const { old, spec } of restarts) {
-      running.delete(old.spec.key);
-      changes.push(await restart(old, spec));
-    }
-    for (const old of gone.filter((g) => !restarts.some((r) => r.old === g))) {
-      running.delete(old.spec.key);
-      hub.remove(old.adapter);
-      await old.adapter.close();
-      changes.push(`removed ${old.spec.label}`);
+    let added = await openAll(fresh);
+    let kept: { old: Running; events: KeptEvents }[] | undefined;
+    if (added instanceof Error) {
+      kept = removed.map((old) => ({ old, events: retire(old.adapter) }));
+      await Promise.all(removed.map((old) => old.adapter.close()));
+      added = await openAll(fresh);
+      if (added instanceof Error) {
+        log.error(`reload: ${added.message}; no endpoint is added, removed or restarted`);
+        for (const { old, events } of kept) await bringBack(old.spec, events);
+        return [`endpoints unchanged (${added.message})`];
+      }
     }
     for (const { spec, adapter } of added) {
       running.set(spec.key, { spec, adapter });
       hub.add(adapter);
       changes.push(`added ${spec.label}`);
     }
+    for (const old of removed) {
+      running.delete(old.spec.key);
+      changes.push(`removed ${old.spec.label}`);
+    }
+    if (kept) {
+      // Closed above, their kept events taken out: count them here, as close() does.
+      const taken = kept.flatMap(({ events }) => [...events.values()]).reduce((n, events) => n + events.length, 0);
+      if (taken) log.warn(`reload: ${taken} buffered event(s) of removed endpoints not delivered`);
+    } else {
+      for (const old of removed) {
+        hub.remove(old.adapter);
+        await old.adapter.close(); // it says how many kept events it had
+      }
+    }
+    for (const { old, spec } of restarts) {
+      running.delete(old.spec.key);
+      changes.push(await restart(old, spec));
+    }
     return changes;
+  }
+
+  /** Open each; when one cannot, close those opened and say which could not and why. */
+  async function openAll(specs: EndpointSpec[]): Promise<Running[] | Error> {
+    const opened: Running[] = [];
+    for (const spec of specs) {
+      const adapter = spec.make();
+      try {
+        await adapter.open();
+      } catch (err) {
+        await Promise.all(opened.map((o) => o.adapter.close()));
+        return new Error(`${spec.label} could not start (${(err as Error).message})`);
+      }
+      opened.push({ spec, adapter });
+    }
+    return opened;
+  }
+
+  /** Stop giving it events; what it kept for away targets, in case it comes back. */
+  function retire(adapter: Adapter): KeptEvents {
+    hub.remove(adapter);
+    return adapter.handOver();
+  }
+
+  /** An endpoint as it was before a reload that could not apply, with what it kept. */
+  async function bringBack(spec: EndpointSpec, kept: KeptEvents): Promise<void> {
+    const adapter = spec.make();
+    adapter.adopt(kept);
+    hub.add(adapter);
+    running.set(spec.key, { spec, adapter });
+    await adapter.open();
   }
 
   /**
    * An endpoint with new settings takes over what the old one kept, and the events from now on, before the
    * old one says disable and closes: nothing kept is lost. When it cannot open, the old settings come back.
    */
-  async function restart(old: { spec: EndpointSpec; adapter: Adapter }, spec: EndpointSpec): Promise<string> {
+  async function restart(old: Running, spec: EndpointSpec): Promise<string> {
     const adapter = spec.make();
-    hub.remove(old.adapter);
-    adapter.adopt(old.adapter.handOver());
+    adapter.adopt(retire(old.adapter));
     hub.add(adapter);
     await old.adapter.close();
     try {
@@ -216,12 +264,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       return `restarted ${spec.label}`;
     } catch (err) {
       log.error(`reload: ${spec.label} could not start with its new settings (${(err as Error).message}); it runs on with the previous ones`);
-      const back = old.spec.make();
-      hub.remove(adapter);
-      back.adopt(adapter.handOver());
-      hub.add(back);
-      running.set(old.spec.key, { spec: old.spec, adapter: back });
-      await back.open();
+      await bringBack(old.spec, retire(adapter));
       return `kept ${spec.label} as it was`;
     }
   }

@@ -64,6 +64,7 @@ describe('settings', () => {
     rejects(['--ping', 'abc'], /ping \(--ping\): expected a number of milliseconds, got "abc"/);
     rejects(['--ping', '10'], /ping \(--ping\): expected at least 50 ms, got 10/);
     rejects(['--ws', 'localhost'], /ws\.0 \(--ws\): expected "HOST:PORT".*got "localhost"/);
+    rejects(['--upstream', 'garbage'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL .*got "garbage"/);
     rejects(['--upstream', 'ftp://x'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL/);
     rejects(['--upstream', 'http://127.0.0.1:3000'], /upstreamPostListen \(--upstream-post-listen\): expected "HOST:PORT" where the implementation POSTs its events/);
     rejects(['--upstream', 'ws://127.0.0.1:3001', '--upstream-listen', '127.0.0.1:6712'], /choose one upstream mode/);

@@ -7,7 +7,7 @@ import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
-import { startTestRelay, TestClient, waitFor } from './helpers.ts';
+import { freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
 
 const events = (frames: Record<string, any>[]) => frames.filter((f) => f.post_type !== 'meta_event');
 
@@ -222,27 +222,46 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
     }
   });
 
-  it('adds and removes no endpoint when a new one cannot open, so that a server moved to a busy port keeps running', async () => {
+  it('changes no endpoint when a new one cannot open, so that a server moved to a busy port keeps running where it was', async () => {
     const { busy, blocker } = await busyPort();
     const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url);
-    const client = await TestClient.connect(relay.wsUrl);
+    const where = `127.0.0.1:${await freePort()}`;
+    const relay = await startTestRelay(fake.url, { ws: [where] });
+    const client = await TestClient.connect(`ws://${where}/?client=bot`);
     try {
       await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
       relay.settings.ws = [busy];
       relay.settings.http = ['127.0.0.1:0'];
       assert.equal(await relay.relay.reload(), true);
-      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added or removed`).test(l)));
-      assert.equal(client.ws.readyState, client.ws.OPEN, 'the old server kept its client');
-      assert.equal(relay.relay.adapters.length, 1, 'the HTTP API server was not added either');
-      const sent = fake.emit(1);
-      await client.waitForFrames(() => client.events().length === 1, 'events still flow');
-      assert.deepEqual(client.events(), sent);
-      client.close();
+      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added, removed or restarted`).test(l)));
+      assert.deepEqual(relay.relay.adapters.map((a) => a.name), [`ws://${where}/ (WebSocket server: /, /api, /event)`], 'the HTTP API server was not added either');
+      const sent = fake.emit(2);
+      const back = await TestClient.connect(`ws://${where}/?client=bot`); // it had to let go of its port to find out
+      await back.waitForFrames(() => back.events().length === 2, 'events on the server where it was, kept for the named client meanwhile');
+      assert.deepEqual(back.events(), sent);
+      back.close();
     } finally {
+      client.close();
       await relay.stop();
       await fake.stop();
       blocker.close();
+    }
+  });
+
+  it('moves an endpoint onto a port another of its endpoints lets go of in the same reload', async () => {
+    const fake = await FakeImplementation.start();
+    const port = await freePort();
+    const relay = await startTestRelay(fake.url, { ws: [`127.0.0.1:${port}`] });
+    try {
+      relay.settings.ws = [];
+      relay.settings.http = [`127.0.0.1:${port}`];
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => new RegExp(`reloaded: added HTTP API server 127\\.0\\.0\\.1:${port}; removed WebSocket server`).test(l)));
+      const res = await fetch(`http://127.0.0.1:${port}/get_status`);
+      assert.equal(((await res.json()) as Record<string, unknown>).status, 'ok');
+    } finally {
+      await relay.stop();
+      await fake.stop();
     }
   });
 });

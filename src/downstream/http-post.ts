@@ -81,6 +81,7 @@ export class HttpPostAdapter implements Adapter {
 
   adopt(kept: KeptEvents): void {
     this.queue.adopt(kept.get('') ?? []);
+    void this.drain();
   }
 
   async open(): Promise<void> {

@@ -139,6 +139,7 @@ class ReverseSocket {
       session.start();
       if (this.buffer) session.replay(this.buffer);
       this.settle = setTimeout(() => {
+        if (this.stopped) return;
         this.settled = true;
         this.reconnector.up();
         this.log.info(`connected to reverse target ${this.target}`);

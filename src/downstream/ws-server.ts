@@ -37,6 +37,8 @@ export class WsServerAdapter implements Adapter {
   private readonly buffers = new Map<string, EventBuffer>();
   /** Names of clients that are away, longest away first: past MAX_AWAY_NAMES the first is forgotten. */
   private readonly away = new Set<string>();
+  /** Handed over to its restarted self: its clients leaving no longer make them away here. */
+  private retired = false;
   /** What sessions that ended and buffers that were forgotten had counted. */
   private readonly gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
 
@@ -75,9 +77,15 @@ export class WsServerAdapter implements Adapter {
     return [...connected, ...away];
   }
 
-  /** Every named client, here or away, with what is kept for it: on the restarted server they are all away at first. */
+  /**
+   * Every named client with what is kept for it, longest away first and connected ones last: on the
+   * restarted server they are all away at first. This server keeps nothing more.
+   */
   handOver(): KeptEvents {
-    return new Map([...this.buffers].map(([name, buffer]) => [name, buffer.takeAll()]));
+    const names = [...this.away, ...[...this.buffers.keys()].filter((name) => !this.away.has(name))];
+    const kept: KeptEvents = new Map(names.map((name) => [name, this.buffers.get(name)!.takeAll()]));
+    this.retired = true;
+    return kept;
   }
 
   adopt(kept: KeptEvents): void {
@@ -138,7 +146,7 @@ export class WsServerAdapter implements Adapter {
         this.gone.delivered += session.delivered;
         if (name !== undefined && this.named.get(name) === session) {
           this.named.delete(name);
-          this.leave(name);
+          if (!this.retired) this.leave(name);
         }
         session.closed();
         this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);

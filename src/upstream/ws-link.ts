@@ -112,7 +112,7 @@ export class WsLink implements Upstream {
 
   private up(): void {
     clearTimeout(this.settle);
-    if (this.isUp || !this.ws) return;
+    if (this.stopped || this.isUp || !this.ws || this.ws.readyState !== this.ws.OPEN) return;
     this.isUp = true;
     this.connectingLogged = false;
     this.reconnector.up();
