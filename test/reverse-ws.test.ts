@@ -125,9 +125,15 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     await new Promise((r) => squatter.once('open', r));
     const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`] });
     try {
+      await waitFor(() => framework.duplicates >= 1, 'a refused attempt');
+      const kept = fake.emit(5);
       await waitFor(() => framework.duplicates >= 3, 'three refused attempts');
       assert.ok(relay.logs.some((l) => /WARN .*cannot reach reverse target .*: closed with code 1008 "Duplicate X-Self-ID" as soon as it opened; retrying with backoff/.test(l)));
       assert.ok(!relay.logs.some((l) => /connected to reverse target|reverse target .* closed: code 1008/.test(l)), 'no connect and close per attempt');
+      squatter.terminate(); // the framework lets go of the stale connection: the next attempt is accepted
+      await waitFor(() => framework.open().some((s) => s.frames.filter((f) => !f.includes('"meta_event"')).length === 5), 'the kept events');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(framework.open()[0]!.frames.filter((f) => !f.includes('"meta_event"')), kept, 'the refused attempts did not take the kept events away');
     } finally {
       squatter.terminate();
       await relay.stop();

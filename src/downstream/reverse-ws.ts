@@ -137,7 +137,7 @@ class ReverseSocket {
       this.session = session;
       ws.on('message', (data) => session.receive(data.toString()));
       session.start();
-      if (this.buffer) session.replay(this.buffer);
+      if (this.buffer) session.replay(this.buffer, SETTLE_MS);
       this.settle = setTimeout(() => {
         if (this.stopped) return;
         this.settled = true;

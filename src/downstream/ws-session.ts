@@ -35,6 +35,8 @@ export class WsSession implements Caller {
   private readonly since = new Date().toISOString();
   /** Events kept for this client while it was away, sent before any new one, at the pace it reads. */
   private backlog: EventBuffer | undefined;
+  /** Until the replay starts, new events wait in the backlog too. */
+  private replayPending = false;
   private pumpTimer: NodeJS.Timeout | undefined;
   /** Events handed to the socket. */
   delivered = 0;
@@ -67,7 +69,7 @@ export class WsSession implements Caller {
   /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
   deliver(event: string): boolean {
     if (!this.receivesEvents) return true;
-    if (this.backlog?.size) {
+    if (this.backlog && (this.replayPending || this.backlog.size)) {
       // Behind the replay, to keep the order: it stays kept if this socket goes away first.
       this.backlog.push(event);
       return true;
@@ -75,12 +77,22 @@ export class WsSession implements Caller {
     return this.sendEvent(event);
   }
 
-  /** Send what `buffer` kept before anything new, no faster than the client reads it. */
-  replay(buffer: EventBuffer): void {
+  /**
+   * Send what `buffer` kept before anything new, no faster than the client reads it. `after` ms: only once
+   * the socket has lasted that long, so that a peer that refuses it at once does not take the backlog away.
+   */
+  replay(buffer: EventBuffer, after = 0): void {
     this.backlog = buffer;
-    buffer.replaying();
-    this.pump();
+    const start = () => {
+      this.replayPending = false;
+      buffer.replaying();
+      this.pump();
+    };
+    if (after <= 0) return start();
+    this.replayPending = true;
+    this.pumpTimer = setTimeout(start, after);
   }
+
 
   status(label = this.label): ClientStatus {
     return {
