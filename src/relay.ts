@@ -71,22 +71,19 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   let adminConfig = config;
   const hook = new UnhealthyHook(hookOptions(config), log.child('health'));
 
-  const opened: { close(): Promise<void> }[] = [];
+  const endpoints = await openAll(endpointSpecs(config, hub, log));
+  if (!Array.isArray(endpoints)) throw endpoints.error;
   try {
-    for (const spec of endpointSpecs(config, hub, log)) {
-      const adapter = spec.make();
-      await adapter.open();
-      opened.push(adapter);
-      running.set(spec.key, { spec, adapter });
-    }
     await admin.open();
-    opened.push(admin);
     await hub.upstream.start();
   } catch (err) {
-    await Promise.all(opened.map((e) => e.close()));
+    await Promise.all([...endpoints.map((e) => e.adapter.close()), admin.close()]);
     throw err;
   }
-  for (const { adapter } of running.values()) hub.add(adapter);
+  for (const { spec, adapter } of endpoints) {
+    running.set(spec.key, { spec, adapter });
+    hub.add(adapter);
+  }
   const healthCheck = setInterval(() => hook.check(hub.health()), 1000);
 
   let reloading = Promise.resolve(true);
@@ -182,14 +179,15 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     const changes: string[] = [];
     let added = await openAll(fresh);
     let kept: { old: Running; events: KeptEvents }[] | undefined;
-    if (added instanceof Error) {
+    if (!Array.isArray(added)) {
       kept = removed.map((old) => ({ old, events: retire(old.adapter) }));
       await Promise.all(removed.map((old) => old.adapter.close()));
       added = await openAll(fresh);
-      if (added instanceof Error) {
-        log.error(`reload: ${added.message}; no endpoint is added, removed or restarted`);
+      if (!Array.isArray(added)) {
+        const why = `${added.spec.label} could not start (${added.error.message})`;
+        log.error(`reload: ${why}; no endpoint is added, removed or restarted`);
         for (const { old, events } of kept) await bringBack(old.spec, events);
-        return [`endpoints unchanged (${added.message})`];
+        return [`endpoints unchanged (${why})`];
       }
     }
     for (const { spec, adapter } of added) {
@@ -218,8 +216,8 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     return changes;
   }
 
-  /** Open each; when one cannot, close those opened and say which could not and why. */
-  async function openAll(specs: EndpointSpec[]): Promise<Running[] | Error> {
+  /** Open each (not yet in the hub); when one cannot, close those opened and say which could not and why. */
+  async function openAll(specs: EndpointSpec[]): Promise<Running[] | { spec: EndpointSpec; error: Error }> {
     const opened: Running[] = [];
     for (const spec of specs) {
       const adapter = spec.make();
@@ -227,7 +225,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         await adapter.open();
       } catch (err) {
         await Promise.all(opened.map((o) => o.adapter.close()));
-        return new Error(`${spec.label} could not start (${(err as Error).message})`);
+        return { spec, error: err as Error };
       }
       opened.push({ spec, adapter });
     }
