@@ -82,7 +82,7 @@ export class WsServerAdapter implements Adapter {
    * restarted server they are all away at first. This server keeps nothing more.
    */
   handOver(): KeptEvents {
-    const names = [...this.away, ...[...this.buffers.keys()].filter((name) => !this.away.has(name))];
+    const names = [...this.away, ...this.named.keys()];
     const kept: KeptEvents = new Map(names.map((name) => [name, this.buffers.get(name)!.takeAll()]));
     this.retired = true;
     return kept;
