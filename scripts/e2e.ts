@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { FakeImplementation } from '../test/fake-impl.ts';
-import { TestClient, waitFor } from '../test/helpers.ts';
+import { busyPort, freePort, TestClient, waitFor } from '../test/helpers.ts';
 
 const args = process.argv.slice(2);
 const wine = args.includes('--wine');
@@ -87,14 +87,6 @@ async function exitCode(run: Run, within: number): Promise<number | null> {
     throw new Error(`still running after ${within} ms; output:\n${run.output()}`);
   }
   return code;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function portFree(port: number): Promise<boolean> {
@@ -198,9 +190,7 @@ async function main(): Promise<void> {
   });
 
   await check('a port in use exits 1 naming the endpoint', async () => {
-    const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const port = (blocker.address() as { port: number }).port;
+    const { port, blocker } = await busyPort();
     try {
       const run = launch(binary, ['--ws', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0', '--upstream', `ws://127.0.0.1:${await freePort()}`]);
       if ((await exitCode(run, START_MS)) !== 1) throw new Error(run.output());

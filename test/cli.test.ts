@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +9,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { parseCommandLine } from '../src/cli.ts';
 import { ConfigError } from '../src/config.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { TestClient, waitFor } from './helpers.ts';
+import { busyPort, TestClient, waitFor } from './helpers.ts';
 
 interface Run {
   child: ChildProcess;
@@ -113,9 +112,7 @@ describe('command line', { timeout: 30_000 }, () => {
   });
 
   it('exits non-zero naming the endpoint when its port is in use', async () => {
-    const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const port = (blocker.address() as { port: number }).port;
+    const { port, blocker } = await busyPort();
     try {
       const run = runRelay(['--ws', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0']);
       assert.equal(await run.exited, 1);

@@ -1,7 +1,7 @@
 // Shared test tools: a relay started in-process on ephemeral ports, a WebSocket client that records frames, and a
 // restartable HTTP server for the fakes.
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { WebSocket } from 'ws';
 import { validateConfig, type Settings } from '../src/config.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
@@ -151,7 +151,7 @@ export class RestartableServer {
 }
 
 /** Listen on 127.0.0.1 (port 0: any free one); resolves with the port. */
-async function listenOn(server: Server, port: number): Promise<number> {
+export async function listenOn(server: Server | NetServer, port = 0): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
@@ -171,14 +171,17 @@ async function closeServer(server: Server | undefined): Promise<void> {
  * is used, so it is only a starting point.
  */
 export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as AddressInfo;
+  const probe = createNetServer();
+  const port = await listenOn(probe);
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+/** A port something else already listens on ("127.0.0.1:PORT"), for what must find it in use; close `blocker` after. */
+export async function busyPort(): Promise<{ busy: string; port: number; blocker: NetServer }> {
+  const blocker = createNetServer();
+  const port = await listenOn(blocker);
+  return { busy: `127.0.0.1:${port}`, port, blocker };
 }
 
 /** The whole body of a request, as text. */

@@ -1,22 +1,15 @@
 // Reload without a restart: unchanged endpoints keep their connections, removed ones say disable and close,
 // added ones start, changed ones restart; invalid settings leave the running ones untouched.
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
-import { freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
+import { busyPort, freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
 
 const events = (frames: Record<string, any>[]) => frames.filter((f) => f.post_type !== 'meta_event');
 
-/** A port something else already listens on. */
-async function busyPort(): Promise<{ busy: string; blocker: Server }> {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  return { busy: `127.0.0.1:${(blocker.address() as AddressInfo).port}`, blocker };
-}
 
 describe('reload', { timeout: 30_000 }, () => {
   it('keeps unchanged endpoints connected and starts added ones', async () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import pkg from '../package.json' with { type: 'json' };
 import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework } from './fake-framework.ts';
-import { startTestRelay, waitFor } from './helpers.ts';
+import { listenOn, startTestRelay, waitFor } from './helpers.ts';
 
 /** The relay's side is live once its lifecycle connect has arrived (events before that go nowhere yet). */
 const live = (framework: FakeFramework, role?: string) =>
@@ -105,8 +105,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     let accepted = 0;
     const silent = createServer(() => accepted++); // accepts TCP, never answers the upgrade
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as { port: number }).port;
+    const port = await listenOn(silent);
     const relay = await startTestRelay(fake.url, { reverse: [`ws://127.0.0.1:${port}/ws`], handshakeTimeout: 300 });
     try {
       await waitFor(() => accepted >= 3, 'three attempts', 5000);

@@ -1,10 +1,9 @@
 // Faults at start: a port already taken, and an implementation that is not there yet.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { freePort, TestClient, waitFor } from '../helpers.ts';
+import { busyPort, freePort, TestClient, waitFor } from '../helpers.ts';
 import { tally } from './tally.ts';
 
 function run(args: string[]) {
@@ -17,9 +16,7 @@ function run(args: string[]) {
 
 describe('fault: at start', { timeout: 30_000 }, () => {
   it('exits 1 naming the endpoint whose port is taken, for each kind of listener', async () => {
-    const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const taken = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
+    const { busy: taken, blocker } = await busyPort();
     const free = async () => `127.0.0.1:${await freePort()}`;
     try {
       for (const [args, name] of [
