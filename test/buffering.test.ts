@@ -9,8 +9,6 @@ import { FakeFramework, FakeWebhook } from './fake-framework.ts';
 import { startTestRelay, TestClient, waitFor } from './helpers.ts';
 import { MAX_AWAY_NAMES } from '../src/downstream/ws-server.ts';
 
-const events = (frames: string[]) => frames.filter((f) => !f.includes('"meta_event"'));
-
 describe('event buffer', () => {
   const logs: string[] = [];
   const log = createLogger('debug', (l) => logs.push(l));
@@ -118,9 +116,9 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
     const hook = await FakeWebhook.start();
     const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`], post: [hook.url] });
     try {
-      await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+      await framework.live();
       const before = fake.emit(3);
-      await waitFor(() => hook.events().length === 3 && events(framework.open()[0]!.frames).length === 3, 'live delivery');
+      await waitFor(() => hook.events().length === 3 && framework.events(framework.open()[0]!).length === 3, 'live delivery');
       await framework.stop();
       await hook.stop();
       // The POST target is found away at its next request; the reverse target when its socket closes.
@@ -130,11 +128,11 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
       await framework.restart();
       await hook.restart();
       await waitFor(() => hook.events().length === 9, 'the POST target to catch up', 8000);
-      await waitFor(() => events(framework.sockets.flatMap((s) => s.frames)).length >= 9, 'the reverse target to catch up', 8000);
+      await waitFor(() => framework.sockets.flatMap((s) => framework.events(s)).length >= 9, 'the reverse target to catch up', 8000);
       const after = fake.emit(2);
-      await waitFor(() => hook.events().length === 11 && events(framework.sockets.flatMap((s) => s.frames)).length === 11, 'live again');
+      await waitFor(() => hook.events().length === 11 && framework.sockets.flatMap((s) => framework.events(s)).length === 11, 'live again');
       const expected = [...before, ...during, ...after];
-      assert.deepEqual(events(framework.sockets.flatMap((s) => s.frames)), expected, 'reverse: every event once, in order');
+      assert.deepEqual(framework.sockets.flatMap((s) => framework.events(s)), expected, 'reverse: every event once, in order');
       assert.deepEqual(hook.events().map((e) => JSON.stringify(e)), expected.map((e) => JSON.stringify(JSON.parse(e))), 'POST: every event once, in order');
     } finally {
       await relay.stop();
@@ -152,7 +150,7 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
     const client = await TestClient.connect(relay.wsUrl);
     try {
       await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
-      await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+      await framework.live();
       await relay.stop();
       assert.equal((await client.closed).code, 1001);
       assert.deepEqual(client.meta('lifecycle').map((l) => l.sub_type), ['connect', 'disable']);

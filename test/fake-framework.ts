@@ -2,7 +2,7 @@
 // that receives HTTP POST events; both record exactly what arrived.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { readBody, RestartableServer } from './helpers.ts';
+import { readBody, RestartableServer, waitFor } from './helpers.ts';
 
 export interface FrameworkSocket {
   ws: WebSocket;
@@ -40,6 +40,16 @@ export class FakeFramework {
   /** Everything each socket received, parsed. */
   parsed(socket: FrameworkSocket): Record<string, any>[] {
     return socket.frames.map((f) => JSON.parse(f));
+  }
+
+  /** The events a socket received, exactly as they came (no heartbeats or lifecycle). */
+  events(socket: FrameworkSocket): string[] {
+    return socket.frames.filter((f) => !f.includes('"meta_event"'));
+  }
+
+  /** Resolves once a socket (of `role`) has had its lifecycle connect: the relay's side of it is live. */
+  live(role?: string): Promise<void> {
+    return waitFor(() => this.open(role).some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), `a live ${role ?? ''} socket`);
   }
 
   async stop(): Promise<void> {

@@ -8,10 +8,6 @@ import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework } from './fake-framework.ts';
 import { listenOn, startTestRelay, waitFor } from './helpers.ts';
 
-/** The relay's side is live once its lifecycle connect has arrived (events before that go nowhere yet). */
-const live = (framework: FakeFramework, role?: string) =>
-  waitFor(() => framework.open(role).some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'a live socket');
-
 describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
   it('dials only once self_id is known, with the headers frameworks check, then relays events and calls', async () => {
     const fake = await FakeImplementation.start();
@@ -22,7 +18,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(framework.sockets.length, 0, 'no dial without a self_id');
       await fake.restart();
-      await live(framework);
+      await framework.live();
       const [socket] = framework.open();
       assert.equal(socket!.path, '/onebot/v11/ws');
       assert.equal(socket!.headers['x-self-id'], String(fake.selfId));
@@ -35,7 +31,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       const frames = framework.parsed(socket!);
       assert.equal(frames[0]!.sub_type, 'connect');
       assert.equal(frames[0]!.self_id, fake.selfId);
-      assert.deepEqual(socket!.frames.filter((f) => !f.includes('meta_event')), sent);
+      assert.deepEqual(framework.events(socket!), sent);
 
       socket!.ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'hi' }, echo: '123' }));
       await waitFor(() => framework.parsed(socket!).some((f) => f.echo === '123'), 'the reply');
@@ -54,14 +50,14 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     const relay = await startTestRelay(fake.url, { reverse: [{ apiUrl: `${framework.url}/ws/api`, eventUrl: `${framework.url}/ws/event` }] });
     try {
       await waitFor(() => framework.open().length === 2, 'two sockets');
-      await live(framework, 'Event');
+      await framework.live('Event');
       const [api] = framework.open('API');
       const [event] = framework.open('Event');
       assert.equal(api!.path, '/ws/api');
       assert.equal(event!.path, '/ws/event');
       const sent = fake.emit(5);
-      await waitFor(() => event!.frames.filter((f) => !f.includes('meta_event')).length === 5, 'events on the Event socket');
-      assert.deepEqual(event!.frames.filter((f) => !f.includes('meta_event')), sent);
+      await waitFor(() => framework.events(event!).length === 5, 'events on the Event socket');
+      assert.deepEqual(framework.events(event!), sent);
       api!.ws.send(JSON.stringify({ action: 'get_status', params: {}, echo: { seq: 1 } }));
       await waitFor(() => api!.frames.length === 1, 'the reply on the API socket');
       assert.deepEqual(JSON.parse(api!.frames[0]!).echo, { seq: 1 });
@@ -78,18 +74,18 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
     const framework = await FakeFramework.start();
     const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/ws`] });
     try {
-      await live(framework);
+      await framework.live();
       const first = fake.emit(3);
-      await waitFor(() => framework.sockets[0]!.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events');
+      await waitFor(() => framework.events(framework.sockets[0]!).length === 3, 'events');
       await framework.stop();
       await new Promise((r) => setTimeout(r, 400)); // a few refused redials
       await framework.restart();
-      await live(framework);
+      await framework.live();
       const later = fake.emit(3);
       const socket = framework.open()[0]!;
-      await waitFor(() => socket.frames.filter((f) => !f.includes('meta_event')).length === 3, 'events after the redial');
-      assert.deepEqual(socket.frames.filter((f) => !f.includes('meta_event')), later);
-      const everything = framework.sockets.flatMap((s) => s.frames.filter((f) => !f.includes('meta_event')));
+      await waitFor(() => framework.events(socket).length === 3, 'events after the redial');
+      assert.deepEqual(framework.events(socket), later);
+      const everything = framework.sockets.flatMap((s) => framework.events(s));
       assert.deepEqual(everything, [...first, ...later], 'no event twice');
       assert.equal(framework.peak.get('Universal'), 1, 'never two sockets at once');
       assert.equal(framework.duplicates, 0);
@@ -130,9 +126,9 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       assert.ok(relay.logs.some((l) => /WARN .*cannot reach reverse target .*: closed with code 1008 "Duplicate X-Self-ID" as soon as it opened; retrying with backoff/.test(l)));
       assert.ok(!relay.logs.some((l) => /connected to reverse target|reverse target .* closed: code 1008/.test(l)), 'no connect and close per attempt');
       squatter.terminate(); // the framework lets go of the stale connection: the next attempt is accepted
-      await waitFor(() => framework.open().some((s) => s.frames.filter((f) => !f.includes('"meta_event"')).length === 5), 'the kept events');
+      await waitFor(() => framework.open().some((s) => framework.events(s).length === 5), 'the kept events');
       await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(framework.open()[0]!.frames.filter((f) => !f.includes('"meta_event"')), kept, 'the refused attempts did not take the kept events away');
+      assert.deepEqual(framework.events(framework.open()[0]!), kept, 'the refused attempts did not take the kept events away');
     } finally {
       squatter.terminate();
       await relay.stop();

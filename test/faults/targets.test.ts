@@ -11,7 +11,7 @@ async function setUp() {
   const framework = await FakeFramework.start();
   const hook = await FakeWebhook.start();
   const relay = await startTestRelay(fake.url, { reverse: [`${framework.url}/onebot/v11/ws`], post: [hook.url] });
-  await waitFor(() => framework.open().some((s) => s.frames.some((f) => f.includes('"lifecycle"'))), 'the reverse socket');
+  await framework.live();
   const sent: number[] = [];
   let streaming = true;
   let paused = false;
