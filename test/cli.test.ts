@@ -9,7 +9,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { parseCommandLine } from '../src/cli.ts';
 import { ConfigError } from '../src/config.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { busyPort, TestClient, waitFor } from './helpers.ts';
+import { busyPort, closeCode, TestClient, waitFor } from './helpers.ts';
 
 interface Run {
   child: ChildProcess;
@@ -132,7 +132,7 @@ describe('command line', { timeout: 30_000 }, () => {
         await waitFor(() => fake.sockets.size === 1, 'the upstream link');
         const client = await TestClient.connect(url);
         await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect');
-        const upstreamClosed = new Promise<number>((r) => [...fake.sockets][0]!.once('close', (code) => r(code)));
+        const upstreamClosed = closeCode([...fake.sockets][0]!);
         const started = Date.now();
         run.child.kill(signal);
         assert.equal((await client.closed).code, 1001);

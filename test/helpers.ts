@@ -184,6 +184,11 @@ export async function busyPort(): Promise<{ busy: string; port: number; blocker:
   return { busy: `127.0.0.1:${port}`, port, blocker };
 }
 
+/** Resolves with the close code once `ws` closes. */
+export function closeCode(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+}
+
 /** The whole body of a request, as text. */
 export async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';

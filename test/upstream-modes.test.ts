@@ -1,15 +1,13 @@
 // The other upstream modes: the implementation dials the relay (reverse WS), or speaks HTTP API + HTTP POST.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { WebSocket } from 'ws';
 import { RelayRetcode } from '../src/onebot.ts';
 import type { HttpLink } from '../src/upstream/http-link.ts';
 import type { ReverseListener } from '../src/upstream/reverse-listener.ts';
 import { FakeHttpImplementation, FakeReverseImplementation } from './fake-other-impls.ts';
-import { startTestRelay, TestClient, waitFor, type TestRelay } from './helpers.ts';
+import { closeCode, startTestRelay, TestClient, waitFor, type TestRelay } from './helpers.ts';
 
 const listenUrl = (relay: TestRelay) => `ws://${(relay.relay.hub.upstream as ReverseListener).listener.url}`;
-const closed = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
 describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, () => {
   it('checks the token before the upgrade: 401 without, 403 wrong', async () => {
@@ -74,7 +72,7 @@ describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, 
       api.removeAllListeners('message'); // half-open: it no longer answers
       const lost = client.call('send_group_msg', { group_id: 1, message: 'x' }, 'lost');
       await waitFor(() => relay.relay.hub.calls.pending === 1, 'the call sent on the half-open socket');
-      const apiClosed = closed(api);
+      const apiClosed = closeCode(api);
       const replacement = await fake.connect(`${listenUrl(relay)}/ws/api`, 'API');
       assert.equal(await apiClosed, 1006, 'the older API socket was dropped');
       assert.equal((await lost).retcode, 1503, 'the call sent on it is answered "outcome unknown" at once, not after the call timeout');
@@ -92,7 +90,7 @@ describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, 
     const relay = await startTestRelay(undefined, { upstreamListen: '127.0.0.1:0' });
     try {
       const ws = await new FakeReverseImplementation().connect(listenUrl(relay), 'Both');
-      assert.equal(await closed(ws), 1008);
+      assert.equal(await closeCode(ws), 1008);
     } finally {
       await relay.stop();
     }

@@ -3,9 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { freePort, startTestRelay, TestClient, waitFor } from '../helpers.ts';
-import { ImplProcess, inOrder, tally } from './tally.ts';
-
-const numbers = (client: TestClient) => client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id as number);
+import { ImplProcess, inOrder, receivedIds, tally } from './tally.ts';
 
 describe('fault: the implementation', { timeout: 40_000 }, () => {
   it('is SIGKILLed mid-stream and restarted on the same port', async () => {
@@ -24,8 +22,8 @@ describe('fault: the implementation', { timeout: 40_000 }, () => {
       impl = await ImplProcess.start(port, 10_001);
       await waitFor(() => relay.relay.hub.health().status === 'up', 'the reconnect', 10_000);
       const after = await impl.emit(300);
-      await client.waitForFrames(() => numbers(client).includes(after.at(-1)!), 'the last event');
-      const got = numbers(client);
+      await client.waitForFrames(() => receivedIds(client).includes(after.at(-1)!), 'the last event');
+      const got = receivedIds(client);
       const result = tally('implementation SIGKILLed mid-stream', [...before, ...after], got);
       assert.equal(result.lost, 0);
       assert.equal(result.duplicated, 0);
@@ -47,7 +45,7 @@ describe('fault: the implementation', { timeout: 40_000 }, () => {
     try {
       await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
       const before = await impl.emit(200);
-      await client.waitForFrames(() => numbers(client).length === 200, 'events before the freeze');
+      await client.waitForFrames(() => receivedIds(client).length === 200, 'events before the freeze');
       const frozenAt = Date.now();
       impl.signal('SIGSTOP');
       await waitFor(() => relay.relay.hub.health().status === 'down', 'the relay to notice', 3000);
@@ -58,8 +56,8 @@ describe('fault: the implementation', { timeout: 40_000 }, () => {
       impl.signal('SIGCONT');
       await waitFor(() => relay.relay.hub.health().status === 'up', 'a new link after the thaw', 10_000);
       const after = await impl.emit(200);
-      await client.waitForFrames(() => numbers(client).includes(after.at(-1)!), 'events after the thaw');
-      const got = numbers(client);
+      await client.waitForFrames(() => receivedIds(client).includes(after.at(-1)!), 'events after the thaw');
+      const got = receivedIds(client);
       const result = tally('implementation frozen and thawed', [...before, ...after], got);
       assert.equal(result.lost, 0);
       assert.equal(result.duplicated, 0);

@@ -9,8 +9,8 @@ import type { HttpLink } from '../../src/upstream/http-link.ts';
 import type { ReverseListener } from '../../src/upstream/reverse-listener.ts';
 import { FakeImplementation } from '../fake-impl.ts';
 import { FakeHttpImplementation, FakeReverseImplementation } from '../fake-other-impls.ts';
-import { startTestRelay, TestClient, waitFor } from '../helpers.ts';
-import { tally } from './tally.ts';
+import { closeCode, startTestRelay, TestClient, waitFor } from '../helpers.ts';
+import { receivedIds, sentIds, tally } from './tally.ts';
 
 /** The status line a server answers a raw request with. */
 async function rawStatus(url: string, request: string): Promise<number> {
@@ -28,7 +28,7 @@ const hugeHeader = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\
 async function closeCodeAfter(url: string, send: (ws: WebSocket) => void): Promise<number> {
   const ws = new WebSocket(url);
   await new Promise((resolve) => ws.once('open', resolve));
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  const closed = closeCode(ws);
   send(ws);
   const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(0), 500))]);
   ws.terminate();
@@ -71,7 +71,7 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       const sent = fake.emit(3);
       await control.waitForFrames(() => control.events().length === 3, 'events for the control client');
       assert.deepEqual(control.events(), sent);
-      const result = tally('malformed input, a well-behaved client meanwhile', sent.map((e) => JSON.parse(e).message_id), control.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      const result = tally('malformed input, a well-behaved client meanwhile', sentIds(sent), receivedIds(control));
       assert.equal(result.lost + result.duplicated, 0);
       assert.equal((await control.call('get_status', {}, 'ok')).status, 'ok');
       console.log('fault malformed input (client side): 14 kinds answered with 1400, 1007, 1009, 400, 404, 406, 413 or 431; the control client kept working');
@@ -98,7 +98,7 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       ws.send('"just a string"');
       await waitFor(() => reverse.logs.filter((l) => /upstream sent a frame that is (not JSON|neither an event nor a reply)/.test(l)).length === 3, 'three warnings');
       assert.equal(reverse.relay.hub.health().status, 'up', 'bad frames do not drop the link');
-      const dropped = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+      const dropped = closeCode(ws);
       ws.send('x'.repeat(5000));
       assert.equal(await dropped, 1009, 'an oversized frame ends that socket');
       ws = await impl.connect(url, 'Universal');
@@ -106,7 +106,7 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       const sent = impl.emit(ws, 2);
       await client.waitForFrames(() => client.events().length === 2, 'events after the bad input');
       assert.deepEqual(client.events(), sent);
-      const result = tally('malformed input from the implementation, its good events', sent.map((e) => JSON.parse(e).message_id), client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      const result = tally('malformed input from the implementation, its good events', sentIds(sent), receivedIds(client));
       assert.equal(result.lost + result.duplicated, 0);
       assert.equal(client.ws.readyState, client.ws.OPEN);
       ws.terminate();

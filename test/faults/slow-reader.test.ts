@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
 import { freePort, TestClient, waitFor } from '../helpers.ts';
-import { tally } from './tally.ts';
+import { receivedIds, tally } from './tally.ts';
 
 /** Completes a WebSocket handshake on `path`, then never reads again. */
 async function stuckClient(port: number, path: string): Promise<Socket> {
@@ -54,7 +54,7 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
       await waitFor(() => (output.match(/too slow/g) ?? []).length === 2, 'both stuck clients dropped as too slow');
       assert.ok(/client "stuck": its buffer is over/.test(output), 'the named one had its buffer capped, with one warning');
       console.log(`fault never-reading clients: 256 MB sent, healthy client got all 8000 events, slowest batch ${slowest} ms, relay RSS ${baseline.toFixed(0)} → peak ${peak.toFixed(0)} MiB`);
-      const result = tally('never-reading clients, the healthy one', Array.from({ length: 8000 }, (_, i) => i), healthy.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      const result = tally('never-reading clients, the healthy one', Array.from({ length: 8000 }, (_, i) => i), receivedIds(healthy));
       assert.equal(result.lost + result.duplicated, 0);
       assert.ok(slowest < 3000, `the healthy client was not held up (slowest batch of 100: ${slowest} ms)`);
       // 1 MiB queue per stuck client and an 8 MiB buffer, plus garbage not yet collected. A relay that kept

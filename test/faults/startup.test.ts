@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
 import { busyPort, freePort, TestClient, waitFor } from '../helpers.ts';
-import { tally } from './tally.ts';
+import { receivedIds, sentIds, tally } from './tally.ts';
 
 function run(args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -53,7 +53,7 @@ describe('fault: at start', { timeout: 30_000 }, () => {
       assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200);
       const sent = fake.emit(5);
       await client.waitForFrames(() => client.events().length === 5, 'events once it is there');
-      const result = tally('implementation unreachable at start, then there', sent.map((e) => JSON.parse(e).message_id), client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id));
+      const result = tally('implementation unreachable at start, then there', sentIds(sent), receivedIds(client));
       assert.equal(result.lost + result.duplicated, 0);
       console.log(`fault unreachable upstream at start: clients served, /healthz 503 "${body.reason}", then 200`);
       client.close();

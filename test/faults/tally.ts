@@ -1,7 +1,7 @@
 // Counting for the fault suite: what the implementation sent, what a client got, what was lost or duplicated.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../helpers.ts';
+import { waitFor, type TestClient } from '../helpers.ts';
 
 export interface Tally {
   sent: number;
@@ -21,6 +21,16 @@ export function tally(name: string, sent: number[], received: number[]): Tally {
   };
   console.log(`fault ${name}: sent ${result.sent}, delivered ${result.delivered}, lost ${result.lost}, duplicated ${result.duplicated}`);
   return result;
+}
+
+/** The message_id of each message event a client got, in the order it got them. */
+export function receivedIds(client: TestClient): number[] {
+  return client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id as number);
+}
+
+/** The message_id of each event text sent. */
+export function sentIds(texts: string[]): number[] {
+  return texts.map((text) => JSON.parse(text).message_id as number);
 }
 
 export function inOrder(numbers: number[]): boolean {
