@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Backoff } from '../src/backoff.ts';
 import { createLogger } from '../src/log.ts';
 import { Reconnector } from '../src/reconnector.ts';
+import { waitFor } from './helpers.ts';
 
 describe('backoff', () => {
   it('doubles the ceiling from 1 s up to the cap', () => {
@@ -50,9 +51,7 @@ describe('reconnector', { timeout: 10_000 }, () => {
   it('starts from the first delay again only after a link stayed up long enough', async () => {
     const times: number[] = [];
     const r = new Reconnector('x', () => times.push(Date.now()), { base: 40, cap: 1000, stableAfter: 100, random: () => 0.999 }, quiet);
-    const waitAttempt = async (n: number) => {
-      while (times.length < n) await new Promise((res) => setTimeout(res, 5));
-    };
+    const waitAttempt = (n: number) => waitFor(() => times.length >= n, `attempt ${n}`);
     let mark = Date.now();
     r.failed('a');
     await waitAttempt(1);

@@ -19,9 +19,9 @@ export class FakeFramework {
   duplicates = 0;
   private readonly http = new RestartableServer(() => this.newServer());
 
-  static async start(port = 0): Promise<FakeFramework> {
+  static async start(): Promise<FakeFramework> {
     const fake = new FakeFramework();
-    await fake.http.start(port);
+    await fake.http.start();
     return fake;
   }
 
@@ -102,9 +102,9 @@ export class FakeWebhook {
     }),
   );
 
-  static async start(port = 0): Promise<FakeWebhook> {
+  static async start(): Promise<FakeWebhook> {
     const hook = new FakeWebhook();
-    await hook.http.start(port);
+    await hook.http.start();
     return hook;
   }
 

@@ -55,10 +55,6 @@ export class ImplProcess {
     return impl;
   }
 
-  get pid(): number {
-    return this.child.pid!;
-  }
-
   /** Emit `count` events and wait until they are written; returns their numbers. */
   async emit(count: number): Promise<number[]> {
     const seen = this.output.length;
