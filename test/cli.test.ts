@@ -1,6 +1,5 @@
 // The command line as an operator uses it: flags, config file, errors, defaults, signals.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,22 +8,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { parseCommandLine } from '../src/cli.ts';
 import { ConfigError } from '../src/config.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { busyPort, closeCode, TestClient, waitFor } from './helpers.ts';
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runRelay(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
+import { busyPort, closeCode, runRelay, TestClient, waitFor } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'onebot-relay-cli-'));
 function configFile(content: unknown): string {

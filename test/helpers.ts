@@ -1,5 +1,6 @@
 // Shared test tools: a relay started in-process on ephemeral ports, a WebSocket client that records frames, and a
 // restartable HTTP server for the fakes.
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { WebSocket } from 'ws';
@@ -182,6 +183,23 @@ export async function busyPort(): Promise<{ busy: string; port: number; blocker:
   const blocker = createNetServer();
   const port = await listenOn(blocker);
   return { busy: `127.0.0.1:${port}`, port, blocker };
+}
+
+/** The relay run from source in a process of its own, its stdout and stderr collected. */
+export interface RelayProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `nodeArgs`: before the script (a preload, say). */
+export function runRelay(args: string[], nodeArgs: string[] = []): RelayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
 }
 
 /** Resolves with the close code once `ws` closes. */

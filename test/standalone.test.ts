@@ -1,7 +1,6 @@
 // The single executable's own behaviour that can be tested from source: the settings file a
 // double-click writes, the log-file and QuickEdit settings, and the Windows console decisions.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +10,7 @@ import { ConfigError, DEFAULTS } from '../src/config.ts';
 import { CONFIG_NAME, LOG_NAME, isExecutable, settingsBeside } from '../src/standalone.ts';
 import { parseReport, pauseOnFatal, quickEditOn, withoutQuickEdit } from '../src/windows-console.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { TestClient, waitFor } from './helpers.ts';
+import { runRelay, TestClient, waitFor } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'onebot-relay-standalone-'));
 
@@ -112,23 +111,17 @@ describe('Windows signals, run on Linux with process.platform set to win32', { t
   ] as const) {
     it(`${name} closes clients with 1001 and exits 0`, async () => {
       const fake = await FakeImplementation.start();
-      const child = spawn(process.execPath, ['--import', 'tsx', '--import', preload, 'src/main.ts', '--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const { child, output, exited } = runRelay(['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'], ['--import', preload]);
       try {
-        await waitFor(() => /stop with Ctrl\+C, Ctrl\+Break or by closing this window/.test(output), 'the Windows banner', 10_000);
-        const url = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(output)![1]!;
+        await waitFor(() => /stop with Ctrl\+C, Ctrl\+Break or by closing this window/.test(output()), 'the Windows banner', 10_000);
+        const url = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(output())![1]!;
         await waitFor(() => fake.sockets.size === 1, 'the upstream link');
         const client = await TestClient.connect(url);
         await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect');
         child.kill(send);
         assert.equal((await client.closed).code, 1001);
         assert.equal(await exited, 0);
-        assert.match(output, send === 'SIGHUP' ? /SIGHUP: shutting down/ : /SIGBREAK: shutting down/);
+        assert.match(output(), send === 'SIGHUP' ? /SIGHUP: shutting down/ : /SIGBREAK: shutting down/);
       } finally {
         child.kill('SIGKILL');
         await fake.stop();

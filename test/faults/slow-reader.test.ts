@@ -1,11 +1,10 @@
 // Fault: clients that never read. The others are not delayed, and the relay's memory stays bounded.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { freePort, TestClient, waitFor } from '../helpers.ts';
+import { freePort, runRelay, TestClient, waitFor } from '../helpers.ts';
 import { receivedIds, tally } from './tally.ts';
 
 /** Completes a WebSocket handshake on `path`, then never reads again. */
@@ -24,13 +23,7 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
   it('keeps the relay process within its queue and buffer limits while 256 MB flow past two stuck clients', async () => {
     const fake = await FakeImplementation.start();
     const [ws, admin] = [await freePort(), await freePort()];
-    const relay = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', '--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--queue-limit', String(1 << 20), '--buffer-bytes', String(8 << 20), '--log-level', 'warn'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let output = '';
-    relay.stdout.on('data', (d) => (output += d));
+    const relay = runRelay(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--queue-limit', String(1 << 20), '--buffer-bytes', String(8 << 20), '--log-level', 'warn']);
     const stuck: Socket[] = [];
     let healthy: TestClient | undefined;
     try {
@@ -38,7 +31,7 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
       healthy = await TestClient.connect(`ws://127.0.0.1:${ws}/`);
       await healthy.waitForFrames(() => healthy!.meta('lifecycle').length === 1, 'lifecycle');
       stuck.push(await stuckClient(ws, '/'), await stuckClient(ws, '/?client=stuck'));
-      const baseline = rssMiB(relay.pid!);
+      const baseline = rssMiB(relay.child.pid!);
       const padding = 'x'.repeat(32 * 1024);
       let peak = baseline;
       let slowest = 0;
@@ -49,10 +42,10 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
         }
         await healthy.waitForFrames(() => healthy!.events().length === (batch + 1) * 100, `batch ${batch}`, 10_000);
         slowest = Math.max(slowest, Date.now() - started);
-        peak = Math.max(peak, rssMiB(relay.pid!));
+        peak = Math.max(peak, rssMiB(relay.child.pid!));
       }
-      await waitFor(() => (output.match(/too slow/g) ?? []).length === 2, 'both stuck clients dropped as too slow');
-      assert.ok(/client "stuck": its buffer is over/.test(output), 'the named one had its buffer capped, with one warning');
+      await waitFor(() => (relay.output().match(/too slow/g) ?? []).length === 2, 'both stuck clients dropped as too slow');
+      assert.ok(/client "stuck": its buffer is over/.test(relay.output()), 'the named one had its buffer capped, with one warning');
       console.log(`fault never-reading clients: 256 MB sent, healthy client got all 8000 events, slowest batch ${slowest} ms, relay RSS ${baseline.toFixed(0)} → peak ${peak.toFixed(0)} MiB`);
       const result = tally('never-reading clients, the healthy one', Array.from({ length: 8000 }, (_, i) => i), receivedIds(healthy));
       assert.equal(result.lost + result.duplicated, 0);
@@ -63,7 +56,7 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
     } finally {
       for (const s of stuck) s.destroy();
       healthy?.close();
-      relay.kill('SIGKILL');
+      relay.child.kill('SIGKILL');
       await fake.stop();
     }
   });

@@ -1,18 +1,9 @@
 // Faults at start: a port already taken, and an implementation that is not there yet.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { busyPort, freePort, TestClient, waitFor } from '../helpers.ts';
+import { busyPort, freePort, runRelay, TestClient, waitFor } from '../helpers.ts';
 import { receivedIds, sentIds, tally } from './tally.ts';
-
-function run(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  return { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('exit', resolve)) };
-}
 
 describe('fault: at start', { timeout: 30_000 }, () => {
   it('exits 1 naming the endpoint whose port is taken, for each kind of listener', async () => {
@@ -24,7 +15,7 @@ describe('fault: at start', { timeout: 30_000 }, () => {
         [['--http', taken, '--ws', await free(), '--admin', await free()], 'HTTP API server'],
         [['--upstream-listen', taken, '--ws', await free(), '--admin', await free()], 'upstream reverse WebSocket listener'],
       ] as const) {
-        const relay = run([...args]);
+        const relay = runRelay([...args]);
         assert.equal(await relay.exited, 1, `${name}: exit code`);
         assert.match(relay.output(), new RegExp(`${name} on ${taken.replace(/\./g, '\\.')}: the port is already in use`));
       }
@@ -38,7 +29,7 @@ describe('fault: at start', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     await fake.kill();
     const [ws, admin] = [await freePort(), await freePort()];
-    const relay = run(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--reconnect-max', '300', '--hold', '500']);
+    const relay = runRelay(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--reconnect-max', '300', '--hold', '500']);
     try {
       await waitFor(() => /health: /.test(relay.output()), 'the banner', 10_000);
       const client = await TestClient.connect(`ws://127.0.0.1:${ws}/`);
