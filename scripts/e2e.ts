@@ -236,11 +236,9 @@ async function main(): Promise<void> {
     const screen = () => (existsSync(outPath) ? readFileSync(outPath, 'utf8') : '').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '').replace(/[\r\n]/g, '');
     const run: Run = { child, output: screen, exited };
     try {
-      await waitFor(() => /stop with Ctrl\+C/.test(screen()), `the banner in the console:\n${screen()}`, START_MS);
+      const urls = await waitForBanner(run);
       if (wine) await waitFor(() => /could not turn QuickEdit off in this console \(PowerShell/.test(screen()), 'the QuickEdit warning', 30_000);
-      const clients = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(screen())![1]!;
-      const status = /health: (http:\/\/127\.0\.0\.1:\d+\/healthz)/.exec(screen())![1]!;
-      const client = await exercise(fake, { clients, status });
+      const client = await exercise(fake, urls);
       child.stdin!.write('\x03');
       const code = await exitCode(run, 10_000);
       if (code !== 0) throw new Error(`exit code ${code} after Ctrl+C:\n${screen()}`);
