@@ -2,7 +2,7 @@
 // restartable HTTP server for the fakes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { validateConfig, type Settings } from '../src/config.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
@@ -200,6 +200,20 @@ export function runRelay(args: string[], nodeArgs: string[] = []): RelayProcess 
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+/** A raw TCP client that completes a WebSocket handshake at `url` and then never reads again. */
+export async function stuckClient(url: string): Promise<Socket> {
+  const { hostname, port, pathname, search } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  await new Promise((resolve) => socket.once('data', resolve));
+  socket.pause();
+  return socket;
 }
 
 /** Resolves with the close code once `ws` closes. */

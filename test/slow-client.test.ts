@@ -1,24 +1,9 @@
 // A client that never reads: it is dropped at its queue limit, and it never delays the others.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { CLOSE_TOO_SLOW } from '../src/downstream/ws-session.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, TestClient, waitFor } from './helpers.ts';
-
-/** A raw TCP client that completes a WebSocket handshake and then never reads again. */
-async function stuckClient(url: string): Promise<Socket> {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(
-    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  await new Promise((resolve) => socket.once('data', resolve));
-  socket.pause();
-  return socket;
-}
+import { startTestRelay, stuckClient, TestClient, waitFor } from './helpers.ts';
 
 describe('slow clients', { timeout: 30_000 }, () => {
   it('drops a client that never reads and keeps delivering to the others without delay', async () => {

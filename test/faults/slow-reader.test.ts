@@ -1,21 +1,11 @@
 // Fault: clients that never read. The others are not delayed, and the relay's memory stays bounded.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { FakeImplementation } from '../fake-impl.ts';
-import { freePort, runRelay, TestClient, waitFor } from '../helpers.ts';
+import { freePort, runRelay, stuckClient, TestClient, waitFor } from '../helpers.ts';
 import { receivedIds, tally } from './tally.ts';
-
-/** Completes a WebSocket handshake on `path`, then never reads again. */
-async function stuckClient(port: number, path: string): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  await new Promise((resolve) => socket.once('data', resolve));
-  socket.pause();
-  return socket;
-}
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -30,7 +20,7 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
       await waitFor(() => fake.sockets.size === 1, 'the relay to connect', 10_000);
       healthy = await TestClient.connect(`ws://127.0.0.1:${ws}/`);
       await healthy.waitForFrames(() => healthy!.meta('lifecycle').length === 1, 'lifecycle');
-      stuck.push(await stuckClient(ws, '/'), await stuckClient(ws, '/?client=stuck'));
+      stuck.push(await stuckClient(`ws://127.0.0.1:${ws}/`), await stuckClient(`ws://127.0.0.1:${ws}/?client=stuck`));
       const baseline = rssMiB(relay.child.pid!);
       const padding = 'x'.repeat(32 * 1024);
       let peak = baseline;
