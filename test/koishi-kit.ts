@@ -62,10 +62,10 @@ export const OneBot = (require('koishi-plugin-adapter-onebot') as { default: unk
 
 /**
  * The OneBot bot's `responseTimeout` for calls it sends over a WebSocket. Its reply timers are never cleared, so each
- * call holds the event loop this long: above the relay's call timeout (2 s in tests), and short enough that the
- * process exits soon after the last call.
+ * call holds the event loop this long: above the relay's call timeout (2 s in tests) with room for a slow CI
+ * machine, and short enough that the process exits soon after the last call.
  */
-export const RESPONSE_TIMEOUT = 3000;
+export const RESPONSE_TIMEOUT = 6000;
 
 export const GROUP = 987654;
 export const SENDER = 246810;
@@ -136,7 +136,7 @@ export function assertSession(session: KoishiSession, selfId: number, messageId:
 
 /** The handler's reply reached the implementation as send_group_msg, and its message id came back to Koishi. */
 export async function assertReplySent(app: KoishiApp, fake: FakeImplementation): Promise<void> {
-  await waitFor(() => app.sendResults.length === 1, "Koishi's session.send to settle", 5000);
+  await waitFor(() => app.sendResults.length === 1, "Koishi's session.send to settle", RESPONSE_TIMEOUT + 2000);
   const result = app.sendResults[0]!;
   if (result instanceof Error) throw result;
   const sends = fake.calls.filter((c) => c.action === 'send_group_msg');

@@ -104,7 +104,10 @@ describe('upstream link', { timeout: 30_000 }, () => {
       assert.match(held.message, /upstream not connected/);
       assert.ok(Date.now() - started >= 380, 'it waited for the hold time');
 
-      // Held while the link comes back: sent once it is up.
+      // Held while the link comes back: sent once it is up. The next attempt comes within the 300 ms backoff
+      // cap, so the hold gets room beyond that for a slow machine.
+      relay.settings.hold = 3000;
+      assert.equal(await relay.relay.reload(), true);
       client.send({ action: 'get_status', params: {}, echo: 'held-ok' });
       await new Promise((r) => setTimeout(r, 50));
       fake.unanswered.clear();
