@@ -133,14 +133,20 @@ function writeThirdPartyLicenses(inputs) {
     const text = file ? readFileSync(file, 'utf8').trim() : `${meta.license} (no license file in the package)`;
     return `${meta.name} ${meta.version} (${meta.license})\n\n${text}\n`;
   });
-  writeFileSync(join(DIST, 'THIRD-PARTY-LICENSES.txt'), `Packages bundled into onebot-relay:\n\n${sections.join('\n' + '-'.repeat(72) + '\n\n')}`);
+  writeFileSync(
+    join(DIST, 'THIRD-PARTY-LICENSES.txt'),
+    `Packages bundled into onebot-relay:\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`,
+  );
 }
 
 /** The SEA blob, made by the same Node version that will run it; no code cache or snapshot (Linux-made ones are rejected on Windows). */
 function seaBlob(linuxNode, script) {
   const blob = join(WORK, 'sea.blob');
   const config = join(WORK, 'sea-config.json');
-  writeFileSync(config, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+  writeFileSync(
+    config,
+    JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }),
+  );
   run(linuxNode, ['--experimental-sea-config', config], 'making the SEA blob');
   return blob;
 }
@@ -214,13 +220,17 @@ function drawIcon(size) {
   };
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < S; sy++) {
         for (let sx = 0; sx < S; sx++) {
           const u = (x + (sx + 0.5) / S) / size; // 0..1
           const v = (y + (sy + 0.5) / S) / size;
           // rounded square
-          const m = 0.04, rad = 0.2;
+          const m = 0.04,
+            rad = 0.2;
           const qx = Math.max(Math.abs(u - 0.5) - (0.5 - m - rad), 0);
           const qy = Math.max(Math.abs(v - 0.5) - (0.5 - m - rad), 0);
           if (Math.hypot(qx, qy) > rad) continue;
@@ -296,7 +306,12 @@ function pngImage(size) {
   ihdr.writeUInt32BE(size, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 6; // RGBA
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export function makeIcon() {
@@ -341,7 +356,7 @@ async function main() {
   }
   copyFileSync(join(CACHE, 'LICENSE'), join(DIST, 'node-LICENSE.txt'));
   const sums = outputs.map((file) => `${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${file.slice(DIST.length + 1)}`);
-  writeFileSync(join(DIST, 'SHA256SUMS'), sums.join('\n') + '\n');
+  writeFileSync(join(DIST, 'SHA256SUMS'), `${sums.join('\n')}\n`);
   rmSync(WORK, { recursive: true, force: true });
   for (const file of outputs) step(`${file.slice(ROOT.length + 1)}: ${(statSync(file).size / 1024 / 1024).toFixed(1)} MiB`);
   step('done; dist/SHA256SUMS written');

@@ -8,10 +8,10 @@
 //
 // Run: npm run bench (about 40 s on 2 cores). BENCH_RELAY_NODE_ARGS passes node flags to the relay child,
 // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile the relay under this load.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { cpus } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -204,9 +204,11 @@ async function latency(target: Target, total: number): Promise<{ p50: number; p9
       };
       tick();
     });
-    await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${clients.length} clients`, 10_000).catch((err: Error) => {
-      throw new Error(`${target.mode}: ${err.message}; got ${received.join(', ')}`);
-    });
+    await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${clients.length} clients`, 10_000).catch(
+      (err: Error) => {
+        throw new Error(`${target.mode}: ${err.message}; got ${received.join(', ')}`);
+      },
+    );
     samples.sort((a, b) => a - b);
     return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
   });
@@ -231,9 +233,11 @@ async function fanout(target: Target, total: number): Promise<number> {
       for (let j = i; j < Math.min(total, i + FANOUT.batch); j++) target.fake.broadcast(texts[j]!);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${clients.length} clients`, 30_000).catch((err: Error) => {
-      throw new Error(`${target.mode}: ${err.message}; got ${received.join(', ')}`);
-    });
+    await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${clients.length} clients`, 30_000).catch(
+      (err: Error) => {
+        throw new Error(`${target.mode}: ${err.message}; got ${received.join(', ')}`);
+      },
+    );
     return total / ((lastAt - start) / 1000);
   });
 }
@@ -255,7 +259,11 @@ async function roundTrip(target: Target, calls: number): Promise<{ p50: number; 
     };
     for (let i = 0; i < calls; i++) {
       const echo = `rtt-${target.mode}-${i}`;
-      const text = JSON.stringify({ action: 'send_group_msg', params: { group_id: 123456, message: [{ type: 'text', data: { text: `hello ${i}` } }] }, echo });
+      const text = JSON.stringify({
+        action: 'send_group_msg',
+        params: { group_id: 123456, message: [{ type: 'text', data: { text: `hello ${i}` } }] },
+        echo,
+      });
       let timer: NodeJS.Timeout | undefined;
       const replied = new Promise<number>((resolve, reject) => {
         waiting = { echo, resolve, reject };
@@ -319,10 +327,29 @@ async function startRelayProcess(upstream: string): Promise<RelayProcess> {
   const [wsPort, adminPort] = await freePorts(2);
   // BENCH_RELAY_NODE_ARGS adds node flags for the relay child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
   const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const args = [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--upstream', upstream, '--ws', `127.0.0.1:${wsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'warn'];
+  const args = [
+    ...nodeArgs,
+    '--import',
+    'tsx',
+    'src/main.ts',
+    '--upstream',
+    upstream,
+    '--ws',
+    `127.0.0.1:${wsPort}`,
+    '--admin',
+    `127.0.0.1:${adminPort}`,
+    '--log-level',
+    'warn',
+  ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter((l) => l.trim() !== ''));
+  const collect = (chunk: Buffer) =>
+    output.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    );
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -383,14 +410,25 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
   const lines: string[] = [];
   lines.push('');
   lines.push(`onebot-relay bench: node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'})`);
-  lines.push('layout: fake implementation + clients in this process; relay in a child process (node --import tsx src/main.ts, --log-level warn, default settings)');
+  lines.push(
+    'layout: fake implementation + clients in this process; relay in a child process (node --import tsx src/main.ts, --log-level warn, default settings)',
+  );
   lines.push('        direct = client <- fake (1 hop); relay = client <- relay <- fake (2 hops, 1 more process); 127.0.0.1 only');
   lines.push(
     `workloads: ${LATENCY.rate} ev/s for ${LATENCY.seconds} s to ${LATENCY.clients} clients; ${FANOUT.events} events (~330 B) as fast as possible to ${FANOUT.clients} clients; ${RTT.calls} sequential send_group_msg from 1 client`,
   );
-  lines.push(`rounds: ${order.map((m) => (m === 'direct' ? 'D' : 'R')).join(' ')} (interleaved), after one warm-up per mode; values are medians of ${ROUNDS} rounds`);
+  lines.push(
+    `rounds: ${order.map((m) => (m === 'direct' ? 'D' : 'R')).join(' ')} (interleaved), after one warm-up per mode; values are medians of ${ROUNDS} rounds`,
+  );
   lines.push('');
-  const header = ['metric'.padEnd(36), 'unit'.padEnd(5), 'direct'.padStart(10), 'relay'.padStart(10), 'relay/direct'.padStart(13), '  rounds direct | relay'];
+  const header = [
+    'metric'.padEnd(36),
+    'unit'.padEnd(5),
+    'direct'.padStart(10),
+    'relay'.padStart(10),
+    'relay/direct'.padStart(13),
+    '  rounds direct | relay',
+  ];
   lines.push(header.join(' '));
   lines.push('-'.repeat(header.join(' ').length + 20));
   const ratios: string[] = [];
@@ -412,7 +450,7 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
     const meaning =
       row.better === 'lower'
         ? `relay adds ${fmt(relay - direct, row.digits)} ${row.unit}`
-        : `relay delivers ${((ratio) * 100).toFixed(0)}% of direct`;
+        : `relay delivers ${(ratio * 100).toFixed(0)}% of direct`;
     ratios.push(`ratio ${row.name}: ${ratio.toFixed(2)}x relay/direct (${row.better} is better; ${meaning})`);
   }
   lines.push('');
@@ -420,7 +458,8 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
   // Where the relay's own CPU goes, per delivered frame (relay rounds only).
   const relayCpu = (key: keyof RoundResult['cpu']) => median(results.relay.map((r) => r.cpu[key].relay));
   const benchCpu = (mode: Mode, key: keyof RoundResult['cpu']) => median(results[mode].map((r) => r.cpu[key].bench));
-  const perItem = (ms: number, items: number) => (Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms, ${((ms * 1000) / items).toFixed(1)} us each`);
+  const perItem = (ms: number, items: number) =>
+    Number.isNaN(ms) ? 'n/a' : `${ms.toFixed(0)} ms, ${((ms * 1000) / items).toFixed(1)} us each`;
   lines.push('');
   const fanoutWall = (FANOUT.events / median(results.relay.map((r) => r.fanoutRate))) * 1000;
   lines.push(
@@ -433,8 +472,12 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
       `fan-out ${benchCpu('direct', 'fanout').toFixed(0)} | ${benchCpu('relay', 'fanout').toFixed(0)} ms; round trips ${benchCpu('direct', 'rtt').toFixed(0)} | ${benchCpu('relay', 'rtt').toFixed(0)} ms`,
   );
   lines.push('');
-  lines.push(relayOutput.length ? `relay child output (${relayOutput.length} lines):\n  ${relayOutput.join('\n  ')}` : 'relay child output: none (no warnings)');
-  process.stdout.write(lines.join('\n') + '\n');
+  lines.push(
+    relayOutput.length
+      ? `relay child output (${relayOutput.length} lines):\n  ${relayOutput.join('\n  ')}`
+      : 'relay child output: none (no warnings)',
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -477,7 +520,8 @@ async function main(): Promise<void> {
             if (performance.now() - start > 5_000) throw new Error('relay clients did not disconnect within 5 s');
             await sleep(5);
           }
-          if (fakeRelayed.sockets.size !== 1) throw new Error(`the relay's upstream link is not the fake's only socket (${fakeRelayed.sockets.size})`);
+          if (fakeRelayed.sockets.size !== 1)
+            throw new Error(`the relay's upstream link is not the fake's only socket (${fakeRelayed.sockets.size})`);
         },
       },
     };
@@ -510,7 +554,8 @@ async function main(): Promise<void> {
     report(results, order, relay.output);
     process.stdout.write(`total time ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: Error) => process.stderr.write(`bench: cleanup failed: ${err.message}\n`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((err: Error) => process.stderr.write(`bench: cleanup failed: ${err.message}\n`));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -6,8 +6,8 @@
 // With --wine the exe runs under Wine in a fresh prefix set to Windows 10 (or WINEPREFIX if given), its
 // output going to a file (not a pipe), and wineserver is stopped at the end. Everything is on 127.0.0.1;
 // every process started is stopped; the whole run is bounded in time.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -34,7 +34,12 @@ const DEADLINE_MS = wine ? 300_000 : 120_000;
 const START_MS = wine ? 60_000 : 15_000;
 const tmp = mkdtempSync(join(tmpdir(), 'onebot-relay-e2e-'));
 const env: NodeJS.ProcessEnv = wine
-  ? { ...process.env, WINEPREFIX: process.env.WINEPREFIX ?? join(tmp, 'wineprefix'), WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' }
+  ? {
+      ...process.env,
+      WINEPREFIX: process.env.WINEPREFIX ?? join(tmp, 'wineprefix'),
+      WINEDEBUG: '-all',
+      WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    }
   : { ...process.env };
 const children = new Set<ChildProcess>();
 const started = Date.now();
@@ -72,10 +77,17 @@ interface Run {
 function launch(exe: string, argv: string[], cwd = tmp): Run {
   const outPath = join(tmp, `out-${Math.random().toString(36).slice(2)}.txt`);
   const fd = openSync(outPath, 'w');
-  const child = wine ? spawn('wine', [exe, ...argv], { cwd, env, stdio: ['ignore', fd, fd] }) : spawn(exe, argv, { cwd, env, stdio: ['ignore', fd, fd] });
+  const child = wine
+    ? spawn('wine', [exe, ...argv], { cwd, env, stdio: ['ignore', fd, fd] })
+    : spawn(exe, argv, { cwd, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   children.add(child);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => (children.delete(child), resolve(code ?? (signal ? -1 : null)))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? (signal ? -1 : null));
+    }),
+  );
   return { child, output: () => readFileSync(outPath, 'utf8').replace(/\r\n/g, '\n'), exited };
 }
 
@@ -117,9 +129,11 @@ async function exercise(fake: FakeImplementation, urls: { clients: string; statu
   await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'the lifecycle connect event', 10_000);
   const sent = fake.emit(3);
   await client.waitForFrames(() => client.events().length === 3, 'three events', 10_000);
-  if (JSON.stringify(client.events()) !== JSON.stringify(sent)) throw new Error(`events changed on the way:\n${client.events().join('\n')}`);
+  if (JSON.stringify(client.events()) !== JSON.stringify(sent))
+    throw new Error(`events changed on the way:\n${client.events().join('\n')}`);
   const reply = await client.call('get_login_info', {}, { seq: 7 }, 10_000);
-  if (reply.retcode !== 0 || reply.data?.user_id !== fake.selfId || JSON.stringify(reply.echo) !== '{"seq":7}') throw new Error(`bad reply ${JSON.stringify(reply)}`);
+  if (reply.retcode !== 0 || reply.data?.user_id !== fake.selfId || JSON.stringify(reply.echo) !== '{"seq":7}')
+    throw new Error(`bad reply ${JSON.stringify(reply)}`);
   const health = await fetch(urls.status);
   const body = (await health.json()) as { status: string };
   if (health.status !== 200 || body.status !== 'up') throw new Error(`healthz ${health.status} ${JSON.stringify(body)}`);
@@ -144,7 +158,10 @@ function prepareWine(): void {
     const t = Date.now();
     const r = spawnSync(command, argv, { env, stdio: 'ignore', timeout: 120_000 });
     if (r.error || r.status !== 0) {
-      const hint = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? ' (Wine is not installed; Debian: apt-get install wine wine64)' : '';
+      const hint =
+        (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+          ? ' (Wine is not installed; Debian: apt-get install wine wine64)'
+          : '';
       throw new Error(`${command} ${argv.join(' ')} failed: ${r.error?.message ?? `exit ${r.status}`}${hint}`);
     }
     console.log(`[e2e ${elapsed()}] ${command} ${argv.join(' ')} (${Date.now() - t} ms)`);
@@ -172,13 +189,17 @@ async function main(): Promise<void> {
   await check('--help lists the settings', async () => {
     const run = launch(binary, ['--help']);
     if ((await exitCode(run, START_MS)) !== 0) throw new Error(run.output());
-    for (const flag of ['--upstream', '--ws', '--config', '--log-file', '--keep-quick-edit']) if (!run.output().includes(flag)) throw new Error(`no ${flag} in:\n${run.output()}`);
+    for (const flag of ['--upstream', '--ws', '--config', '--log-file', '--keep-quick-edit'])
+      if (!run.output().includes(flag)) throw new Error(`no ${flag} in:\n${run.output()}`);
   });
 
   await check('a bad setting exits 2 with a readable message', async () => {
     const run = launch(binary, ['--heartbeat', 'often']);
     if ((await exitCode(run, START_MS)) !== 2) throw new Error(run.output());
-    if (!/onebot-relay: invalid settings:\n {2}heartbeat \(--heartbeat\): expected a number of milliseconds, got "often"/.test(run.output())) throw new Error(run.output());
+    if (
+      !/onebot-relay: invalid settings:\n {2}heartbeat \(--heartbeat\): expected a number of milliseconds, got "often"/.test(run.output())
+    )
+      throw new Error(run.output());
   });
 
   await check('a config file that is not JSON exits 2 naming the file', async () => {
@@ -192,9 +213,17 @@ async function main(): Promise<void> {
   await check('a port in use exits 1 naming the endpoint', async () => {
     const { port, blocker } = await busyPort();
     try {
-      const run = launch(binary, ['--ws', `127.0.0.1:${port}`, '--admin', '127.0.0.1:0', '--upstream', `ws://127.0.0.1:${await freePort()}`]);
+      const run = launch(binary, [
+        '--ws',
+        `127.0.0.1:${port}`,
+        '--admin',
+        '127.0.0.1:0',
+        '--upstream',
+        `ws://127.0.0.1:${await freePort()}`,
+      ]);
       if ((await exitCode(run, START_MS)) !== 1) throw new Error(run.output());
-      if (!new RegExp(`WebSocket server on 127\\.0\\.0\\.1:${port}: the port is already in use`).test(run.output())) throw new Error(run.output());
+      if (!new RegExp(`WebSocket server on 127\\.0\\.0\\.1:${port}: the port is already in use`).test(run.output()))
+        throw new Error(run.output());
     } finally {
       blocker.close();
     }
@@ -205,53 +234,70 @@ async function main(): Promise<void> {
   // SIGHUP reloads the settings instead of stopping.
   const signals: NodeJS.Signals[] = wine ? ['SIGINT'] : ['SIGINT', 'SIGTERM'];
   for (const signal of signals) {
-    await check(`fake implementation <-> relay <-> client: event, API call, /healthz 200, log file; ${signal} stops it cleanly`, async () => {
-      const fake = await FakeImplementation.start();
-      const logFile = join(tmp, `relay-${signal}.log`);
-      const run = launch(binary, ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-file', logFile]);
-      try {
-        const client = await exercise(fake, await waitForBanner(run));
-        await stopWith(run, signal, client);
-        const logged = readFileSync(logFile, 'utf8');
-        if (!/log file: /.test(logged) || !new RegExp(`${signal}: shutting down`).test(logged)) throw new Error(`log file:\n${logged}`);
-      } finally {
-        run.child.kill('SIGKILL');
-        await fake.stop();
-      }
-    });
+    await check(
+      `fake implementation <-> relay <-> client: event, API call, /healthz 200, log file; ${signal} stops it cleanly`,
+      async () => {
+        const fake = await FakeImplementation.start();
+        const logFile = join(tmp, `relay-${signal}.log`);
+        const run = launch(binary, ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-file', logFile]);
+        try {
+          const client = await exercise(fake, await waitForBanner(run));
+          await stopWith(run, signal, client);
+          const logged = readFileSync(logFile, 'utf8');
+          if (!/log file: /.test(logged) || !new RegExp(`${signal}: shutting down`).test(logged)) throw new Error(`log file:\n${logged}`);
+        } finally {
+          run.child.kill('SIGKILL');
+          await fake.stop();
+        }
+      },
+    );
   }
 
-  await check(`in a console (a pseudo-terminal): Ctrl+C typed into it stops the relay cleanly${wine ? "; the QuickEdit step fails under Wine (PowerShell is a stub there) and is only logged" : ''}`, async () => {
-    if (spawnSync('script', ['--version'], { stdio: 'ignore' }).error) return void console.log(`[e2e ${elapsed()}]      skipped: no \`script\` (util-linux) here`);
-    const fake = await FakeImplementation.start();
-    const outPath = join(tmp, 'console.txt');
-    const argv = ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
-    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-    // `exec`: otherwise script's $SHELL (dash on Debian) stays in between and dies of the Ctrl+C itself (exit 130).
-    const command = `exec ${[...(wine ? ['wine'] : []), binary, ...argv].map(quote).join(' ')}`;
-    const child = spawn('script', ['-qfec', command, outPath], { env, cwd: tmp, stdio: ['pipe', 'ignore', 'ignore'] });
-    children.add(child);
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => (children.delete(child), r(code))));
-    // The terminal wraps lines and adds escape sequences: read it as one flat string.
-    const screen = () => (existsSync(outPath) ? readFileSync(outPath, 'utf8') : '').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '').replace(/[\r\n]/g, '');
-    const run: Run = { child, output: screen, exited };
-    try {
-      const urls = await waitForBanner(run);
-      if (wine) await waitFor(() => /could not turn QuickEdit off in this console \(PowerShell/.test(screen()), 'the QuickEdit warning', 30_000);
-      const client = await exercise(fake, urls);
-      child.stdin!.write('\x03');
-      const code = await exitCode(run, 10_000);
-      if (code !== 0) throw new Error(`exit code ${code} after Ctrl+C:\n${screen()}`);
-      if (!/SIGINT: shutting down/.test(screen())) throw new Error(`no shutdown line:\n${screen()}`);
-      if ((await client.closed).code !== 1001) throw new Error('the client was not closed with 1001');
-    } finally {
-      child.kill('SIGKILL');
-      await fake.stop();
-    }
-  });
+  await check(
+    `in a console (a pseudo-terminal): Ctrl+C typed into it stops the relay cleanly${wine ? '; the QuickEdit step fails under Wine (PowerShell is a stub there) and is only logged' : ''}`,
+    async () => {
+      if (spawnSync('script', ['--version'], { stdio: 'ignore' }).error)
+        return void console.log(`[e2e ${elapsed()}]      skipped: no \`script\` (util-linux) here`);
+      const fake = await FakeImplementation.start();
+      const outPath = join(tmp, 'console.txt');
+      const argv = ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+      const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+      // `exec`: otherwise script's $SHELL (dash on Debian) stays in between and dies of the Ctrl+C itself (exit 130).
+      const command = `exec ${[...(wine ? ['wine'] : []), binary, ...argv].map(quote).join(' ')}`;
+      const child = spawn('script', ['-qfec', command, outPath], { env, cwd: tmp, stdio: ['pipe', 'ignore', 'ignore'] });
+      children.add(child);
+      const exited = new Promise<number | null>((r) =>
+        child.on('exit', (code) => {
+          children.delete(child);
+          r(code);
+        }),
+      );
+      // The terminal wraps lines and adds escape sequences: read it as one flat string.
+      const screen = () =>
+        (existsSync(outPath) ? readFileSync(outPath, 'utf8') : '')
+          .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '')
+          .replace(/[\r\n]/g, '');
+      const run: Run = { child, output: screen, exited };
+      try {
+        const urls = await waitForBanner(run);
+        if (wine)
+          await waitFor(() => /could not turn QuickEdit off in this console \(PowerShell/.test(screen()), 'the QuickEdit warning', 30_000);
+        const client = await exercise(fake, urls);
+        child.stdin!.write('\x03');
+        const code = await exitCode(run, 10_000);
+        if (code !== 0) throw new Error(`exit code ${code} after Ctrl+C:\n${screen()}`);
+        if (!/SIGINT: shutting down/.test(screen())) throw new Error(`no shutdown line:\n${screen()}`);
+        if ((await client.closed).code !== 1001) throw new Error('the client was not closed with 1001');
+      } finally {
+        child.kill('SIGKILL');
+        await fake.stop();
+      }
+    },
+  );
 
   await check('double-click: no flags writes onebot-relay.json and a log file beside the executable, and runs', async () => {
-    for (const port of [6710, 6720]) if (!(await portFree(port))) throw new Error(`port ${port} is in use; the default-settings check needs it`);
+    for (const port of [6710, 6720])
+      if (!(await portFree(port))) throw new Error(`port ${port} is in use; the default-settings check needs it`);
     const fake = (await portFree(3001)) ? await FakeImplementation.start({ port: 3001 }) : undefined;
     const dir = mkdtempSync(join(tmp, 'double-click-'));
     const exe = join(dir, basename(binary));
@@ -262,7 +308,8 @@ async function main(): Promise<void> {
       const urls = await waitForBanner(first);
       if (!/config: .*onebot-relay\.json \(just written with every default/.test(first.output())) throw new Error(first.output());
       const settings = JSON.parse(readFileSync(join(dir, 'onebot-relay.json'), 'utf8'));
-      if (settings.upstream !== 'ws://127.0.0.1:3001' || settings.logFile !== 'onebot-relay.log' || settings.ping !== 10000) throw new Error(JSON.stringify(settings));
+      if (settings.upstream !== 'ws://127.0.0.1:3001' || settings.logFile !== 'onebot-relay.log' || settings.ping !== 10000)
+        throw new Error(JSON.stringify(settings));
       if (urls.clients !== 'ws://127.0.0.1:6710' || urls.status !== 'http://127.0.0.1:6720/healthz') throw new Error(first.output());
       if (fake) await exercise(fake, urls).then((c) => c.close());
       else console.log(`[e2e ${elapsed()}]      (port 3001 is busy: the link to a fake implementation is not checked here)`);
@@ -279,7 +326,8 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, 'onebot-relay.json'), JSON.stringify({ ...settings, ping: 'often' }));
       const bad = launch(exe, [], elsewhere);
       if ((await exitCode(bad, START_MS)) !== 2) throw new Error(bad.output());
-      if (!/ping \(config file .*onebot-relay\.json\): expected a number of milliseconds, got "often"/.test(bad.output())) throw new Error(bad.output());
+      if (!/ping \(config file .*onebot-relay\.json\): expected a number of milliseconds, got "often"/.test(bad.output()))
+        throw new Error(bad.output());
     } finally {
       await fake?.stop();
     }

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { requireToken } from './auth.ts';
 import type { Health } from './hub.ts';
-import { HttpListener, type Address } from './listen.ts';
+import { type Address, HttpListener } from './listen.ts';
 import type { StatusSnapshot } from './status.ts';
 import { STATUS_PAGE } from './status-page.ts';
 
@@ -41,7 +41,10 @@ export function adminListener(address: Address, token: string, sources: AdminSou
   });
   app.post('/reload', async (c) => {
     const applied = await sources.reload();
-    return c.json({ reloaded: applied, ...(applied ? {} : { error: 'invalid settings: the running ones stay (the log says why)' }) }, applied ? 200 : 400);
+    return c.json(
+      { reloaded: applied, ...(applied ? {} : { error: 'invalid settings: the running ones stay (the log says why)' }) },
+      applied ? 200 : 400,
+    );
   });
   return new HttpListener('admin endpoint', address, app.fetch);
 }

@@ -1,6 +1,6 @@
 // Routes API calls to the one upstream link and each reply back to its caller, with the caller's echo restored.
 import type { Logger } from './log.ts';
-import { failedReply, isStreamChunk, RelayRetcode, type ActionRequest, type ReplyFrame } from './onebot.ts';
+import { type ActionRequest, failedReply, isStreamChunk, RelayRetcode, type ReplyFrame } from './onebot.ts';
 
 /** Whoever made a call: a client session, or the relay itself. */
 export interface Caller {
@@ -93,14 +93,18 @@ export class CallRouter {
 
   /** The relay's own call; resolves with the reply (a failed one included). */
   request(action: string, params: Record<string, unknown>, timeout?: number): Promise<ReplyFrame> {
-    return new Promise((resolve) => this.call({ label: 'relay', internal: true, reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, timeout));
+    return new Promise((resolve) =>
+      this.call({ label: 'relay', internal: true, reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, timeout),
+    );
   }
 
   /** A reply frame from the implementation. */
   reply(frame: ReplyFrame): void {
     const call = typeof frame.echo === 'string' ? this.inFlight.get(frame.echo) : undefined;
     if (!call) {
-      this.log.debug(`dropped a reply with no waiting call (echo ${JSON.stringify(frame.echo)}): it came after its timeout, or was not ours`);
+      this.log.debug(
+        `dropped a reply with no waiting call (echo ${JSON.stringify(frame.echo)}): it came after its timeout, or was not ours`,
+      );
       return;
     }
     clearTimeout(call.timer);
@@ -127,7 +131,11 @@ export class CallRouter {
   linkDown(): void {
     for (const call of this.inFlight.values()) {
       clearTimeout(call.timer);
-      this.fail(call, RelayRetcode.outcomeUnknown, `upstream link lost after "${call.request.action}" was sent: outcome unknown, not resent`);
+      this.fail(
+        call,
+        RelayRetcode.outcomeUnknown,
+        `upstream link lost after "${call.request.action}" was sent: outcome unknown, not resent`,
+      );
     }
     this.inFlight.clear();
   }
@@ -176,10 +184,17 @@ export class CallRouter {
 
   private pace(call: Call): void {
     this.paced.push(call);
-    call.timer = setTimeout(() => {
-      this.paced.splice(this.paced.indexOf(call), 1);
-      this.fail(call, RelayRetcode.notConnected, `not sent: "${call.request.action}" was still waiting its turn at the rate limit when its time ran out`);
-    }, Math.max(0, call.deadline - Date.now()));
+    call.timer = setTimeout(
+      () => {
+        this.paced.splice(this.paced.indexOf(call), 1);
+        this.fail(
+          call,
+          RelayRetcode.notConnected,
+          `not sent: "${call.request.action}" was still waiting its turn at the rate limit when its time ran out`,
+        );
+      },
+      Math.max(0, call.deadline - Date.now()),
+    );
     this.nextPaced();
   }
 

@@ -1,6 +1,6 @@
 // Command-line flags: each maps to one setting of the config file; flags win over the file.
 import { dirname, resolve } from 'node:path';
-import { ConfigError, DEFAULTS, readConfigFile, validateConfig, type Config } from './config.ts';
+import { type Config, ConfigError, DEFAULTS, readConfigFile, validateConfig } from './config.ts';
 
 type Key = keyof typeof DEFAULTS;
 
@@ -12,7 +12,11 @@ interface Flag {
 
 const FLAGS: Record<string, Flag> = {
   '--upstream': { key: 'upstream', arg: 'URL', help: "the implementation's forward WebSocket server (ws://) or HTTP API (http://)" },
-  '--upstream-listen': { key: 'upstreamListen', arg: 'HOST:PORT', help: 'instead, let the implementation dial the relay by reverse WebSocket here' },
+  '--upstream-listen': {
+    key: 'upstreamListen',
+    arg: 'HOST:PORT',
+    help: 'instead, let the implementation dial the relay by reverse WebSocket here',
+  },
   '--upstream-post-listen': { key: 'upstreamPostListen', arg: 'HOST:PORT', help: 'with an http:// upstream: receive its event POSTs here' },
   '--upstream-token': { key: 'upstreamToken', arg: 'TOKEN', help: 'access token between the implementation and the relay (Bearer)' },
   '--upstream-secret': { key: 'upstreamSecret', arg: 'SECRET', help: 'verify X-Signature of event POSTs with this key' },
@@ -41,14 +45,26 @@ const FLAGS: Record<string, Flag> = {
   '--buffer-events': { key: 'bufferEvents', arg: 'N', help: 'events kept for each target while it is away (oldest dropped first)' },
   '--buffer-bytes': { key: 'bufferBytes', arg: 'BYTES', help: 'bytes kept for each target while it is away' },
   '--buffer-age': { key: 'bufferAge', arg: 'MS', help: 'an event older than this is not replayed' },
-  '--rate-limit-interval': { key: 'rateLimitInterval', arg: 'MS', help: 'spacing of _rate_limited calls and of send_* calls held through an outage' },
+  '--rate-limit-interval': {
+    key: 'rateLimitInterval',
+    arg: 'MS',
+    help: 'spacing of _rate_limited calls and of send_* calls held through an outage',
+  },
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
   '--log-level': { key: 'logLevel', arg: 'LEVEL', help: 'debug, info, warn or error' },
   '--log-format': { key: 'logFormat', arg: 'FORMAT', help: 'text (readable) or json (one object a line)' },
-  '--log-file': { key: 'logFile', arg: 'FILE', help: 'also log to this file, rotated by size (a double-clicked executable: onebot-relay.log beside it)' },
+  '--log-file': {
+    key: 'logFile',
+    arg: 'FILE',
+    help: 'also log to this file, rotated by size (a double-clicked executable: onebot-relay.log beside it)',
+  },
   '--log-file-size': { key: 'logFileSize', arg: 'BYTES', help: 'rotate the log file at this size; 5 old files are kept' },
-  '--keep-quick-edit': { key: 'keepQuickEdit', arg: '', help: "Windows: leave the console's QuickEdit on (a selection then pauses the relay's output)" },
+  '--keep-quick-edit': {
+    key: 'keepQuickEdit',
+    arg: '',
+    help: "Windows: leave the console's QuickEdit on (a selection then pauses the relay's output)",
+  },
 };
 
 export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config; configFile?: string };
@@ -89,7 +105,11 @@ export function parseCommandLine(argv: string[]): Command {
 export function helpText(version: string): string {
   const rows = Object.entries(FLAGS).map(([name, flag]) => {
     const fallback = DEFAULTS[flag.key];
-    const shown = Array.isArray(fallback) ? fallback.join(', ') || '(none)' : fallback === '' || fallback === undefined ? '(none)' : String(fallback);
+    const shown = Array.isArray(fallback)
+      ? fallback.join(', ') || '(none)'
+      : fallback === '' || fallback === undefined
+        ? '(none)'
+        : String(fallback);
     return `  ${`${name} ${flag.arg}`.padEnd(28)}${flag.help}\n  ${''.padEnd(28)}default: ${shown}`;
   });
   return [

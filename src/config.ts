@@ -15,7 +15,11 @@ const milliseconds = (min: number) =>
   );
 
 const bytes = (min: number) =>
-  v.pipe(v.number(expected('a number of bytes')), v.integer(expected('a whole number of bytes')), v.minValue(min, expected(`at least ${min} bytes`)));
+  v.pipe(
+    v.number(expected('a number of bytes')),
+    v.integer(expected('a whole number of bytes')),
+    v.minValue(min, expected(`at least ${min} bytes`)),
+  );
 
 const ADDRESS = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 const AddressSchema = v.pipe(
@@ -31,9 +35,15 @@ const AddressSchema = v.pipe(
 const Url = (schemes: string[], example: string) =>
   v.pipe(
     v.string(expected(`a URL such as "${example}"`)),
-    v.check((s) => URL.canParse(s) && schemes.includes(new URL(s).protocol), expected(`a ${schemes.map((p) => p + '//').join(' or ')} URL such as "${example}"`)),
+    v.check(
+      (s) => URL.canParse(s) && schemes.includes(new URL(s).protocol),
+      expected(`a ${schemes.map((p) => `${p}//`).join(' or ')} URL such as "${example}"`),
+    ),
     // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
-    v.check((s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password), 'a URL without user:password@ (set the token or secret setting instead)'),
+    v.check(
+      (s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password),
+      'a URL without user:password@ (set the token or secret setting instead)',
+    ),
   );
 
 /** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */
@@ -60,7 +70,13 @@ export interface PostEndpoint {
 const Listening = <T extends v.ObjectEntries>(extra: T) =>
   v.pipe(
     v.union(
-      [v.pipe(AddressSchema, v.transform((listen) => ({ listen }))), v.strictObject({ listen: AddressSchema, ...extra }, expected('an object with "listen"'))],
+      [
+        v.pipe(
+          AddressSchema,
+          v.transform((listen) => ({ listen })),
+        ),
+        v.strictObject({ listen: AddressSchema, ...extra }, expected('an object with "listen"')),
+      ],
       expected('"HOST:PORT" or an object with "listen"'),
     ),
     v.transform((e) => e as ListenEndpoint),
@@ -68,20 +84,26 @@ const Listening = <T extends v.ObjectEntries>(extra: T) =>
 
 const ReverseTarget = v.pipe(
   v.union(
-  [
-    v.pipe(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws'), v.transform((url) => ({ url }))),
-    v.pipe(
-      v.strictObject({
-        url: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws')),
-        apiUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/api')),
-        eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
-        token: v.optional(v.string(expected('a string'))),
-        heartbeat: v.optional(milliseconds(100)),
-      }),
-      v.check((t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)), 'expected either "url" (Universal) or both "apiUrl" and "eventUrl"'),
-    ),
-  ],
-  expected('a ws:// URL or an object with "url", or "apiUrl" and "eventUrl"'),
+    [
+      v.pipe(
+        Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws'),
+        v.transform((url) => ({ url })),
+      ),
+      v.pipe(
+        v.strictObject({
+          url: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws')),
+          apiUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/api')),
+          eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
+          token: v.optional(v.string(expected('a string'))),
+          heartbeat: v.optional(milliseconds(100)),
+        }),
+        v.check(
+          (t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)),
+          'expected either "url" (Universal) or both "apiUrl" and "eventUrl"',
+        ),
+      ),
+    ],
+    expected('a ws:// URL or an object with "url", or "apiUrl" and "eventUrl"'),
   ),
   v.transform((t): ReverseEndpoint => t),
 );
@@ -89,7 +111,10 @@ const ReverseTarget = v.pipe(
 const PostTarget = v.pipe(
   v.union(
     [
-      v.pipe(Url(['http:', 'https:'], 'http://127.0.0.1:8080/onebot/v11/http'), v.transform((url) => ({ url }))),
+      v.pipe(
+        Url(['http:', 'https:'], 'http://127.0.0.1:8080/onebot/v11/http'),
+        v.transform((url) => ({ url })),
+      ),
       v.strictObject(
         {
           url: Url(['http:', 'https:'], 'http://127.0.0.1:8080/onebot/v11/http'),
@@ -155,7 +180,13 @@ const ConfigSchema = v.strictObject(
     upstreamListen: v.optional(AddressSchema),
     upstreamPostListen: v.optional(AddressSchema),
     upstreamSecret: v.optional(v.string(expected('a string')), DEFAULTS.upstreamSecret),
-    ws: v.optional(v.array(Listening({ token: v.optional(v.string(expected('a string'))), heartbeat: v.optional(milliseconds(100)) }), expected('a list')), DEFAULTS.ws),
+    ws: v.optional(
+      v.array(
+        Listening({ token: v.optional(v.string(expected('a string'))), heartbeat: v.optional(milliseconds(100)) }),
+        expected('a list'),
+      ),
+      DEFAULTS.ws,
+    ),
     reverse: v.optional(v.array(ReverseTarget, expected('a list')), DEFAULTS.reverse),
     http: v.optional(v.array(Listening({ token: v.optional(v.string(expected('a string'))) }), expected('a list')), DEFAULTS.http),
     post: v.optional(v.array(PostTarget, expected('a list')), DEFAULTS.post),
@@ -170,13 +201,27 @@ const ConfigSchema = v.strictObject(
     postTimeout: v.optional(milliseconds(100), DEFAULTS.postTimeout),
     handshakeTimeout: v.optional(milliseconds(100), DEFAULTS.handshakeTimeout),
     reconnectMax: v.optional(milliseconds(100), DEFAULTS.reconnectMax),
-    bufferEvents: v.optional(v.pipe(v.number(expected('a number of events')), v.integer(expected('a whole number of events')), v.minValue(1, expected('1 or more events (an HTTP POST target queues its events there too)'))), DEFAULTS.bufferEvents),
+    bufferEvents: v.optional(
+      v.pipe(
+        v.number(expected('a number of events')),
+        v.integer(expected('a whole number of events')),
+        v.minValue(1, expected('1 or more events (an HTTP POST target queues its events there too)')),
+      ),
+      DEFAULTS.bufferEvents,
+    ),
     bufferBytes: v.optional(bytes(64 * 1024), DEFAULTS.bufferBytes),
     bufferAge: v.optional(milliseconds(100), DEFAULTS.bufferAge),
     rateLimitInterval: v.optional(milliseconds(0), DEFAULTS.rateLimitInterval),
     adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
     healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
-    unhealthyAfter: v.optional(v.pipe(v.number(expected('a number of calls')), v.integer(expected('a whole number of calls')), v.minValue(1, expected('at least 1 call'))), DEFAULTS.unhealthyAfter),
+    unhealthyAfter: v.optional(
+      v.pipe(
+        v.number(expected('a number of calls')),
+        v.integer(expected('a whole number of calls')),
+        v.minValue(1, expected('at least 1 call')),
+      ),
+      DEFAULTS.unhealthyAfter,
+    ),
     onUnhealthy: v.optional(v.string(expected('a command line')), DEFAULTS.onUnhealthy),
     unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
     unhealthyCooldown: v.optional(milliseconds(1000), DEFAULTS.unhealthyCooldown),
@@ -253,16 +298,21 @@ function mostSpecific(issue: ConfigIssue): ConfigIssue {
 /** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */
 function adminProblem(config: Config): string | undefined {
   const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(config.admin.host);
-  if (!loopback && !config.adminToken) return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
+  if (!loopback && !config.adminToken)
+    return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
   return undefined;
 }
 
 /** Exactly one upstream: dialled WS, reverse WS (upstreamListen), or HTTP API plus an event receiver. */
 function upstreamModeProblem(config: Config, upstreamGiven: boolean): string | undefined {
   const http = /^https?:/.test(config.upstream);
-  if (config.upstreamListen && upstreamGiven) return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode (to have the implementation dial in, remove "upstream")';
-  if (config.upstreamListen && config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
-  if (http && !config.upstreamPostListen) return 'upstreamPostListen (--upstream-post-listen): expected "HOST:PORT" where the implementation POSTs its events (an http:// upstream needs it)';
-  if (!http && config.upstreamPostListen && !config.upstreamListen) return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
+  if (config.upstreamListen && upstreamGiven)
+    return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode (to have the implementation dial in, remove "upstream")';
+  if (config.upstreamListen && config.upstreamPostListen)
+    return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
+  if (http && !config.upstreamPostListen)
+    return 'upstreamPostListen (--upstream-post-listen): expected "HOST:PORT" where the implementation POSTs its events (an http:// upstream needs it)';
+  if (!http && config.upstreamPostListen && !config.upstreamListen)
+    return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
   return undefined;
 }

@@ -8,8 +8,18 @@ export interface DialOptions {
 }
 
 /** No compression, a tuned socket, and every failure reported once as a readable line to `failed`. */
-export function dialWebSocket(url: string, headers: Record<string, string>, options: DialOptions, failed: (why: string) => void): WebSocket {
-  const ws = new WebSocket(url, { headers, handshakeTimeout: options.handshakeTimeout, maxPayload: options.maxPayload, perMessageDeflate: false });
+export function dialWebSocket(
+  url: string,
+  headers: Record<string, string>,
+  options: DialOptions,
+  failed: (why: string) => void,
+): WebSocket {
+  const ws = new WebSocket(url, {
+    headers,
+    handshakeTimeout: options.handshakeTimeout,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: false,
+  });
   let reported = false;
   const report = (why: string) => {
     if (!reported) failed(why);

@@ -114,7 +114,8 @@ export class EventBuffer {
     this.removeOldest();
     this.dropped++;
     if (this.droppedNow++ === 0) {
-      const limit = why === 'full' ? `${this.limits.events} events or ${this.limits.bytes} bytes` : `${Math.round(this.limits.age / 1000)} s`;
+      const limit =
+        why === 'full' ? `${this.limits.events} events or ${this.limits.bytes} bytes` : `${Math.round(this.limits.age / 1000)} s`;
       this.log.warn(`${this.target}: its buffer is over ${limit}: dropping the oldest events (counted; totals when it is back)`);
     }
   }

@@ -13,5 +13,9 @@ export interface FetchFailure {
 export function fetchFailure(err: unknown): FetchFailure {
   const timedOut = (err as Error).name === 'TimeoutError';
   const code = (err as { cause?: { code?: string } }).cause?.code;
-  return { why: code ?? (err as { cause?: Error }).cause?.message ?? (err as Error).message, timedOut, neverSent: code !== undefined && NEVER_SENT.has(code) };
+  return {
+    why: code ?? (err as { cause?: Error }).cause?.message ?? (err as Error).message,
+    timedOut,
+    neverSent: code !== undefined && NEVER_SENT.has(code),
+  };
 }

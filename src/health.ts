@@ -1,5 +1,5 @@
 // Is the bot really working? The link can be up while the implementation cannot send (NapCatQQ#869, #1255).
-import { isSend, type CallRecord } from './calls.ts';
+import { type CallRecord, isSend } from './calls.ts';
 
 export class HealthWatch {
   /** What the implementation last said of itself (heartbeat status or get_status). */
@@ -40,7 +40,9 @@ export class HealthWatch {
     if (!this.reported.good) reasons.push('the implementation reports good: false');
     if (this.probeUnanswered) reasons.push('the implementation did not answer the last get_status probe');
     if (this.failedSends >= this.sendFailures) {
-      reasons.push(`${this.failedSends} send calls in a row failed or timed out (last: ${this.lastSendFailure}); the implementation may be up but unable to send`);
+      reasons.push(
+        `${this.failedSends} send calls in a row failed or timed out (last: ${this.lastSendFailure}); the implementation may be up but unable to send`,
+      );
     }
     return reasons;
   }

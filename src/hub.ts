@@ -1,6 +1,6 @@
 // The relay's core: owns the upstream link, fans events out to adapters, routes calls, knows the bot's identity.
 import * as v from 'valibot';
-import { CallRouter, type CallOptions, type CallRecord } from './calls.ts';
+import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';

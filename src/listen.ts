@@ -1,7 +1,8 @@
 // An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on.
-import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
+
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
 import type { WebSocketServer } from 'ws';
 
 export interface Address {

@@ -1,7 +1,7 @@
 // A log file with size-based rotation: onebot-relay.log, then onebot-relay.1.log (newest) up to
 // onebot-relay.5.log. Written asynchronously, one batch at a time, behind a BoundedWriter.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { formatLine, type OutputTarget } from './log.ts';
 
@@ -62,7 +62,7 @@ export class RotatingFile implements OutputTarget {
       // say so in the file, and try again after another maxBytes.
       this.size = 0;
       this.handle = await open(this.path, 'a');
-      await this.handle.write(formatLine('warn', 'log', `could not rotate ${this.path}: ${(err as Error).message}`) + '\n');
+      await this.handle.write(`${formatLine('warn', 'log', `could not rotate ${this.path}: ${(err as Error).message}`)}\n`);
     }
   }
 }

@@ -131,7 +131,7 @@ export class BoundedWriter {
       else this.queue.push({ dropped: 1 });
       return;
     }
-    this.queue.push(line + '\n');
+    this.queue.push(`${line}\n`);
     this.queued += size;
     this.json = line.startsWith('{');
     this.pump();
@@ -166,7 +166,7 @@ export class BoundedWriter {
       return;
     }
     const batch = this.queue.splice(0);
-    const chunk = batch.map((q) => (typeof q === 'string' ? q : this.summary(q.dropped) + '\n')).join('');
+    const chunk = batch.map((q) => (typeof q === 'string' ? q : `${this.summary(q.dropped)}\n`)).join('');
     this.queued = 0;
     this.writing = true;
     let finished = false;
@@ -180,7 +180,12 @@ export class BoundedWriter {
   }
 
   private summary(count: number): string {
-    return formatLine('warn', 'log', `${count} log line${count === 1 ? '' : 's'} dropped here: the ${this.name} did not keep up`, this.json ? 'json' : 'text');
+    return formatLine(
+      'warn',
+      'log',
+      `${count} log line${count === 1 ? '' : 's'} dropped here: the ${this.name} did not keep up`,
+      this.json ? 'json' : 'text',
+    );
   }
 }
 

@@ -5,13 +5,13 @@ import { isatty } from 'node:tty';
 import pkg from '../package.json' with { type: 'json' };
 import { helpText, parseCommandLine } from './cli.ts';
 import { ConfigError } from './config.ts';
-import { ListenError } from './listen.ts';
-import { RotatingFile, LOG_FILES_KEPT } from './log-file.ts';
-import { BoundedWriter, consoleOutput, createLogger, flushConsole, type Logger } from './log.ts';
 import { watchConfigFile } from './config-watch.ts';
-import { startRelay } from './relay.ts';
-import { executableDir, isExecutable, settingsBeside, type DoubleClick } from './standalone.ts';
-import { pauseOnFatal, prepareConsole, quickEditOn, type ConsoleReport } from './windows-console.ts';
+import { ListenError } from './listen.ts';
+import { BoundedWriter, consoleOutput, createLogger, flushConsole, type Logger } from './log.ts';
+import { LOG_FILES_KEPT, RotatingFile } from './log-file.ts';
+import { type Relay, startRelay } from './relay.ts';
+import { type DoubleClick, executableDir, isExecutable, settingsBeside } from './standalone.ts';
+import { type ConsoleReport, pauseOnFatal, prepareConsole, quickEditOn } from './windows-console.ts';
 
 /** Shutdown must finish within this, whatever a peer does, ms. */
 const SHUTDOWN_LIMIT_MS = 1_500;
@@ -41,7 +41,9 @@ async function fatal(code: number, message: string | undefined): Promise<never> 
   if (message) process.stderr.write(`onebot-relay: ${message}\n`);
   // consoleReport: a Windows console. Whether it is the relay's own is known once PowerShell has answered.
   const doubleClicked = doubleClick !== undefined && consoleReport !== undefined;
-  const report = doubleClicked ? await Promise.race([consoleReport, new Promise<undefined>((r) => setTimeout(r, FATAL_PROBE_WAIT_MS))]) : undefined;
+  const report = doubleClicked
+    ? await Promise.race([consoleReport, new Promise<undefined>((r) => setTimeout(r, FATAL_PROBE_WAIT_MS))])
+    : undefined;
   if (pauseOnFatal(doubleClicked, report)) {
     process.stderr.write('\nPress Enter to close this window.\n');
     await new Promise<void>((resolve) => {
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     doubleClick = settingsBeside(executableDir());
     if (!doubleClick.error) argv = ['--config', doubleClick.path];
   }
-  let command;
+  let command: ReturnType<typeof parseCommandLine>;
   try {
     command = parseCommandLine(argv);
   } catch (err) {
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   );
   if (fileError) log.warn(`cannot open the log file ${config.logFile} (${fileError}); logging to the console only`);
   else if (logFile) log.info(`log file: ${config.logFile} (a new one every ${mib(config.logFileSize)}, ${LOG_FILES_KEPT} old ones kept)`);
-  let relay;
+  let relay: Relay;
   try {
     // Reloads read the same flags and config file again; invalid settings leave the running ones.
     relay = await startRelay(() => {
@@ -149,7 +151,9 @@ async function reportConsole(log: Logger, keepQuickEdit: boolean): Promise<void>
   const report = await consoleReport;
   if (report === undefined) return;
   if (report instanceof Error) {
-    log.warn(`could not ${keepQuickEdit ? 'inspect' : 'turn QuickEdit off in'} this console (${report.message}); the relay runs on, but selecting text in the window pauses its console output`);
+    log.warn(
+      `could not ${keepQuickEdit ? 'inspect' : 'turn QuickEdit off in'} this console (${report.message}); the relay runs on, but selecting text in the window pauses its console output`,
+    );
     return;
   }
   if (keepQuickEdit) log.info(`QuickEdit left ${quickEditOn(report.modeBefore) ? 'on' : 'off'} (--keep-quick-edit)`);

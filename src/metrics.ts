@@ -1,6 +1,6 @@
 // Prometheus metrics: read from the relay's own counters when scraped (nothing on the hot path), plus a
 // latency histogram of the calls as they finish.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from './calls.ts';
 import type { Adapter, ClientStatus, EndpointTotals } from './downstream/adapter.ts';
 import type { Hub } from './hub.ts';
@@ -34,25 +34,67 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
       for (const status of ['up', 'degraded', 'down']) this.set({ status }, status === current ? 1 : 0);
     },
   });
-  totalOf('onebot_relay_upstream_reconnects_total', 'times the upstream link came back after a drop', () => new Map([['', hub.health().reconnects]]));
+  totalOf(
+    'onebot_relay_upstream_reconnects_total',
+    'times the upstream link came back after a drop',
+    () => new Map([['', hub.health().reconnects]]),
+  );
   totalOf('onebot_relay_events_received_total', 'events received from the implementation', () => new Map([['', hub.eventsReceived]]));
 
   // Two endpoints with one name (the same POST target twice) add up.
-  const perEndpoint = <T>(of: (a: Adapter) => T, pick: (t: T) => number) => () => {
-    const values = new Map<string, number>();
-    for (const a of adapters()) values.set(a.name, (values.get(a.name) ?? 0) + pick(of(a)));
-    return values;
-  };
+  const perEndpoint =
+    <T>(of: (a: Adapter) => T, pick: (t: T) => number) =>
+    () => {
+      const values = new Map<string, number>();
+      for (const a of adapters()) values.set(a.name, (values.get(a.name) ?? 0) + pick(of(a)));
+      return values;
+    };
   const total = (pick: (t: EndpointTotals) => number) => perEndpoint((a) => a.totals(), pick);
-  const clientSum = (pick: (c: ClientStatus) => number) => perEndpoint((a) => a.clients(), (clients) => clients.reduce((sum, c) => sum + pick(c), 0));
-  totalOf('onebot_relay_events_delivered_total', 'events handed to clients, per endpoint', total((t) => t.delivered), 'endpoint');
-  totalOf('onebot_relay_events_dropped_total', 'events dropped from a buffer (full or expired), per endpoint', total((t) => t.dropped), 'endpoint');
-  totalOf('onebot_relay_events_failed_total', 'events a POST target did not take, per endpoint', total((t) => t.failed), 'endpoint');
-  gaugeOf('onebot_relay_buffered_events', 'events kept for targets that are away, per endpoint', clientSum((c) => c.buffered));
-  gaugeOf('onebot_relay_queued_bytes', 'bytes waiting to be written to clients, per endpoint', clientSum((c) => c.queueBytes));
-  gaugeOf('onebot_relay_clients', 'connected clients, per endpoint', clientSum((c) => (c.connected ? 1 : 0)));
+  const clientSum = (pick: (c: ClientStatus) => number) =>
+    perEndpoint(
+      (a) => a.clients(),
+      (clients) => clients.reduce((sum, c) => sum + pick(c), 0),
+    );
+  totalOf(
+    'onebot_relay_events_delivered_total',
+    'events handed to clients, per endpoint',
+    total((t) => t.delivered),
+    'endpoint',
+  );
+  totalOf(
+    'onebot_relay_events_dropped_total',
+    'events dropped from a buffer (full or expired), per endpoint',
+    total((t) => t.dropped),
+    'endpoint',
+  );
+  totalOf(
+    'onebot_relay_events_failed_total',
+    'events a POST target did not take, per endpoint',
+    total((t) => t.failed),
+    'endpoint',
+  );
+  gaugeOf(
+    'onebot_relay_buffered_events',
+    'events kept for targets that are away, per endpoint',
+    clientSum((c) => c.buffered),
+  );
+  gaugeOf(
+    'onebot_relay_queued_bytes',
+    'bytes waiting to be written to clients, per endpoint',
+    clientSum((c) => c.queueBytes),
+  );
+  gaugeOf(
+    'onebot_relay_clients',
+    'connected clients, per endpoint',
+    clientSum((c) => (c.connected ? 1 : 0)),
+  );
 
-  const calls = new Counter({ name: 'onebot_relay_calls_total', help: 'API calls from clients, by action and outcome', labelNames: ['action', 'outcome'], registers });
+  const calls = new Counter({
+    name: 'onebot_relay_calls_total',
+    help: 'API calls from clients, by action and outcome',
+    labelNames: ['action', 'outcome'],
+    registers,
+  });
   const seconds = new Histogram({
     name: 'onebot_relay_call_duration_seconds',
     help: 'time from a call arriving to its answer, by action and outcome',

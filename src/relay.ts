@@ -1,7 +1,7 @@
 // Builds a running relay from its settings (one hub, its upstream link, its adapters, the admin endpoint)
 // and moves it to new settings without a restart: only what changed is closed, opened or restarted.
-import { adminListener, type AdminSources } from './admin.ts';
-import { ConfigError, type Config } from './config.ts';
+import { type AdminSources, adminListener } from './admin.ts';
+import { type Config, ConfigError } from './config.ts';
 import type { Adapter, KeptEvents } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
@@ -9,15 +9,15 @@ import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
 import { WsServerAdapter } from './downstream/ws-server.ts';
 import { Hub, type HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener } from './listen.ts';
-import { redactUrl, type Logger } from './log.ts';
+import { type Logger, redactUrl } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { statusOf, type StatusSnapshot } from './status.ts';
+import { type StatusSnapshot, statusOf } from './status.ts';
 import { UnhealthyHook } from './unhealthy-hook.ts';
-import { RecentWarnings } from './warnings.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
 import type { Upstream, UpstreamSink } from './upstream/upstream.ts';
 import { WsLink } from './upstream/ws-link.ts';
+import { RecentWarnings } from './warnings.ts';
 
 /** Reconnect backoff: first retry within this long, ms. */
 const FIRST_RETRY_MS = 1_000;
@@ -143,7 +143,9 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         adminConfig = next;
         changes.push(`admin endpoint restarted on ${admin.url}`);
       } catch (err) {
-        log.error(`reload: the admin endpoint could not move to ${formatAddress(next.admin)}: ${(err as Error).message}; it stays on ${formatAddress(adminConfig.admin)}`);
+        log.error(
+          `reload: the admin endpoint could not move to ${formatAddress(next.admin)}: ${(err as Error).message}; it stays on ${formatAddress(adminConfig.admin)}`,
+        );
         admin = adminListener(adminConfig.admin, adminConfig.adminToken, sources);
         await admin.open();
       }
@@ -152,7 +154,8 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     const relog = previous.logLevel !== next.logLevel || previous.logFormat !== next.logFormat;
     if (relog) changes.push(`logging now at ${next.logLevel} level in ${next.logFormat} format`);
     const atNextStart = RESTART_ONLY.filter((key) => started[key] !== next[key]);
-    if (atNextStart.length) log.warn(`reload: ${atNextStart.join(', ')} take${atNextStart.length === 1 ? 's' : ''} effect at the next start`);
+    if (atNextStart.length)
+      log.warn(`reload: ${atNextStart.join(', ')} take${atNextStart.length === 1 ? 's' : ''} effect at the next start`);
     log.info(`reloaded: ${changes.length ? changes.join('; ') : 'nothing changed'}`);
     if (relog) log.configure(next.logLevel, next.logFormat); // after the line above, so that it is seen
     return true;
@@ -261,7 +264,9 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       running.set(spec.key, { spec, adapter });
       return `restarted ${spec.label}`;
     } catch (err) {
-      log.error(`reload: ${spec.label} could not start with its new settings (${(err as Error).message}); it runs on with the previous ones`);
+      log.error(
+        `reload: ${spec.label} could not start with its new settings (${(err as Error).message}); it runs on with the previous ones`,
+      );
       await bringBack(old.spec, retire(adapter));
       return `kept ${spec.label} as it was`;
     }
@@ -274,7 +279,12 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
 const RESTART_ONLY = ['logFile', 'logFileSize', 'keepQuickEdit'] as const;
 
 function hookOptions(config: Config) {
-  return { command: config.onUnhealthy, grace: config.unhealthyGrace, cooldown: config.unhealthyCooldown, timeout: config.unhealthyTimeout };
+  return {
+    command: config.onUnhealthy,
+    grace: config.unhealthyGrace,
+    cooldown: config.unhealthyCooldown,
+    timeout: config.unhealthyTimeout,
+  };
 }
 
 function hubOptions(config: Config): HubOptions {
@@ -303,14 +313,29 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
   });
   const specs = [
     ...config.ws.map((e) =>
-      spec('WebSocket server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer }, (o) => new WsServerAdapter(o, hub, log.child('ws'))),
+      spec(
+        'WebSocket server',
+        formatAddress(e.listen),
+        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer },
+        (o) => new WsServerAdapter(o, hub, log.child('ws')),
+      ),
     ),
-    ...config.http.map((e) => spec('HTTP API server', formatAddress(e.listen), { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload }, (o) => new HttpApiAdapter(o, hub))),
+    ...config.http.map((e) =>
+      spec(
+        'HTTP API server',
+        formatAddress(e.listen),
+        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload },
+        (o) => new HttpApiAdapter(o, hub),
+      ),
+    ),
     ...config.reverse.map((t) =>
       spec(
         'reverse WebSocket target',
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
-        [{ ...t, token: t.token ?? config.token }, { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer }] as const,
+        [
+          { ...t, token: t.token ?? config.token },
+          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
+        ] as const,
         ([target, options]) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
       ),
     ),
@@ -335,14 +360,29 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
 
 /** Everything the upstream link is built from. */
 function upstreamKey(config: Config): unknown[] {
-  return [config.upstream, config.upstreamListen, config.upstreamPostListen, config.upstreamToken, config.upstreamSecret, config.ping, config.pingTimeout, config.reconnectMax, config.maxPayload, config.handshakeTimeout];
+  return [
+    config.upstream,
+    config.upstreamListen,
+    config.upstreamPostListen,
+    config.upstreamToken,
+    config.upstreamSecret,
+    config.ping,
+    config.pingTimeout,
+    config.reconnectMax,
+    config.maxPayload,
+    config.handshakeTimeout,
+  ];
 }
 
 function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream {
   const ping = pingOf(config);
   const reconnect = reconnectOf(config);
   if (config.upstreamListen) {
-    return new ReverseListener({ listen: config.upstreamListen, token: config.upstreamToken, ping, maxPayload: config.maxPayload }, sink, log);
+    return new ReverseListener(
+      { listen: config.upstreamListen, token: config.upstreamToken, ping, maxPayload: config.maxPayload },
+      sink,
+      log,
+    );
   }
   if (config.upstreamPostListen) {
     return new HttpLink(
@@ -362,7 +402,14 @@ function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream 
     );
   }
   return new WsLink(
-    { url: config.upstream, token: config.upstreamToken, ping, reconnect, maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout },
+    {
+      url: config.upstream,
+      token: config.upstreamToken,
+      ping,
+      reconnect,
+      maxPayload: config.maxPayload,
+      handshakeTimeout: config.handshakeTimeout,
+    },
     sink,
     log,
   );

@@ -20,7 +20,7 @@ export function isExecutable(): boolean {
 
 /** Every setting with its default, as a double-clicked executable writes it: the log file on. */
 function defaultSettingsText(): string {
-  return JSON.stringify({ ...DEFAULTS, logFile: LOG_NAME }, null, 2) + '\n';
+  return `${JSON.stringify({ ...DEFAULTS, logFile: LOG_NAME }, null, 2)}\n`;
 }
 
 export interface DoubleClick {

@@ -2,7 +2,7 @@
 // renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls.
 // The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
 // textContent: client labels, nicknames and warnings come from the network.
-export const STATUS_PAGE = String.raw`<!doctype html>
+export const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

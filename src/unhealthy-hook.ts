@@ -46,10 +46,17 @@ export class UnhealthyHook {
   private run(health: Health): void {
     this.running = true;
     const reason = health.reason ?? health.status;
-    this.log.warn(`health ${health.status} for ${Math.round((Date.now() - this.unhealthySince!) / 1000)} s (${reason}): running --on-unhealthy`);
+    this.log.warn(
+      `health ${health.status} for ${Math.round((Date.now() - this.unhealthySince!) / 1000)} s (${reason}): running --on-unhealthy`,
+    );
     const child = spawn(this.options.command, {
       shell: true,
-      env: { ...process.env, ONEBOT_RELAY_HEALTH: health.status, ONEBOT_RELAY_REASON: reason, ONEBOT_RELAY_SELF_ID: String(health.self_id ?? '') },
+      env: {
+        ...process.env,
+        ONEBOT_RELAY_HEALTH: health.status,
+        ONEBOT_RELAY_REASON: reason,
+        ONEBOT_RELAY_SELF_ID: String(health.self_id ?? ''),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
       // Its own process group, so that a timeout stops the command and not only the shell around it.

@@ -83,9 +83,13 @@ export function prepareConsole(keepQuickEdit: boolean, timeout = 20_000): Promis
   return new Promise((resolve, reject) => {
     const encoded = Buffer.from(script(keepQuickEdit), 'utf16le').toString('base64');
     // Not windowsHide: that would start PowerShell without a console, and it must share ours.
-    const child = spawn('powershell.exe', ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', encoded], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'powershell.exe',
+      ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', encoded],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -102,7 +106,10 @@ export function prepareConsole(keepQuickEdit: boolean, timeout = 20_000): Promis
       clearTimeout(timer);
       const report = parseReport(output);
       if (report) return resolve(report);
-      const why = output.split(/\r?\n/).map((l) => l.trim()).find((l) => l && !l.startsWith('At line') && !l.startsWith('+'));
+      const why = output
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .find((l) => l && !l.startsWith('At line') && !l.startsWith('+'));
       reject(new Error(`PowerShell exited ${code} ${why ? `saying: ${why}` : 'without an answer'}`));
     });
   });

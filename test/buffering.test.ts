@@ -2,12 +2,12 @@
 // replayed in order on return; anonymous clients get live events only; the buffer is bounded.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_AWAY_NAMES } from '../src/downstream/ws-server.ts';
 import { EventBuffer } from '../src/event-buffer.ts';
 import { createLogger } from '../src/log.ts';
-import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
+import { FakeImplementation } from './fake-impl.ts';
 import { startTestRelay, TestClient, waitFor } from './helpers.ts';
-import { MAX_AWAY_NAMES } from '../src/downstream/ws-server.ts';
 
 describe('event buffer', () => {
   const logs: string[] = [];
@@ -132,8 +132,16 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
       const after = fake.emit(2);
       await waitFor(() => hook.events().length === 11 && framework.sockets.flatMap((s) => framework.events(s)).length === 11, 'live again');
       const expected = [...before, ...during, ...after];
-      assert.deepEqual(framework.sockets.flatMap((s) => framework.events(s)), expected, 'reverse: every event once, in order');
-      assert.deepEqual(hook.events().map((e) => JSON.stringify(e)), expected.map((e) => JSON.stringify(JSON.parse(e))), 'POST: every event once, in order');
+      assert.deepEqual(
+        framework.sockets.flatMap((s) => framework.events(s)),
+        expected,
+        'reverse: every event once, in order',
+      );
+      assert.deepEqual(
+        hook.events().map((e) => JSON.stringify(e)),
+        expected.map((e) => JSON.stringify(JSON.parse(e))),
+        'POST: every event once, in order',
+      );
     } finally {
       await relay.stop();
       await framework.stop();
@@ -153,9 +161,21 @@ describe('buffering while targets are away', { timeout: 30_000 }, () => {
       await framework.live();
       await relay.stop();
       assert.equal((await client.closed).code, 1001);
-      assert.deepEqual(client.meta('lifecycle').map((l) => l.sub_type), ['connect', 'disable']);
-      assert.deepEqual(framework.parsed(framework.sockets[0]!).filter((f) => f.meta_event_type === 'lifecycle').map((f) => f.sub_type), ['connect', 'disable']);
-      assert.ok(hook.posts.some((p) => JSON.parse(p.body).sub_type === 'disable'), 'the POST target is told too');
+      assert.deepEqual(
+        client.meta('lifecycle').map((l) => l.sub_type),
+        ['connect', 'disable'],
+      );
+      assert.deepEqual(
+        framework
+          .parsed(framework.sockets[0]!)
+          .filter((f) => f.meta_event_type === 'lifecycle')
+          .map((f) => f.sub_type),
+        ['connect', 'disable'],
+      );
+      assert.ok(
+        hook.posts.some((p) => JSON.parse(p.body).sub_type === 'disable'),
+        'the POST target is told too',
+      );
     } finally {
       client.close();
       await framework.stop();
@@ -175,14 +195,28 @@ describe('replays bigger than a client can take at once', { timeout: 30_000 }, (
       first.close();
       await waitFor(() => relay.relay.hub.health().clients === 0, 'away');
       const padding = 'p'.repeat(1024);
-      for (let i = 0; i < 400; i++) fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: i, raw_message: padding }));
+      for (let i = 0; i < 400; i++)
+        fake.broadcast(
+          JSON.stringify({
+            time: 1,
+            self_id: fake.selfId,
+            post_type: 'message',
+            message_type: 'private',
+            message_id: i,
+            raw_message: padding,
+          }),
+        );
       await waitFor(() => relay.relay.adapters[0]!.clients().some((c) => c.name === 'twice' && c.buffered === 400), 'kept');
       const older = await TestClient.connect(`${relay.wsUrl}/?client=twice`);
       await older.waitForFrames(() => older.events().length > 0, 'the replay started');
       const newer = await TestClient.connect(`${relay.wsUrl}/?client=twice`);
       const live = fake.emit(20);
       await older.closed;
-      await newer.waitForFrames(() => newer.events().length + older.events().length >= 420, 'every event on one socket or the other', 10_000);
+      await newer.waitForFrames(
+        () => newer.events().length + older.events().length >= 420,
+        'every event on one socket or the other',
+        10_000,
+      );
       await new Promise((r) => setTimeout(r, 100));
       const all = [...older.events(), ...newer.events()];
       assert.equal(new Set(all).size, all.length, 'no event twice');
@@ -205,7 +239,14 @@ describe('replays bigger than a client can take at once', { timeout: 30_000 }, (
       const padding = 'p'.repeat(1024);
       const missed: string[] = [];
       for (let i = 0; i < 3000; i++) {
-        const text = JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: i, raw_message: padding });
+        const text = JSON.stringify({
+          time: 1,
+          self_id: fake.selfId,
+          post_type: 'message',
+          message_type: 'private',
+          message_id: i,
+          raw_message: padding,
+        });
         missed.push(text);
         fake.broadcast(text);
       }
@@ -238,7 +279,11 @@ describe('replays bigger than a client can take at once', { timeout: 30_000 }, (
           await waitFor(() => kept('c0')?.buffered === 1, 'c0 kept its latest event');
         }
       }
-      assert.ok(relay.logs.some((l) => /more than 16 named clients away: forgetting client "c0", the longest away, and its 1 kept event\(s\)/.test(l)));
+      assert.ok(
+        relay.logs.some((l) =>
+          /more than 16 named clients away: forgetting client "c0", the longest away, and its 1 kept event\(s\)/.test(l),
+        ),
+      );
       assert.equal(kept('c0'), undefined);
       assert.ok(kept('c1') && kept(`c${MAX_AWAY_NAMES}`));
       const metrics = await (await fetch(`${relay.adminUrl}/metrics`)).text();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, TestClient, waitFor, type TestRelay } from './helpers.ts';
+import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 describe('calls', { timeout: 20_000 }, () => {
   let fake: FakeImplementation;
@@ -30,7 +30,10 @@ describe('calls', { timeout: 20_000 }, () => {
     const sendAll = (client: TestClient, name: string) =>
       Promise.all(echoes.map((echo) => client.call('echo_params', { who: name, echo }, echo)));
     const [fromA, fromB] = await Promise.all([sendAll(a, 'a'), sendAll(b, 'b')]);
-    for (const [client, name, replies] of [[a, 'a', fromA], [b, 'b', fromB]] as const) {
+    for (const [client, name, replies] of [
+      [a, 'a', fromA],
+      [b, 'b', fromB],
+    ] as const) {
       replies.forEach((reply, i) => {
         assert.deepEqual(reply.echo, echoes[i]);
         assert.equal(typeof reply.echo, typeof echoes[i], 'echo keeps its JSON type');
@@ -54,7 +57,10 @@ describe('calls', { timeout: 20_000 }, () => {
   it('route every frame of a stream action back to its caller', async () => {
     a.send({ action: 'test_stream', params: {}, echo: 's1' });
     await a.waitForFrames(() => a.replies().filter((r) => r.echo === 's1').length === 3, 'three stream frames');
-    const types = a.replies().filter((r) => r.echo === 's1').map((r) => r.data.type);
+    const types = a
+      .replies()
+      .filter((r) => r.echo === 's1')
+      .map((r) => r.data.type);
     assert.deepEqual(types, ['stream', 'stream', 'response']);
   });
 

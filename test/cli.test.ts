@@ -41,20 +41,36 @@ describe('settings', () => {
     for (const a of addresses) assert.equal(a.host, '127.0.0.1');
   });
 
-  const rejects = (argv: string[], pattern: RegExp) => assert.throws(() => parseCommandLine(argv), (err: Error) => err instanceof ConfigError && pattern.test(err.message));
+  const rejects = (argv: string[], pattern: RegExp) =>
+    assert.throws(
+      () => parseCommandLine(argv),
+      (err: Error) => err instanceof ConfigError && pattern.test(err.message),
+    );
 
   it('names the key, where it came from, what was expected and what was given', () => {
     rejects(['--ping', 'abc'], /ping \(--ping\): expected a number of milliseconds, got "abc"/);
     rejects(['--ping', '10'], /ping \(--ping\): expected at least 50 ms, got 10/);
     rejects(['--ws', 'localhost'], /ws\.0 \(--ws\): expected "HOST:PORT".*got "localhost"/);
-    rejects(['--upstream', 'garbage'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL .*got "garbage"/);
+    rejects(
+      ['--upstream', 'garbage'],
+      /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL .*got "garbage"/,
+    );
     rejects(['--upstream', 'ftp://x'], /upstream \(--upstream\): expected a ws:\/\/ or wss:\/\/ or http:\/\/ or https:\/\/ URL/);
-    rejects(['--upstream', 'http://127.0.0.1:3000'], /upstreamPostListen \(--upstream-post-listen\): expected "HOST:PORT" where the implementation POSTs its events/);
+    rejects(
+      ['--upstream', 'http://127.0.0.1:3000'],
+      /upstreamPostListen \(--upstream-post-listen\): expected "HOST:PORT" where the implementation POSTs its events/,
+    );
     rejects(['--upstream', 'ws://127.0.0.1:3001', '--upstream-listen', '127.0.0.1:6712'], /choose one upstream mode/);
     rejects(['--upstream-post-listen', '127.0.0.1:6713'], /only used with an http:\/\/ upstream/);
     rejects(['--reverse', 'http://127.0.0.1:8080/ws'], /reverse\.0 \(--reverse\): expected a ws:\/\/ or wss:\/\/ URL such as .*got "http:/);
-    rejects(['--config', configFile({ reverse: [{ apiUrl: 'ws://127.0.0.1:1/api' }] })], /reverse\.0 .*either "url" \(Universal\) or both "apiUrl" and "eventUrl"/);
-    rejects(['--config', configFile({ post: [{ url: 'http://127.0.0.1:1/', timeout: 'soon' }] })], /post\.0\.timeout .*expected a number of milliseconds, got "soon"/);
+    rejects(
+      ['--config', configFile({ reverse: [{ apiUrl: 'ws://127.0.0.1:1/api' }] })],
+      /reverse\.0 .*either "url" \(Universal\) or both "apiUrl" and "eventUrl"/,
+    );
+    rejects(
+      ['--config', configFile({ post: [{ url: 'http://127.0.0.1:1/', timeout: 'soon' }] })],
+      /post\.0\.timeout .*expected a number of milliseconds, got "soon"/,
+    );
     rejects(['--log-level', 'loud'], /logLevel \(--log-level\): expected "debug", "info", "warn", "error", got "loud"/);
     rejects(['--bogus'], /unknown flag --bogus/);
     assert.throws(
@@ -64,7 +80,9 @@ describe('settings', () => {
     );
     assert.throws(
       () => parseCommandLine(['--post', 'http://bot:hunter2@127.0.0.1:8080/']),
-      (err: Error) => /post\.0 \(--post\): a URL without user:password@ \(set the token or secret setting instead\)/.test(err.message) && !err.message.includes('hunter2'),
+      (err: Error) =>
+        /post\.0 \(--post\): a URL without user:password@ \(set the token or secret setting instead\)/.test(err.message) &&
+        !err.message.includes('hunter2'),
       'credentials in a URL are refused (fetch would put them in its error messages) and not echoed',
     );
     rejects(['--token'], /--token needs a value/);
@@ -83,7 +101,23 @@ describe('command line', { timeout: 30_000 }, () => {
     assert.equal(version.output().trim(), pkg.version);
     const help = runRelay(['--help']);
     assert.equal(await help.exited, 0);
-    for (const flag of ['--upstream', '--upstream-token', '--ws', '--token', '--heartbeat', '--admin', '--ping', '--ping-timeout', '--call-timeout', '--hold', '--reconnect-max', '--queue-limit', '--max-payload', '--log-level', '--config']) {
+    for (const flag of [
+      '--upstream',
+      '--upstream-token',
+      '--ws',
+      '--token',
+      '--heartbeat',
+      '--admin',
+      '--ping',
+      '--ping-timeout',
+      '--call-timeout',
+      '--hold',
+      '--reconnect-max',
+      '--queue-limit',
+      '--max-payload',
+      '--log-level',
+      '--config',
+    ]) {
       assert.ok(help.output().includes(flag), `help mentions ${flag}`);
     }
     assert.match(help.output(), /default: ws:\/\/127\.0\.0\.1:3001/);
@@ -92,7 +126,10 @@ describe('command line', { timeout: 30_000 }, () => {
   it('exits non-zero with a readable message for bad settings', async () => {
     const run = runRelay(['--heartbeat', 'often']);
     assert.equal(await run.exited, 2);
-    assert.match(run.output(), /onebot-relay: invalid settings:\n {2}heartbeat \(--heartbeat\): expected a number of milliseconds, got "often"/);
+    assert.match(
+      run.output(),
+      /onebot-relay: invalid settings:\n {2}heartbeat \(--heartbeat\): expected a number of milliseconds, got "often"/,
+    );
   });
 
   it('exits non-zero naming the endpoint when its port is in use', async () => {

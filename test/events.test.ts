@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, TestClient, waitFor, type TestRelay } from './helpers.ts';
+import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 describe('events', { timeout: 20_000 }, () => {
   let fake: FakeImplementation;
@@ -26,7 +26,7 @@ describe('events', { timeout: 20_000 }, () => {
       await client.waitForFrames(() => client.events().length === 500, '500 events');
       assert.deepEqual(client.events(), sent);
     }
-    clients.forEach((c) => c.close());
+    for (const c of clients) c.close();
   });
 
   it('forward an event whose fields have unexpected types, exactly as it came', async () => {

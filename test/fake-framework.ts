@@ -1,8 +1,8 @@
 // A fake bot framework: a reverse-WebSocket server (as NoneBot, Koishi and aiocqhttp run) and a webhook
 // that receives HTTP POST events; both record exactly what arrived.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { WebSocket, WebSocketServer } from 'ws';
-import { readBody, RestartableServer, waitFor } from './helpers.ts';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { RestartableServer, readBody, waitFor } from './helpers.ts';
 
 export interface FrameworkSocket {
   ws: WebSocket;

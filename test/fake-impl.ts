@@ -2,7 +2,7 @@
 // actions, and can be killed, restarted on the same port, and frozen (it stops reading, so no pongs).
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { RestartableServer } from './helpers.ts';
 
 export interface FakeOptions {
@@ -120,7 +120,16 @@ export class FakeImplementation {
         if (status && this.options.refuseTokenAs === 'napcat') {
           // NapCat upgrades, answers a failed 1403 with no echo, then closes without a code.
           return void wss.handleUpgrade(req, socket, head, (ws) => {
-            ws.send(JSON.stringify({ status: 'failed', retcode: 1403, data: null, message: 'token verify failed', wording: 'token verify failed', echo: null }));
+            ws.send(
+              JSON.stringify({
+                status: 'failed',
+                retcode: 1403,
+                data: null,
+                message: 'token verify failed',
+                wording: 'token verify failed',
+                echo: null,
+              }),
+            );
             ws.close();
           });
         }
@@ -154,7 +163,15 @@ export class FakeImplementation {
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     ws.on('error', () => {});
-    ws.send(JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: this.selfId, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
+    ws.send(
+      JSON.stringify({
+        time: Math.floor(Date.now() / 1000),
+        self_id: this.selfId,
+        post_type: 'meta_event',
+        meta_event_type: 'lifecycle',
+        sub_type: 'connect',
+      }),
+    );
     ws.on('message', (data) => this.answer(ws, data.toString()));
   }
 

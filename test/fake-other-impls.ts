@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'ws';
 import { FakeReplies, groupMessage, type ReceivedCall } from './fake-impl.ts';
-import { readBody, RestartableServer } from './helpers.ts';
+import { RestartableServer, readBody } from './helpers.ts';
 
 /** The implementation as a reverse-WS client of the relay (NapCat's websocketClients, go-cqhttp's ws-reverse). */
 export class FakeReverseImplementation {

@@ -1,13 +1,13 @@
 // Shared test tools: a relay started in-process on ephemeral ports, a WebSocket client that records frames, and a
 // restartable HTTP server for the fakes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { IncomingMessage, Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { validateConfig, type Settings } from '../src/config.ts';
+import { type Settings, validateConfig } from '../src/config.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { createLogger } from '../src/log.ts';
-import { startRelay, type Relay } from '../src/relay.ts';
+import { type Relay, startRelay } from '../src/relay.ts';
 
 export interface TestRelay {
   relay: Relay;
@@ -37,7 +37,10 @@ export const FAST: Settings = {
 export async function startTestRelay(upstream: string | undefined, settings: Settings = {}): Promise<TestRelay> {
   const logs: string[] = [];
   const current = { ...FAST, ...(upstream === undefined ? {} : { upstream }), ...settings };
-  const relay = await startRelay(() => validateConfig(current), createLogger('debug', (line) => logs.push(line)));
+  const relay = await startRelay(
+    () => validateConfig(current),
+    createLogger('debug', (line) => logs.push(line)),
+  );
   return {
     relay,
     settings: current,
@@ -108,7 +111,14 @@ export class TestClient {
     const seen = this.replies().length;
     this.send({ action, params, echo });
     let found: Record<string, any> | undefined;
-    await waitFor(() => (found = this.replies().slice(seen).find((r) => JSON.stringify(r.echo) === key)) !== undefined, `reply to ${action}`, timeout);
+    await waitFor(
+      () =>
+        (found = this.replies()
+          .slice(seen)
+          .find((r) => JSON.stringify(r.echo) === key)) !== undefined,
+      `reply to ${action}`,
+      timeout,
+    );
     return found!;
   }
 

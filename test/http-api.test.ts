@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, waitFor, type TestRelay } from './helpers.ts';
+import { startTestRelay, type TestRelay, waitFor } from './helpers.ts';
 
 describe('HTTP API server (--http)', { timeout: 20_000 }, () => {
   let fake: FakeImplementation;
@@ -37,9 +37,13 @@ describe('HTTP API server (--http)', { timeout: 20_000 }, () => {
     assert.equal((await call('/get_status?access_token=tok')).status, 200);
   });
 
-  it('takes POST /:action with JSON, with or without a trailing slash, and returns the implementation\'s reply', async () => {
+  it("takes POST /:action with JSON, with or without a trailing slash, and returns the implementation's reply", async () => {
     for (const path of ['/echo_params', '/echo_params/']) {
-      const { status, body } = await call(path, { method: 'POST', headers: json, body: JSON.stringify({ group_id: 12, message: '你好', flag: true }) });
+      const { status, body } = await call(path, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ group_id: 12, message: '你好', flag: true }),
+      });
       assert.equal(status, 200);
       assert.equal(body.status, 'ok');
       assert.deepEqual(body.data, { group_id: 12, message: '你好', flag: true });
@@ -59,20 +63,27 @@ describe('HTTP API server (--http)', { timeout: 20_000 }, () => {
   });
 
   it('takes POST / with {action, params}', async () => {
-    const { status, body } = await call('/', { method: 'POST', headers: json, body: JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'x' } }) });
+    const { status, body } = await call('/', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'x' } }),
+    });
     assert.equal(status, 200);
     assert.equal(typeof body.data.message_id, 'number');
     assert.equal((await call('/', { method: 'POST', headers: json, body: '{"params":{}}' })).status, 400);
   });
 
   it('answers 406 for an unsupported Content-Type and 400 for a body it cannot parse', async () => {
-    assert.equal((await call('/get_status', { method: 'POST', headers: { ...auth, 'Content-Type': 'text/plain' }, body: 'hi' })).status, 406);
+    assert.equal(
+      (await call('/get_status', { method: 'POST', headers: { ...auth, 'Content-Type': 'text/plain' }, body: 'hi' })).status,
+      406,
+    );
     assert.equal((await call('/get_status', { method: 'POST', headers: json, body: '{nope' })).status, 400);
     assert.equal((await call('/get_status', { method: 'POST', headers: json, body: '[1,2]' })).status, 400);
     assert.ok(!fake.calls.some((c) => c.params.hi !== undefined));
   });
 
-  it('maps an unknown action to HTTP 404 with the implementation\'s JSON', async () => {
+  it("maps an unknown action to HTTP 404 with the implementation's JSON", async () => {
     const { status, body } = await call('/no_such_action', { method: 'POST', headers: json, body: '{}' });
     assert.equal(status, 404);
     assert.equal(body.retcode, 1404);

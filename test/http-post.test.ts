@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { FakeImplementation } from './fake-impl.ts';
 import { FakeWebhook } from './fake-framework.ts';
+import { FakeImplementation } from './fake-impl.ts';
 import { startTestRelay, waitFor } from './helpers.ts';
 
 const sign = (secret: string, body: string) => `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
@@ -35,7 +35,12 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     const hook = await FakeWebhook.start();
     let n = 0;
-    hook.answer = () => (n++ === 0 ? { status: 200, body: JSON.stringify({ reply: 'pong', at_sender: false }) } : n === 2 ? { status: 200, body: '' } : { status: 204 });
+    hook.answer = () =>
+      n++ === 0
+        ? { status: 200, body: JSON.stringify({ reply: 'pong', at_sender: false }) }
+        : n === 2
+          ? { status: 200, body: '' }
+          : { status: 204 };
     const relay = await startTestRelay(fake.url, { post: [hook.url] });
     try {
       await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
@@ -65,7 +70,10 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
       await new Promise((r) => setTimeout(r, 300));
       await down.restart();
       await waitFor(() => down.posts.length === 10, 'the returning target', 5000);
-      assert.deepEqual(down.posts.map((p) => p.body), sent.map((s) => JSON.stringify(JSON.parse(s))));
+      assert.deepEqual(
+        down.posts.map((p) => p.body),
+        sent.map((s) => JSON.stringify(JSON.parse(s))),
+      );
       assert.ok(relay.logs.some((l) => /cannot reach HTTP POST to/.test(l)));
     } finally {
       await relay.stop();
@@ -107,7 +115,10 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
       const sent = fake.emit(10);
       await waitFor(() => hook.posts.length === 3, 'the first, then the two newest');
       await new Promise((r) => setTimeout(r, 150));
-      assert.deepEqual(hook.posts.map((p) => p.body), [sent[0], sent[8], sent[9]].map((s) => JSON.stringify(JSON.parse(s!))));
+      assert.deepEqual(
+        hook.posts.map((p) => p.body),
+        [sent[0], sent[8], sent[9]].map((s) => JSON.stringify(JSON.parse(s!))),
+      );
       assert.equal(relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals().dropped, 7);
     } finally {
       await relay.stop();
@@ -126,7 +137,11 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
       fake.emit(3);
       await waitFor(() => hook.posts.length >= 3, 'all three');
       await new Promise((r) => setTimeout(r, 1000));
-      assert.deepEqual(hook.events().map((e) => e.message_id), [1, 2, 3], 'each event POSTed once');
+      assert.deepEqual(
+        hook.events().map((e) => e.message_id),
+        [1, 2, 3],
+        'each event POSTed once',
+      );
       assert.ok(relay.logs.some((l) => /no answer within 300 ms; the event counts as failed and is not resent/.test(l)));
     } finally {
       await relay.stop();
@@ -163,12 +178,21 @@ describe('HTTP POST targets, harder cases', { timeout: 30_000 }, () => {
       await new Promise((r) => setTimeout(r, 300)); // heartbeats fail meanwhile
       await hook.restart();
       let unavailable = 2;
-      hook.answer = (post) => (JSON.parse(post.body).post_type === 'message' && unavailable-- > 0 ? { status: unavailable ? 502 : 503 } : { status: 204 });
+      hook.answer = (post) =>
+        JSON.parse(post.body).post_type === 'message' && unavailable-- > 0 ? { status: unavailable ? 502 : 503 } : { status: 204 };
       const sent = fake.emit(3);
-      await waitFor(() => hook.events().filter((e) => e.post_type === 'message').length >= 5, 'the events, twice turned away then taken', 8000);
+      await waitFor(
+        () => hook.events().filter((e) => e.post_type === 'message').length >= 5,
+        'the events, twice turned away then taken',
+        8000,
+      );
       const messages = hook.posts.map((p) => p.body).filter((b) => JSON.parse(b).post_type === 'message');
       const [first, second, third] = sent.map((s) => JSON.stringify(JSON.parse(s)));
-      assert.deepEqual(messages, [first, first, first, second, third], 'the first event retried after the 502 and the 503, then all in order');
+      assert.deepEqual(
+        messages,
+        [first, first, first, second, third],
+        'the first event retried after the 502 and the 503, then all in order',
+      );
       assert.equal(relay.relay.adapters[1]!.clients()[0]!.failed, 0, 'turned away is not failed');
     } finally {
       await relay.stop();

@@ -6,8 +6,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { freePort, startTestRelay, waitFor, type TestRelay } from './helpers.ts';
-import { answerPings, assertReplySent, assertSession, botOnline, groupMessage, HTTP, koishi, loginCalls, OneBot, RESPONSE_TIMEOUT, Server, stopApp, type KoishiApp, type KoishiContext } from './koishi-kit.ts';
+import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
+import {
+  answerPings,
+  assertReplySent,
+  assertSession,
+  botOnline,
+  groupMessage,
+  HTTP,
+  type KoishiApp,
+  type KoishiContext,
+  koishi,
+  loginCalls,
+  OneBot,
+  RESPONSE_TIMEOUT,
+  Server,
+  stopApp,
+} from './koishi-kit.ts';
 
 const PATH = '/onebot';
 
@@ -86,7 +101,10 @@ describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { time
     // Koishi goes online only once its get_login_info, sent on the accepted socket, is answered: by the fake.
     assert.equal(bot.user.name, 'fake-bot');
     assert.ok(loginCalls(fake) >= 2, "the relay's own get_login_info and Koishi's reached the implementation");
-    await waitFor(() => relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal)`)), 'the connected line');
+    await waitFor(
+      () => relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal)`)),
+      'the connected line',
+    );
     assert.ok(!relay!.logs.some((l) => l.includes('closed: code 1008')), 'Koishi never refused the socket');
     assert.equal(relay!.relay.hub.health().clients, 1, 'the relay counts its socket to Koishi as a client');
     online = true;
@@ -150,7 +168,10 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
     await waitFor(() => app!.received.length === 1, 'Koishi to receive the message', 5000);
     assertSession(app!.received[0]!, fake.selfId, 4343, 'ping 你好 http');
     const warned = (target: string, status: number) =>
-      relay!.logs.some((l) => / WARN /.test(l) && l.includes(`HTTP POST to http://127.0.0.1:${app!.port}${PATH}?target=${target}: answered HTTP ${status}`));
+      relay!.logs.some(
+        (l) =>
+          / WARN /.test(l) && l.includes(`HTTP POST to http://127.0.0.1:${app!.port}${PATH}?target=${target}: answered HTTP ${status}`),
+      );
     await waitFor(() => warned('wrong-secret', 403) && warned('unsigned', 401), 'the relay to log the refused POSTs', 5000);
     // The signed target got 204 (no warning), and the refused copies never reached a handler.
     assert.ok(!relay!.logs.some((l) => l.includes(`${PATH}: answered HTTP`)), 'the correctly signed POST was accepted');

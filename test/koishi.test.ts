@@ -3,8 +3,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
-import { startTestRelay, waitFor, type TestRelay } from './helpers.ts';
-import { answerPings, assertReplySent, assertSession, botOnline, groupMessage, HTTP, koishi, loginCalls, OneBot, RESPONSE_TIMEOUT, stopApp, type KoishiApp } from './koishi-kit.ts';
+import { startTestRelay, type TestRelay, waitFor } from './helpers.ts';
+import {
+  answerPings,
+  assertReplySent,
+  assertSession,
+  botOnline,
+  groupMessage,
+  HTTP,
+  type KoishiApp,
+  koishi,
+  loginCalls,
+  OneBot,
+  RESPONSE_TIMEOUT,
+  stopApp,
+} from './koishi-kit.ts';
 
 const TOKEN = 'secret';
 
@@ -72,7 +85,11 @@ describe('koishi (adapter-onebot 6, forward ws with a token)', { timeout: 30_000
     intruder = koishiApp(fake.selfId, relay.wsUrl, 'wrong');
     await intruder.ctx.start();
     const { ctx } = intruder;
-    await waitFor(() => ctx.bots[0]?.status === koishi.Universal.Status.OFFLINE && ctx.bots[0]?.error !== undefined, 'the refused bot to go offline', 10_000);
+    await waitFor(
+      () => ctx.bots[0]?.status === koishi.Universal.Status.OFFLINE && ctx.bots[0]?.error !== undefined,
+      'the refused bot to go offline',
+      10_000,
+    );
     assert.equal(fake.calls.length, callsBefore, 'nothing from the refused client reached the implementation');
     assert.equal(relay.relay.hub.health().clients, 1);
   });

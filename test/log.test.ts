@@ -1,12 +1,12 @@
 // Log output that can never stall the relay: bounded asynchronous writers, the console worker, rotation.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LOG_FILES_KEPT, RotatingFile } from '../src/log-file.ts';
 import { BoundedWriter, createLogger, FdWorkerTarget, type OutputTarget } from '../src/log.ts';
+import { LOG_FILES_KEPT, RotatingFile } from '../src/log-file.ts';
 
 /** A target that takes one chunk and then never finishes writing it, until released. */
 class StuckTarget implements OutputTarget {
@@ -59,11 +59,14 @@ describe('bounded writer', () => {
     const text = target.chunks.join('');
     const lines = text.trimEnd().split('\n');
     assert.equal(lines[0], 'first');
-    const summary = lines.findIndex((l) => / WARN  \[log\] \d+ log lines dropped here: the console did not keep up$/.test(l));
+    const summary = lines.findIndex((l) => / WARN {2}\[log\] \d+ log lines dropped here: the console did not keep up$/.test(l));
     assert.ok(summary > 1, `a summary line in ${JSON.stringify(lines)}`);
     assert.match(lines[summary]!, new RegExp(` ${dropped} log lines dropped`));
     assert.equal(lines[lines.length - 1], 'after');
-    assert.ok(lines.slice(1, summary).every((l) => l.startsWith('queued ')), 'the lines kept come before the gap');
+    assert.ok(
+      lines.slice(1, summary).every((l) => l.startsWith('queued ')),
+      'the lines kept come before the gap',
+    );
   });
 
   it('writes the drop summary as JSON among JSON lines', async () => {
@@ -113,7 +116,9 @@ describe('console worker', () => {
     assert.equal(writer.dropped, 0);
   });
 
-  it('keeps the event loop running while the output blocks for good (a pipe nobody reads)', { skip: process.platform === 'win32' }, async () => {
+  it('keeps the event loop running while the output blocks for good (a pipe nobody reads)', {
+    skip: process.platform === 'win32',
+  }, async () => {
     const fifo = join(tmp, 'stuck.fifo');
     execFileSync('mkfifo', [fifo]);
     const fd = openSync(fifo, 'r+'); // never read from: once its buffer is full, every write blocks
@@ -151,14 +156,28 @@ describe('rotating log file', () => {
     }
     await writer.close();
     const names = readdirSync(dir).sort();
-    assert.deepEqual(names, ['onebot-relay.1.log', 'onebot-relay.2.log', 'onebot-relay.3.log', 'onebot-relay.4.log', 'onebot-relay.5.log', 'onebot-relay.log']);
+    assert.deepEqual(names, [
+      'onebot-relay.1.log',
+      'onebot-relay.2.log',
+      'onebot-relay.3.log',
+      'onebot-relay.4.log',
+      'onebot-relay.5.log',
+      'onebot-relay.log',
+    ]);
     assert.equal(LOG_FILES_KEPT, 5);
     for (const name of names) assert.ok(statSync(join(dir, name)).size <= 1_000, `${name} is ${statSync(join(dir, name)).size} bytes`);
     // Oldest to newest, the lines run on without a gap.
-    const order = ['onebot-relay.5.log', 'onebot-relay.4.log', 'onebot-relay.3.log', 'onebot-relay.2.log', 'onebot-relay.1.log', 'onebot-relay.log'];
+    const order = [
+      'onebot-relay.5.log',
+      'onebot-relay.4.log',
+      'onebot-relay.3.log',
+      'onebot-relay.2.log',
+      'onebot-relay.1.log',
+      'onebot-relay.log',
+    ];
     const numbers = order.flatMap((name) => readFileSync(join(dir, name), 'utf8').trimEnd().split('\n')).map((l) => Number(l.slice(5, 9)));
     assert.equal(numbers[numbers.length - 1], 399);
-    numbers.forEach((n, i) => i > 0 && assert.equal(n, numbers[i - 1]! + 1));
+    for (let i = 1; i < numbers.length; i++) assert.equal(numbers[i], numbers[i - 1]! + 1);
   });
 
   it('appends to an existing file and counts its size', async () => {
@@ -184,11 +203,14 @@ describe('log formats', () => {
     text.child('upstream').warn('upstream down: code 1006');
     text.debug('not shown at info');
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} WARN  \[upstream\] upstream down: code 1006$/);
+    assert.match(lines[0]!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} WARN {2}\[upstream\] upstream down: code 1006$/);
     const json = createLogger('debug', (l) => lines.push(l), 'json');
     json.child('calls').error('a "quoted" message');
     const entry = JSON.parse(lines[1]!) as Record<string, string>;
-    assert.deepEqual({ level: entry.level, scope: entry.scope, msg: entry.msg }, { level: 'error', scope: 'calls', msg: 'a "quoted" message' });
+    assert.deepEqual(
+      { level: entry.level, scope: entry.scope, msg: entry.msg },
+      { level: 'error', scope: 'calls', msg: 'a "quoted" message' },
+    );
     assert.ok(!Number.isNaN(Date.parse(entry.time!)));
   });
 });

@@ -40,12 +40,28 @@ describe('operations', { timeout: 30_000 }, () => {
       assert.equal(sample(text, 'onebot_relay_clients', endpoint), 1);
       assert.equal(sample(text, 'onebot_relay_buffered_events', endpoint), 0);
       assert.equal(sample(text, 'onebot_relay_calls_total', '{action="send_group_msg",outcome="ok"}'), 1);
-      assert.equal(sample(text, 'onebot_relay_calls_total', '{action="other",outcome="failed"}'), 1, 'an odd action name is counted as "other"');
+      assert.equal(
+        sample(text, 'onebot_relay_calls_total', '{action="other",outcome="failed"}'),
+        1,
+        'an odd action name is counted as "other"',
+      );
       assert.ok(!text.includes('yyyy'));
       assert.equal(sample(text, 'onebot_relay_calls_total', '{action="get_group_list",outcome="timeout"}'), 1);
       assert.equal(sample(text, 'onebot_relay_call_duration_seconds_count', '{action="get_group_list",outcome="timeout"}'), 1);
-      assert.equal(sample(text, 'onebot_relay_call_duration_seconds_bucket', '{le="0.25",action="get_group_list",outcome="timeout"}'), 0, 'a 300 ms timeout is not under 0.25 s');
-      assert.ok(!/get_status|get_login_info/.test(text.split('\n').filter((l) => l.startsWith('onebot_relay_calls_total')).join('\n')), "the relay's own calls are not counted");
+      assert.equal(
+        sample(text, 'onebot_relay_call_duration_seconds_bucket', '{le="0.25",action="get_group_list",outcome="timeout"}'),
+        0,
+        'a 300 ms timeout is not under 0.25 s',
+      );
+      assert.ok(
+        !/get_status|get_login_info/.test(
+          text
+            .split('\n')
+            .filter((l) => l.startsWith('onebot_relay_calls_total'))
+            .join('\n'),
+        ),
+        "the relay's own calls are not counted",
+      );
       assert.match(text, /onebot_relay_process_resident_memory_bytes \d+/);
 
       const second = await TestClient.connect(relay.wsUrl);
@@ -100,7 +116,10 @@ describe('operations', { timeout: 30_000 }, () => {
       await fake.kill();
       await waitFor(() => relay.relay.hub.health().status === 'down', 'the drop');
       const later = (await (await fetch(`${relay.adminUrl}/status.json`)).json()) as Record<string, any>;
-      assert.ok(later.warnings.some((w: any) => /upstream down/.test(w.message)), 'the drop is among the recent warnings');
+      assert.ok(
+        later.warnings.some((w: any) => /upstream down/.test(w.message)),
+        'the drop is among the recent warnings',
+      );
       const away = later.endpoints[0].clients.find((c: any) => c.name === 'nonebot');
       assert.equal(away.connected, false, 'a named client that left is listed as away');
     } finally {
@@ -151,7 +170,16 @@ describe('operations', { timeout: 30_000 }, () => {
     const relay = await startTestRelay(fake.url, { healthProbe: 150, pingTimeout: 150 });
     try {
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
-      fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: false, good: true }, interval: 60_000 }));
+      fake.broadcast(
+        JSON.stringify({
+          time: 1,
+          self_id: fake.selfId,
+          post_type: 'meta_event',
+          meta_event_type: 'heartbeat',
+          status: { online: false, good: true },
+          interval: 60_000,
+        }),
+      );
       await waitFor(() => relay.relay.hub.health().status === 'degraded', 'degraded by online: false');
       assert.match(relay.relay.hub.health().reason!, /online: false/);
       await waitFor(() => relay.relay.hub.health().status === 'up', 'the next probe saying online: true');
@@ -159,7 +187,16 @@ describe('operations', { timeout: 30_000 }, () => {
       await waitFor(() => relay.relay.hub.health().status === 'degraded', 'degraded by an unanswered probe');
       assert.match(relay.relay.hub.health().reason!, /did not answer the last get_status probe/);
       // Heartbeats still flowing do not clear it: only an answered probe does.
-      fake.broadcast(JSON.stringify({ time: 2, self_id: fake.selfId, post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: true, good: true }, interval: 60_000 }));
+      fake.broadcast(
+        JSON.stringify({
+          time: 2,
+          self_id: fake.selfId,
+          post_type: 'meta_event',
+          meta_event_type: 'heartbeat',
+          status: { online: true, good: true },
+          interval: 60_000,
+        }),
+      );
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(relay.relay.hub.health().status, 'degraded');
     } finally {
@@ -181,8 +218,17 @@ describe('operations', { timeout: 30_000 }, () => {
       await relay.stop();
       await fake.stop();
     }
-    assert.throws(() => validateConfig({ admin: '0.0.0.0:6720' }), (err: Error) => err instanceof ConfigError && /adminToken \(--admin-token\): needed when the admin endpoint listens on 0\.0\.0\.0/.test(err.message));
+    assert.throws(
+      () => validateConfig({ admin: '0.0.0.0:6720' }),
+      (err: Error) =>
+        err instanceof ConfigError &&
+        /adminToken \(--admin-token\): needed when the admin endpoint listens on 0\.0\.0\.0/.test(err.message),
+    );
     assert.doesNotThrow(() => validateConfig({ admin: '0.0.0.0:6720', adminToken: 'x' }));
-    assert.throws(() => validateConfig({ token: 12345 }), (err: Error) => !err.message.includes('12345'), 'a bad token value is not echoed');
+    assert.throws(
+      () => validateConfig({ token: 12345 }),
+      (err: Error) => !err.message.includes('12345'),
+      'a bad token value is not echoed',
+    );
   });
 });

@@ -33,11 +33,17 @@ describe('_async, _rate_limited and paced sends', { timeout: 30_000 }, () => {
     const client = await TestClient.connect(`${relay.wsUrl}/api`);
     try {
       await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
-      const replies = await Promise.all([1, 2, 3, 4].map((n) => client.call('send_group_msg_rate_limited', { group_id: 1, message: `m${n}` }, n, 500)));
+      const replies = await Promise.all(
+        [1, 2, 3, 4].map((n) => client.call('send_group_msg_rate_limited', { group_id: 1, message: `m${n}` }, n, 500)),
+      );
       assert.ok(replies.every((r) => r.status === 'async'));
       await waitFor(() => fake.calls.filter((c) => c.action === 'send_group_msg').length === 4, 'all four sent', 3000);
       const sent = fake.calls.filter((c) => c.action === 'send_group_msg');
-      assert.deepEqual(sent.map((c) => c.params.message), ['m1', 'm2', 'm3', 'm4'], 'in order');
+      assert.deepEqual(
+        sent.map((c) => c.params.message),
+        ['m1', 'm2', 'm3', 'm4'],
+        'in order',
+      );
       for (const gap of gaps(sent.map((c) => c.at!))) assert.ok(gap >= 140, `sent ${gap} ms apart (interval 150)`);
     } finally {
       client.close();
@@ -60,7 +66,10 @@ describe('_async, _rate_limited and paced sends', { timeout: 30_000 }, () => {
       await fake.restart();
       await client.waitForFrames(() => client.replies().length === 5, 'five replies', 4000);
       const sent = fake.calls.filter((c) => c.action === 'send_group_msg');
-      assert.deepEqual(sent.map((c) => c.params.message), ['held1', 'held2', 'held3', 'held4']);
+      assert.deepEqual(
+        sent.map((c) => c.params.message),
+        ['held1', 'held2', 'held3', 'held4'],
+      );
       for (const gap of gaps(sent.map((c) => c.at!))) assert.ok(gap >= 140, `a held send went out ${gap} ms after the previous one`);
       const status = fake.calls.find((c) => c.action === 'get_status' && c.at! >= sent[0]!.at! - 1000)!;
       assert.ok(status.at! <= sent[1]!.at!, 'get_status did not wait behind the sends');

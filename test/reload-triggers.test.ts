@@ -20,7 +20,11 @@ describe('reload triggers', { timeout: 30_000 }, () => {
       writeFileSync(file, JSON.stringify({ ...settings, http: ['127.0.0.1:0'] }));
       await waitFor(() => /reloaded: added HTTP API server 127\.0\.0\.1:0/.test(output()), 'a reload for the edit', 5000);
       writeFileSync(file, '{ "upstream": ');
-      await waitFor(() => /reload refused, the running settings stay: config file .* is not valid JSON/.test(output()), 'a refused reload', 5000);
+      await waitFor(
+        () => /reload refused, the running settings stay: config file .* is not valid JSON/.test(output()),
+        'a refused reload',
+        5000,
+      );
       await new Promise((r) => setTimeout(r, 500)); // let the watcher settle
       const before = refusals();
       child.kill('SIGHUP'); // the file is still broken: this reload is refused too

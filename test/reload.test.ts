@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
-import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
+import { FakeImplementation } from './fake-impl.ts';
 import { busyPort, freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
-
 
 describe('reload', { timeout: 30_000 }, () => {
   it('keeps unchanged endpoints connected and starts added ones', async () => {
@@ -51,9 +50,18 @@ describe('reload', { timeout: 30_000 }, () => {
       relay.settings.ws = [{ listen: '127.0.0.1:0', token: 'new' }]; // both servers change: the token is new
       assert.equal(await relay.relay.reload(), true);
       assert.equal((await onFirst.closed).code, 1001);
-      assert.deepEqual(onFirst.meta('lifecycle').map((l) => l.sub_type), ['connect', 'disable']);
+      assert.deepEqual(
+        onFirst.meta('lifecycle').map((l) => l.sub_type),
+        ['connect', 'disable'],
+      );
       await waitFor(() => framework.open().length === 0, 'the reverse socket closed');
-      assert.deepEqual(framework.parsed(framework.sockets[0]!).filter((f) => f.meta_event_type === 'lifecycle').map((f) => f.sub_type), ['connect', 'disable']);
+      assert.deepEqual(
+        framework
+          .parsed(framework.sockets[0]!)
+          .filter((f) => f.meta_event_type === 'lifecycle')
+          .map((f) => f.sub_type),
+        ['connect', 'disable'],
+      );
       await assert.rejects(TestClient.connect(second!), /ECONNREFUSED/, 'the removed listener is closed');
       const restarted = `ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}`;
       await assert.rejects(TestClient.connect(restarted), /401/);
@@ -79,25 +87,43 @@ describe('reload', { timeout: 30_000 }, () => {
       const named = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
       await named.waitForFrames(() => named.meta('lifecycle').length === 1, 'lifecycle');
       named.close();
-      await waitFor(() => relay.relay.adapters.some((a) => a.clients().some((c) => c.name === 'bot' && !c.connected)), 'the named client away');
+      await waitFor(
+        () => relay.relay.adapters.some((a) => a.clients().some((c) => c.name === 'bot' && !c.connected)),
+        'the named client away',
+      );
       const before = fake.emit(4);
-      await waitFor(() => relay.relay.adapters.every((a) => a.clients().every((c) => c.role === 'api' || c.buffered === 4)), 'four kept for each');
+      await waitFor(
+        () => relay.relay.adapters.every((a) => a.clients().every((c) => c.role === 'api' || c.buffered === 4)),
+        'four kept for each',
+      );
       relay.settings.heartbeat = 300; // the WS server and the reverse target restart
       relay.settings.postTimeout = 4000; // the POST target restarts
       assert.equal(await relay.relay.reload(), true);
-      assert.ok(relay.logs.some((l) => /reloaded: restarted WebSocket server .*; restarted reverse WebSocket target .*; restarted HTTP POST target/.test(l)));
+      assert.ok(
+        relay.logs.some((l) =>
+          /reloaded: restarted WebSocket server .*; restarted reverse WebSocket target .*; restarted HTTP POST target/.test(l),
+        ),
+      );
       const after = fake.emit(2);
       await framework.restart();
       await hook.restart();
-      const back = await TestClient.connect(`ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}/?client=bot`);
+      const back = await TestClient.connect(
+        `ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}/?client=bot`,
+      );
       const all = [...before, ...after];
       await back.waitForFrames(() => back.events().length === 6, 'the named client gets everything');
-      await waitFor(() => framework.open().length === 1 && framework.events(framework.open()[0]!).length === 6, 'the reverse target gets everything');
+      await waitFor(
+        () => framework.open().length === 1 && framework.events(framework.open()[0]!).length === 6,
+        'the reverse target gets everything',
+      );
       await waitFor(() => hook.events().length === 6, 'the POST target gets everything');
       await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(back.events(), all);
       assert.deepEqual(framework.events(framework.open()[0]!), all);
-      assert.deepEqual(hook.posts.map((p) => p.body).filter((b) => !b.includes('meta_event')), all.map((e) => JSON.stringify(JSON.parse(e))));
+      assert.deepEqual(
+        hook.posts.map((p) => p.body).filter((b) => !b.includes('meta_event')),
+        all.map((e) => JSON.stringify(JSON.parse(e))),
+      );
       back.close();
     } finally {
       await relay.stop();
@@ -106,7 +132,6 @@ describe('reload', { timeout: 30_000 }, () => {
       await fake.stop();
     }
   });
-
 
   it('refuses invalid settings, logs exactly why, and keeps everything running', async () => {
     const fake = await FakeImplementation.start();
@@ -118,7 +143,13 @@ describe('reload', { timeout: 30_000 }, () => {
       const res = await fetch(`${relay.adminUrl}/reload`, { method: 'POST' });
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as Record<string, unknown>).reloaded, false);
-      assert.ok(relay.logs.some((l) => /reload refused, the running settings stay: invalid settings:\n {2}heartbeat: expected a number of milliseconds, got "often"/.test(l)));
+      assert.ok(
+        relay.logs.some((l) =>
+          /reload refused, the running settings stay: invalid settings:\n {2}heartbeat: expected a number of milliseconds, got "often"/.test(
+            l,
+          ),
+        ),
+      );
       const sent = fake.emit(1);
       await client.waitForFrames(() => client.events().length === 1, 'an event after the refused reload');
       assert.deepEqual(client.events(), sent);
@@ -167,7 +198,10 @@ describe('reload', { timeout: 30_000 }, () => {
       relay.settings.logFile = 'elsewhere.log';
       assert.equal(await relay.relay.reload(), true);
       assert.ok(relay.logs.some((l) => /WARN .*reload: logFile takes effect at the next start/.test(l)));
-      assert.ok(relay.logs.some((l) => /INFO .*reloaded: logging now at warn level in text format/.test(l)), 'the reload itself is still seen');
+      assert.ok(
+        relay.logs.some((l) => /INFO .*reloaded: logging now at warn level in text format/.test(l)),
+        'the reload itself is still seen',
+      );
       clients.push(await TestClient.connect(relay.wsUrl));
       await clients[0]!.waitForFrames(() => clients[0]!.meta('lifecycle').length === 1, 'lifecycle');
       assert.equal(connectLines().length, 0, 'info lines are off at warn level');
@@ -197,7 +231,11 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
       delete relay.settings.upstream;
       relay.settings.upstreamListen = busy;
       assert.equal(await relay.relay.reload(), true, 'the rest of the settings still apply');
-      assert.ok(relay.logs.some((l) => new RegExp(`the new upstream \\(listening on ${busy}\\) could not start: .*already in use.*; back to the previous one`).test(l)));
+      assert.ok(
+        relay.logs.some((l) =>
+          new RegExp(`the new upstream \\(listening on ${busy}\\) could not start: .*already in use.*; back to the previous one`).test(l),
+        ),
+      );
       await waitFor(() => relay.relay.hub.health().status === 'up' && fake.sockets.size === 1, 'the previous upstream back');
       const sent = fake.emit(2);
       await client.waitForFrames(() => client.events().length === 2, 'events through the previous upstream');
@@ -224,8 +262,18 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
       relay.settings.ws = [busy];
       relay.settings.http = ['127.0.0.1:0'];
       assert.equal(await relay.relay.reload(), true);
-      assert.ok(relay.logs.some((l) => new RegExp(`reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added, removed or restarted`).test(l)));
-      assert.deepEqual(relay.relay.adapters.map((a) => a.name), [`ws://${where}/ (WebSocket server: /, /api, /event)`], 'the HTTP API server was not added either');
+      assert.ok(
+        relay.logs.some((l) =>
+          new RegExp(
+            `reload: WebSocket server ${busy} could not start \\(.*already in use.*\\); no endpoint is added, removed or restarted`,
+          ).test(l),
+        ),
+      );
+      assert.deepEqual(
+        relay.relay.adapters.map((a) => a.name),
+        [`ws://${where}/ (WebSocket server: /, /api, /event)`],
+        'the HTTP API server was not added either',
+      );
       const sent = fake.emit(2);
       const back = await TestClient.connect(`ws://${where}/?client=bot`); // it had to let go of its port to find out
       await back.waitForFrames(() => back.events().length === 2, 'events on the server where it was, kept for the named client meanwhile');
@@ -247,7 +295,9 @@ describe('reload that cannot be applied', { timeout: 30_000 }, () => {
       relay.settings.ws = [];
       relay.settings.http = [`127.0.0.1:${port}`];
       assert.equal(await relay.relay.reload(), true);
-      assert.ok(relay.logs.some((l) => new RegExp(`reloaded: added HTTP API server 127\\.0\\.0\\.1:${port}; removed WebSocket server`).test(l)));
+      assert.ok(
+        relay.logs.some((l) => new RegExp(`reloaded: added HTTP API server 127\\.0\\.0\\.1:${port}; removed WebSocket server`).test(l)),
+      );
       const res = await fetch(`http://127.0.0.1:${port}/get_status`);
       assert.equal(((await res.json()) as Record<string, unknown>).status, 'ok');
     } finally {

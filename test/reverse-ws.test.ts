@@ -1,11 +1,11 @@
 // Reverse WebSocket targets: the relay dials frameworks with the headers they check, one socket per role, and redials.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { WebSocket } from 'ws';
 import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import pkg from '../package.json' with { type: 'json' };
-import { FakeImplementation } from './fake-impl.ts';
 import { FakeFramework } from './fake-framework.ts';
+import { FakeImplementation } from './fake-impl.ts';
 import { listenOn, startTestRelay, waitFor } from './helpers.ts';
 
 describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
@@ -47,7 +47,9 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
   it('opens an API socket and an Event socket for a split target, events only on the Event one', async () => {
     const fake = await FakeImplementation.start();
     const framework = await FakeFramework.start();
-    const relay = await startTestRelay(fake.url, { reverse: [{ apiUrl: `${framework.url}/ws/api`, eventUrl: `${framework.url}/ws/event` }] });
+    const relay = await startTestRelay(fake.url, {
+      reverse: [{ apiUrl: `${framework.url}/ws/api`, eventUrl: `${framework.url}/ws/event` }],
+    });
     try {
       await waitFor(() => framework.open().length === 2, 'two sockets');
       await framework.live('Event');
@@ -89,7 +91,10 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       assert.deepEqual(everything, [...first, ...later], 'no event twice');
       assert.equal(framework.peak.get('Universal'), 1, 'never two sockets at once');
       assert.equal(framework.duplicates, 0);
-      assert.ok(relay.logs.some((l) => /cannot reach reverse target/.test(l)), 'the refused redials are logged once');
+      assert.ok(
+        relay.logs.some((l) => /cannot reach reverse target/.test(l)),
+        'the refused redials are logged once',
+      );
     } finally {
       await relay.stop();
       await framework.stop();
@@ -123,8 +128,17 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       await waitFor(() => framework.duplicates >= 1, 'a refused attempt');
       const kept = fake.emit(5);
       await waitFor(() => framework.duplicates >= 3, 'three refused attempts');
-      assert.ok(relay.logs.some((l) => /WARN .*cannot reach reverse target .*: closed with code 1008 "Duplicate X-Self-ID" as soon as it opened; retrying with backoff/.test(l)));
-      assert.ok(!relay.logs.some((l) => /connected to reverse target|reverse target .* closed: code 1008/.test(l)), 'no connect and close per attempt');
+      assert.ok(
+        relay.logs.some((l) =>
+          /WARN .*cannot reach reverse target .*: closed with code 1008 "Duplicate X-Self-ID" as soon as it opened; retrying with backoff/.test(
+            l,
+          ),
+        ),
+      );
+      assert.ok(
+        !relay.logs.some((l) => /connected to reverse target|reverse target .* closed: code 1008/.test(l)),
+        'no connect and close per attempt',
+      );
       squatter.terminate(); // the framework lets go of the stale connection: the next attempt is accepted
       await waitFor(() => framework.open().some((s) => framework.events(s).length === 5), 'the kept events');
       await new Promise((r) => setTimeout(r, 100));

@@ -19,7 +19,16 @@ describe('slow clients', { timeout: 30_000 }, () => {
       for (let batch = 0; batch < 20; batch++) {
         const started = Date.now();
         for (let i = 0; i < 100; i++) {
-          fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: batch * 100 + i, raw_message: padding }));
+          fake.broadcast(
+            JSON.stringify({
+              time: 1,
+              self_id: fake.selfId,
+              post_type: 'message',
+              message_type: 'private',
+              message_id: batch * 100 + i,
+              raw_message: padding,
+            }),
+          );
         }
         await healthy.waitForFrames(() => healthy.events().length === (batch + 1) * 100, `batch ${batch}`);
         batchTimes.push(Date.now() - started);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../src/cli.ts';
 import { ConfigError, DEFAULTS } from '../src/config.ts';
-import { CONFIG_NAME, LOG_NAME, isExecutable, settingsBeside } from '../src/standalone.ts';
+import { CONFIG_NAME, isExecutable, LOG_NAME, settingsBeside } from '../src/standalone.ts';
 import { parseReport, pauseOnFatal, quickEditOn, withoutQuickEdit } from '../src/windows-console.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { runRelay, TestClient, waitFor } from './helpers.ts';
@@ -62,7 +62,10 @@ describe('log and console settings', () => {
     assert.equal(run(['--config', file, '--log-file', 'here.log']).logFile, resolve('here.log'));
     assert.equal(run([]).logFile, '');
     assert.equal(run(['--config', file, '--log-file=']).logFile, '', '--log-file= turns a configured file off');
-    assert.throws(() => run(['--log-file-size', '100']), (err: Error) => err instanceof ConfigError && /logFileSize \(--log-file-size\): expected at least 65536 bytes/.test(err.message));
+    assert.throws(
+      () => run(['--log-file-size', '100']),
+      (err: Error) => err instanceof ConfigError && /logFileSize \(--log-file-size\): expected at least 65536 bytes/.test(err.message),
+    );
   });
 
   it('takes --keep-quick-edit without a value, or =true / =false', () => {
@@ -111,7 +114,10 @@ describe('Windows signals, run on Linux with process.platform set to win32', { t
   ] as const) {
     it(`${name} closes clients with 1001 and exits 0`, async () => {
       const fake = await FakeImplementation.start();
-      const { child, output, exited } = runRelay(['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'], ['--import', preload]);
+      const { child, output, exited } = runRelay(
+        ['--upstream', fake.url, '--ws', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        ['--import', preload],
+      );
       try {
         await waitFor(() => /stop with Ctrl\+C, Ctrl\+Break or by closing this window/.test(output()), 'the Windows banner', 10_000);
         const url = /clients: (ws:\/\/127\.0\.0\.1:\d+)\//.exec(output())![1]!;

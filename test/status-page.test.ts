@@ -3,10 +3,10 @@
 // Screenshots go to test-artifacts/; UPDATE_SCREENSHOT=1 also refreshes test/screenshots/status-page.png (the README's).
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { STATUS_PAGE } from '../src/status-page.ts';
 import { FakeWebhook } from './fake-framework.ts';
 import { FakeImplementation } from './fake-impl.ts';
@@ -14,7 +14,15 @@ import { startTestRelay, TestClient, type TestRelay } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // As root in a container: no sandbox; and nothing that would try to reach Google.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const README_SHOT = fileURLToPath(new URL('./screenshots/status-page.png', import.meta.url));
 const TOKEN = 'adm';
@@ -23,7 +31,10 @@ const TOKEN = 'adm';
 async function shows(page: Page, selector: string, text?: string | RegExp, timeout = 10_000): Promise<void> {
   const target = page.locator(selector, text === undefined ? {} : { hasText: text }).first();
   await target.waitFor({ state: 'visible', timeout }).catch(async () => {
-    const seen = await page.locator(selector).allTextContents().catch(() => []);
+    const seen = await page
+      .locator(selector)
+      .allTextContents()
+      .catch(() => []);
     assert.fail(`the page never showed ${selector}${text === undefined ? '' : ` with ${text}`}; it shows ${JSON.stringify(seen)}`);
   });
 }
@@ -137,7 +148,12 @@ describe('status page', { timeout: 60_000 }, () => {
       assert.equal(await page.locator('[data-testid=endpoints] img').count(), 0);
 
       // A phone: everything readable without scrolling sideways (only tables scroll, inside their box).
-      const phoneContext = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const phoneContext = await browser.newContext({
+        viewport: { width: 375, height: 812 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
       const phone = await phoneContext.newPage();
       phone.on('pageerror', (e) => errors.push(`phone pageerror: ${e.message}`));
       phone.on('console', (m) => void (m.type() === 'error' && errors.push(`phone console: ${m.text()}`)));

@@ -1,7 +1,7 @@
 // --on-unhealthy: the operator's command runs after the grace period, at most once per cooldown, with the
 // reason in its environment and its output in the log; a command that hangs is stopped.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -56,7 +56,11 @@ describe('--on-unhealthy', { timeout: 30_000 }, () => {
   it('stops a command that runs past its timeout', async () => {
     const fake = await FakeImplementation.start();
     await fake.kill();
-    const relay = await startTestRelay(fake.url, { onUnhealthy: nodeCommand('hang', 'setTimeout(() => {}, 60000);'), unhealthyGrace: 0, unhealthyTimeout: 300 });
+    const relay = await startTestRelay(fake.url, {
+      onUnhealthy: nodeCommand('hang', 'setTimeout(() => {}, 60000);'),
+      unhealthyGrace: 0,
+      unhealthyTimeout: 300,
+    });
     try {
       await waitFor(() => relay.logs.some((l) => /--on-unhealthy still running after 300 ms: stopping it/.test(l)), 'the timeout', 5000);
       await waitFor(() => relay.logs.some((l) => /--on-unhealthy (ended by SIGTERM|exited with code)/.test(l)), 'the run to end', 5000);

@@ -5,7 +5,7 @@ import { RelayRetcode } from '../src/onebot.ts';
 import type { HttpLink } from '../src/upstream/http-link.ts';
 import type { ReverseListener } from '../src/upstream/reverse-listener.ts';
 import { FakeHttpImplementation, FakeReverseImplementation } from './fake-other-impls.ts';
-import { closeCode, startTestRelay, TestClient, waitFor, type TestRelay } from './helpers.ts';
+import { closeCode, startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 const listenUrl = (relay: TestRelay) => `ws://${(relay.relay.hub.upstream as ReverseListener).listener.url}`;
 

@@ -24,14 +24,24 @@ describe('upstream link', { timeout: 30_000 }, () => {
       await fake.restart();
       await waitFor(() => fake.sockets.size === 1, 'the relay to reconnect');
       const beatsBefore = client.meta('heartbeat').length;
-      await client.waitForFrames(() => client.meta('heartbeat').slice(beatsBefore).some((h) => h.status.good === true), 'a heartbeat with good=true');
+      await client.waitForFrames(
+        () =>
+          client
+            .meta('heartbeat')
+            .slice(beatsBefore)
+            .some((h) => h.status.good === true),
+        'a heartbeat with good=true',
+      );
       const after = fake.emit(3);
       await client.waitForFrames(() => client.events().length === 5, 'events after the restart');
       assert.deepEqual(client.events(), [...before, ...after]);
       assert.equal(client.ws.readyState, client.ws.OPEN, 'the client was never disconnected');
       assert.equal(client.meta('lifecycle').length, 1, 'no second lifecycle connect for an upstream reconnect');
       assert.equal(relay.relay.hub.health().reconnects, 1);
-      assert.ok(relay.logs.some((l) => /upstream down: connection lost without a close frame \(1006\)/.test(l)), 'the drop is logged with its code');
+      assert.ok(
+        relay.logs.some((l) => /upstream down: connection lost without a close frame \(1006\)/.test(l)),
+        'the drop is logged with its code',
+      );
     } finally {
       client.close();
       await relay.stop();
@@ -150,10 +160,18 @@ describe('upstream link', { timeout: 30_000 }, () => {
       const reply = await client.call('send_group_msg', { group_id: 1, message: 'x' }, 1);
       assert.equal(reply.retcode, 1502, 'held, then "not connected": never sent to a socket that was refused');
       assert.ok(fake.authorizations.length >= 3, 'it kept retrying');
-      assert.ok(relay.logs.some((l) => /cannot reach upstream .*: the implementation refused the token \(retcode 1403; check --upstream-token\)/.test(l)));
+      assert.ok(
+        relay.logs.some((l) =>
+          /cannot reach upstream .*: the implementation refused the token \(retcode 1403; check --upstream-token\)/.test(l),
+        ),
+      );
       assert.equal(relay.logs.filter((l) => /upstream up|upstream down/.test(l)).length, 0, 'no up and down per attempt');
       assert.equal(relay.relay.hub.health().reconnects, 0);
-      assert.equal(relay.logs.filter((l) => /WARN|INFO/.test(l) && /cannot reach|connecting/.test(l)).length, 2, 'one line to connect, one for the refusal; the rest at debug');
+      assert.equal(
+        relay.logs.filter((l) => /WARN|INFO/.test(l) && /cannot reach|connecting/.test(l)).length,
+        2,
+        'one line to connect, one for the refusal; the rest at debug',
+      );
     } finally {
       client.close();
       await relay.stop();

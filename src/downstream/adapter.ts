@@ -32,7 +32,10 @@ export type EndpointTotals = Pick<ClientStatus, 'delivered' | 'dropped' | 'faile
 
 /** The totals of `clients`, added to `base`. */
 export function addTotals(clients: EndpointTotals[], base: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 }): EndpointTotals {
-  return clients.reduce((sum, c) => ({ delivered: sum.delivered + c.delivered, dropped: sum.dropped + c.dropped, failed: sum.failed + c.failed }), base);
+  return clients.reduce(
+    (sum, c) => ({ delivered: sum.delivered + c.delivered, dropped: sum.dropped + c.dropped, failed: sum.failed + c.failed }),
+    base,
+  );
 }
 
 export interface Adapter {

@@ -1,11 +1,11 @@
 // HTTP API server for clients: /:action by GET or POST, and POST / with {action, params}, as the spec's HTTP API.
 import type { HttpBindings } from '@hono/node-server';
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
-import { HttpListener, type Address } from '../listen.ts';
+import { type Address, HttpListener } from '../listen.ts';
 import { isJsonObject } from '../onebot.ts';
 import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
 
@@ -40,7 +40,9 @@ export class HttpApiAdapter implements Adapter {
     app.use('*', bodyLimit({ maxSize: options.maxPayload, onError: (c) => c.text(`request body over ${options.maxPayload} bytes`, 413) }));
     app.post('/', (c) => this.handle(c, undefined));
     app.on(['GET', 'POST'], '/:action', (c) => this.handle(c, c.req.param('action')));
-    app.all('*', (c) => c.json({ status: 'failed', retcode: 1404, data: null, message: 'use GET or POST /:action, or POST / with {action, params}' }, 404));
+    app.all('*', (c) =>
+      c.json({ status: 'failed', retcode: 1404, data: null, message: 'use GET or POST /:action, or POST / with {action, params}' }, 404),
+    );
     this.listener = new HttpListener('HTTP API server', options.listen, app.fetch);
   }
 
@@ -81,7 +83,8 @@ export class HttpApiAdapter implements Adapter {
     try {
       const body = c.req.method === 'GET' ? coerce(c.req.queries()) : await readBody(c);
       if (action === undefined) {
-        if (typeof body.action !== 'string' || !body.action) throw new BadRequest(400, 'POST / needs a JSON body like {"action": ..., "params": {...}}');
+        if (typeof body.action !== 'string' || !body.action)
+          throw new BadRequest(400, 'POST / needs a JSON body like {"action": ..., "params": {...}}');
         action = body.action;
         params = isJsonObject(body.params) ? body.params : {};
       } else {
@@ -125,7 +128,18 @@ async function readBody(c: Context): Promise<Params> {
 
 /** Numeric and boolean fields that arrive as strings from a query or a form. Text fields stay strings. */
 const NUMBERS = /(^|_)(id|duration|times|count|no|seq)$/;
-const BOOLEANS = new Set(['auto_escape', 'no_cache', 'approve', 'enable', 'is_dismiss', 'reject_add_request', 'at_sender', 'delete', 'kick', 'ban']);
+const BOOLEANS = new Set([
+  'auto_escape',
+  'no_cache',
+  'approve',
+  'enable',
+  'is_dismiss',
+  'reject_add_request',
+  'at_sender',
+  'delete',
+  'kick',
+  'ban',
+]);
 
 function coerce(values: Record<string, string[]>): Params {
   const params: Params = {};

@@ -1,12 +1,12 @@
 // HTTP POST target: each event POSTed to a framework's webhook, in order, signed; quick operations carried out.
 import { signature } from '../auth.ts';
+import { type BufferLimits, EventBuffer, type KeptEvent } from '../event-buffer.ts';
 import { fetchFailure } from '../fetch-failure.ts';
 import type { Hub } from '../hub.ts';
-import { redactUrl, type Logger } from '../log.ts';
-import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
+import { type Logger, redactUrl } from '../log.ts';
 import { heartbeat, isJsonObject, lifecycle } from '../onebot.ts';
-import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
+import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 
 export interface PostTarget {
   url: string;
@@ -51,7 +51,15 @@ export class HttpPostAdapter implements Adapter {
     private readonly log: Logger,
   ) {
     this.name = `HTTP POST to ${redactUrl(target.url)}`;
-    this.reconnector = new Reconnector(this.name, () => ((this.retrying = false), void this.drain()), options.reconnect, log);
+    this.reconnector = new Reconnector(
+      this.name,
+      () => {
+        this.retrying = false;
+        void this.drain();
+      },
+      options.reconnect,
+      log,
+    );
     this.queue = new EventBuffer(this.name, options.buffer, log);
   }
 
@@ -111,7 +119,8 @@ export class HttpPostAdapter implements Adapter {
     this.reconnector.stop();
     if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
     // Briefly: a shutdown must not wait out --post-timeout.
-    if (this.reachable && this.hub.selfId !== undefined) await this.post(lifecycle(this.hub.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
+    if (this.reachable && this.hub.selfId !== undefined)
+      await this.post(lifecycle(this.hub.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
@@ -119,7 +128,7 @@ export class HttpPostAdapter implements Adapter {
     if (this.sending) return;
     this.sending = true;
     // Each event is out of the queue while it is posted, so that events pushed meanwhile cannot drop it.
-    for (let event; !this.stopped && (event = this.queue.shift()) !== undefined; ) {
+    for (let event: KeptEvent | undefined; !this.stopped && (event = this.queue.shift()) !== undefined; ) {
       const outcome = await this.post(event.text);
       if (outcome === 'unreachable') {
         this.queue.unshift(event);
@@ -166,7 +175,10 @@ export class HttpPostAdapter implements Adapter {
       this.lastError = `HTTP ${res.status}`;
       return 'unreachable';
     }
-    if (!res.ok) return this.fail(`answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`);
+    if (!res.ok)
+      return this.fail(
+        `answered HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check the secret and X-Self-ID it expects)' : ''}`,
+      );
     if (text.trim()) this.quickOperation(event, text);
     return 'delivered';
   }
@@ -188,7 +200,10 @@ export class HttpPostAdapter implements Adapter {
     }
     if (!isJsonObject(operation) || Object.keys(operation).length === 0) return;
     this.hub.calls.call(
-      { label: this.name, reply: (r) => r.status === 'failed' && this.log.warn(`${this.name}: quick operation failed: ${String(r.message ?? r.retcode)}`) },
+      {
+        label: this.name,
+        reply: (r) => r.status === 'failed' && this.log.warn(`${this.name}: quick operation failed: ${String(r.message ?? r.retcode)}`),
+      },
       { action: '.handle_quick_operation', params: { context, operation } },
     );
   }

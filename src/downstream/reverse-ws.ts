@@ -1,13 +1,13 @@
 // Reverse WebSocket target: the relay dials a framework (NoneBot, Koishi, aiocqhttp) as the implementation would.
 import type { WebSocket } from 'ws';
 import pkg from '../../package.json' with { type: 'json' };
-import { dialWebSocket, type DialOptions } from '../dial.ts';
-import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
+import { type DialOptions, dialWebSocket } from '../dial.ts';
+import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
-import { redactUrl, type Logger } from '../log.ts';
-import { Reconnector, SETTLE_MS, type ReconnectOptions } from '../reconnector.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
-import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
+import { type Logger, redactUrl } from '../log.ts';
+import { type ReconnectOptions, Reconnector, SETTLE_MS } from '../reconnector.ts';
+import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface ReverseTarget {
   /** One Universal socket, or ... */
@@ -32,7 +32,12 @@ export class ReverseWsAdapter implements Adapter {
   private readonly sockets: ReverseSocket[];
 
   constructor(target: ReverseTarget, hub: Hub, options: ReverseWsOptions, log: Logger) {
-    const roles: [Role, string][] = target.url ? [['universal', target.url]] : [['api', target.apiUrl!], ['event', target.eventUrl!]];
+    const roles: [Role, string][] = target.url
+      ? [['universal', target.url]]
+      : [
+          ['api', target.apiUrl!],
+          ['event', target.eventUrl!],
+        ];
     this.sockets = roles.map(([role, url]) => new ReverseSocket(url, role, target.token, hub, options, log));
     this.name = `reverse WebSocket to ${roles.map(([, url]) => redactUrl(url)).join(' + ')}`;
   }
@@ -100,7 +105,16 @@ class ReverseSocket {
     const kept = { buffered: this.buffer?.size ?? 0, dropped: this.buffer?.dropped ?? 0 };
     const lastError = this.reconnector.lastFailure ?? this.lastError;
     if (this.session) return { ...this.session.status(this.target), delivered: this.delivered + this.session.delivered, ...kept };
-    return { label: this.target, role: this.role, connected: false, queueBytes: 0, delivered: this.delivered, ...kept, failed: 0, ...(lastError ? { lastError } : {}) };
+    return {
+      label: this.target,
+      role: this.role,
+      connected: false,
+      queueBytes: 0,
+      delivered: this.delivered,
+      ...kept,
+      failed: 0,
+      ...(lastError ? { lastError } : {}),
+    };
   }
 
   /** Dial once the bot's self_id is known: frameworks key bots by X-Self-ID. */

@@ -1,16 +1,16 @@
 // Forward WebSocket server for clients: `/` universal, `/api` calls only, `/event` events only.
-import { upgradeWebSocket, type HttpBindings } from '@hono/node-server';
-import { Hono, type Context } from 'hono';
+import { type HttpBindings, upgradeWebSocket } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
 import type { WSEvents } from 'hono/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
-import { EventBuffer, type BufferLimits } from '../event-buffer.ts';
+import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Hub } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { HttpListener, messageText, type Address } from '../listen.ts';
+import { type Address, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
-import { addTotals, type Adapter, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
-import { WsSession, type Role, type SessionOptions } from './ws-session.ts';
+import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface WsServerOptions {
   listen: Address;
@@ -72,7 +72,17 @@ export class WsServerAdapter implements Adapter {
     });
     const away = [...this.away].map((name): ClientStatus => {
       const buffer = this.buffers.get(name)!;
-      return { label: `client "${name}" (away)`, role: 'universal', name, connected: false, queueBytes: 0, delivered: 0, buffered: buffer.size, dropped: buffer.dropped, failed: 0 };
+      return {
+        label: `client "${name}" (away)`,
+        role: 'universal',
+        name,
+        connected: false,
+        queueBytes: 0,
+        delivered: 0,
+        buffered: buffer.size,
+        dropped: buffer.dropped,
+        failed: 0,
+      };
     });
     return [...connected, ...away];
   }
@@ -180,7 +190,9 @@ export class WsServerAdapter implements Adapter {
     if (this.away.size <= MAX_AWAY_NAMES) return;
     const [oldest] = this.away;
     const buffer = this.buffers.get(oldest!)!;
-    this.log.warn(`more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest}", the longest away, and its ${buffer.size} kept event(s)`);
+    this.log.warn(
+      `more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest}", the longest away, and its ${buffer.size} kept event(s)`,
+    );
     this.away.delete(oldest!);
     this.buffers.delete(oldest!);
     this.gone.dropped += buffer.dropped + buffer.size;

@@ -3,11 +3,11 @@ import * as v from 'valibot';
 import type { WebSocket } from 'ws';
 import type { Caller } from '../calls.ts';
 import type { EventBuffer } from '../event-buffer.ts';
-import type { ClientStatus } from './adapter.ts';
 import type { Hub } from '../hub.ts';
-import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
+import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, heartbeat, isJsonObject, lifecycle, RelayRetcode } from '../onebot.ts';
+import type { ClientStatus } from './adapter.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -92,7 +92,6 @@ export class WsSession implements Caller {
     this.replayPending = true;
     this.pumpTimer = setTimeout(start, after);
   }
-
 
   status(label = this.label): ClientStatus {
     return {
@@ -199,7 +198,9 @@ export class WsSession implements Caller {
   private dropTooSlow(): void {
     this.tooSlow = true;
     this.lastError = `too slow: over ${this.options.queueLimit} bytes waiting`;
-    this.log.warn(`${this.label}: too slow, over ${this.options.queueLimit} bytes waiting to be sent; disconnecting (close ${CLOSE_TOO_SLOW})`);
+    this.log.warn(
+      `${this.label}: too slow, over ${this.options.queueLimit} bytes waiting to be sent; disconnecting (close ${CLOSE_TOO_SLOW})`,
+    );
     void this.close(CLOSE_TOO_SLOW, 'too slow: outbound queue full');
   }
 }

@@ -2,11 +2,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { sameToken, signature } from '../auth.ts';
-import { HttpListener, type Address } from '../listen.ts';
-import { redactUrl, type Logger } from '../log.ts';
 import { fetchFailure } from '../fetch-failure.ts';
+import { type Address, HttpListener } from '../listen.ts';
+import { type Logger, redactUrl } from '../log.ts';
 import { failedReply, isJsonObject, RelayRetcode } from '../onebot.ts';
-import { Reconnector, type ReconnectOptions } from '../reconnector.ts';
+import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
 import type { Upstream, UpstreamSink } from './upstream.ts';
 
 export interface HttpLinkOptions {
@@ -168,4 +168,3 @@ export class HttpLink implements Upstream {
     this.reconnector.lost();
   }
 }
-

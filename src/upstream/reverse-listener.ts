@@ -1,11 +1,11 @@
 // The reverse upstream: the implementation dials the relay (Universal, or an API socket plus an Event socket).
-import { upgradeWebSocket, type HttpBindings } from '@hono/node-server';
-import { Hono, type Context } from 'hono';
+import { type HttpBindings, upgradeWebSocket } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
 import type { WSEvents } from 'hono/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
-import { closeSurely, tuneSocket, watchPings, type PingOptions } from '../keepalive.ts';
-import { HttpListener, messageText, type Address } from '../listen.ts';
+import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
+import { type Address, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { describeClose, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
 
@@ -41,7 +41,7 @@ export class ReverseListener implements Upstream {
     app.get(
       '*',
       upgradeWebSocket((c) => this.connection(c)),
-      (c) => c.text('onebot-relay: point your OneBot implementation\'s reverse WebSocket here.', 426),
+      (c) => c.text("onebot-relay: point your OneBot implementation's reverse WebSocket here.", 426),
     );
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
     this.listener = new HttpListener('upstream reverse WebSocket listener', options.listen, app.fetch, wss);

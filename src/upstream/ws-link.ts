@@ -1,9 +1,9 @@
 // The dialled upstream: the relay is a WebSocket client of the implementation's forward WS server.
 import type { WebSocket } from 'ws';
-import { dialWebSocket, type DialOptions } from '../dial.ts';
-import { closeSurely, watchPings, type PingOptions } from '../keepalive.ts';
-import { redactUrl, type Logger } from '../log.ts';
-import { Reconnector, SETTLE_MS, type ReconnectOptions } from '../reconnector.ts';
+import { type DialOptions, dialWebSocket } from '../dial.ts';
+import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
+import { type Logger, redactUrl } from '../log.ts';
+import { type ReconnectOptions, Reconnector, SETTLE_MS } from '../reconnector.ts';
 import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface WsLinkOptions extends DialOptions {

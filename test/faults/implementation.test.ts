@@ -63,7 +63,10 @@ describe('fault: the implementation', { timeout: 40_000 }, () => {
       assert.equal(result.duplicated, 0);
       assert.ok(inOrder(got));
       assert.equal(client.ws.readyState, client.ws.OPEN, 'the client was never disconnected');
-      assert.ok(client.meta('heartbeat').some((h) => h.status.good === false), 'its heartbeats said the link was down meanwhile');
+      assert.ok(
+        client.meta('heartbeat').some((h) => h.status.good === false),
+        'its heartbeats said the link was down meanwhile',
+      );
     } finally {
       client.close();
       await relay.stop();

@@ -22,7 +22,8 @@ async function rawStatus(url: string, request: string): Promise<number> {
   await new Promise((resolve) => socket.once('close', resolve));
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
 }
-const hugeHeader = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Junk: ${'j'.repeat(32 * 1024)}\r\nConnection: close\r\n\r\n`;
+const hugeHeader = (path: string) =>
+  `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Junk: ${'j'.repeat(32 * 1024)}\r\nConnection: close\r\n\r\n`;
 
 /** How a server ends a WebSocket after `send` (close code), or 0 if it stays open for 500 ms. */
 async function closeCodeAfter(url: string, send: (ws: WebSocket) => void): Promise<number> {
@@ -55,7 +56,8 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       assert.equal(await rawStatus(relay.wsUrl, hugeHeader('/')), 431, 'a huge header');
       assert.equal((await fetch(`${relay.wsUrl.replace('ws:', 'http:')}/no/such/path`)).status, 404);
       // HTTP API
-      const post = (body: string | Blob, type = 'application/json') => fetch(`${api}/send_msg`, { method: 'POST', headers: { 'Content-Type': type }, body });
+      const post = (body: string | Blob, type = 'application/json') =>
+        fetch(`${api}/send_msg`, { method: 'POST', headers: { 'Content-Type': type }, body });
       assert.equal((await post('not json')).status, 400);
       assert.equal((await post('[1,2]')).status, 400);
       assert.equal((await post(new Blob([invalidUtf8]))).status, 400);
@@ -74,7 +76,9 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       const result = tally('malformed input, a well-behaved client meanwhile', sentIds(sent), receivedIds(control));
       assert.equal(result.lost + result.duplicated, 0);
       assert.equal((await control.call('get_status', {}, 'ok')).status, 'ok');
-      console.log('fault malformed input (client side): 14 kinds answered with 1400, 1007, 1009, 400, 404, 406, 413 or 431; the control client kept working');
+      console.log(
+        'fault malformed input (client side): 14 kinds answered with 1400, 1007, 1009, 400, 404, 406, 413 or 431; the control client kept working',
+      );
       bad.close();
     } finally {
       control.close();
@@ -96,7 +100,10 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       ws.send('not json');
       ws.send('[1,2,3]');
       ws.send('"just a string"');
-      await waitFor(() => reverse.logs.filter((l) => /upstream sent a frame that is (not JSON|neither an event nor a reply)/.test(l)).length === 3, 'three warnings');
+      await waitFor(
+        () => reverse.logs.filter((l) => /upstream sent a frame that is (not JSON|neither an event nor a reply)/.test(l)).length === 3,
+        'three warnings',
+      );
       assert.equal(reverse.relay.hub.health().status, 'up', 'bad frames do not drop the link');
       const dropped = closeCode(ws);
       ws.send('x'.repeat(5000));
@@ -119,7 +126,9 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       assert.equal((await fetch(receiver)).status, 405);
       assert.equal(await rawStatus(receiver, hugeHeader('/')), 431);
       assert.deepEqual((await http.post(`${receiver}/`, 1)).statuses, [204], 'a good event still goes through');
-      console.log('fault malformed input (implementation side): non-JSON and non-objects ignored with a warning, 1009, 400, 405, 413, 431; the link and the clients stayed up');
+      console.log(
+        'fault malformed input (implementation side): non-JSON and non-objects ignored with a warning, 1009, 400, 405, 413, 431; the link and the clients stayed up',
+      );
     } finally {
       client.close();
       await reverse.stop();

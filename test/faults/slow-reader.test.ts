@@ -13,7 +13,20 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
   it('keeps the relay process within its queue and buffer limits while 256 MB flow past two stuck clients', async () => {
     const fake = await FakeImplementation.start();
     const [ws, admin] = [await freePort(), await freePort()];
-    const relay = runRelay(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--queue-limit', String(1 << 20), '--buffer-bytes', String(8 << 20), '--log-level', 'warn']);
+    const relay = runRelay([
+      '--upstream',
+      fake.url,
+      '--ws',
+      `127.0.0.1:${ws}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+      '--queue-limit',
+      String(1 << 20),
+      '--buffer-bytes',
+      String(8 << 20),
+      '--log-level',
+      'warn',
+    ]);
     const stuck: Socket[] = [];
     let healthy: TestClient | undefined;
     try {
@@ -28,7 +41,16 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
       for (let batch = 0; batch < 80; batch++) {
         const started = Date.now();
         for (let i = 0; i < 100; i++) {
-          fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_type: 'private', message_id: batch * 100 + i, raw_message: padding }));
+          fake.broadcast(
+            JSON.stringify({
+              time: 1,
+              self_id: fake.selfId,
+              post_type: 'message',
+              message_type: 'private',
+              message_id: batch * 100 + i,
+              raw_message: padding,
+            }),
+          );
         }
         await healthy.waitForFrames(() => healthy!.events().length === (batch + 1) * 100, `batch ${batch}`, 10_000);
         slowest = Math.max(slowest, Date.now() - started);
@@ -36,8 +58,14 @@ describe('fault: clients that never read', { timeout: 60_000 }, () => {
       }
       await waitFor(() => (relay.output().match(/too slow/g) ?? []).length === 2, 'both stuck clients dropped as too slow');
       assert.ok(/client "stuck": its buffer is over/.test(relay.output()), 'the named one had its buffer capped, with one warning');
-      console.log(`fault never-reading clients: 256 MB sent, healthy client got all 8000 events, slowest batch ${slowest} ms, relay RSS ${baseline.toFixed(0)} → peak ${peak.toFixed(0)} MiB`);
-      const result = tally('never-reading clients, the healthy one', Array.from({ length: 8000 }, (_, i) => i), receivedIds(healthy));
+      console.log(
+        `fault never-reading clients: 256 MB sent, healthy client got all 8000 events, slowest batch ${slowest} ms, relay RSS ${baseline.toFixed(0)} → peak ${peak.toFixed(0)} MiB`,
+      );
+      const result = tally(
+        'never-reading clients, the healthy one',
+        Array.from({ length: 8000 }, (_, i) => i),
+        receivedIds(healthy),
+      );
       assert.equal(result.lost + result.duplicated, 0);
       assert.ok(slowest < 3000, `the healthy client was not held up (slowest batch of 100: ${slowest} ms)`);
       // 1 MiB queue per stuck client and an 8 MiB buffer, plus garbage not yet collected. A relay that kept

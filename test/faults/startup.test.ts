@@ -19,7 +19,9 @@ describe('fault: at start', { timeout: 30_000 }, () => {
         assert.equal(await relay.exited, 1, `${name}: exit code`);
         assert.match(relay.output(), new RegExp(`${name} on ${taken.replace(/\./g, '\\.')}: the port is already in use`));
       }
-      console.log('fault port in use at start: sent 0, delivered 0, lost 0, duplicated 0 (nothing starts: exit 1 naming the admin, HTTP API or upstream listener)');
+      console.log(
+        'fault port in use at start: sent 0, delivered 0, lost 0, duplicated 0 (nothing starts: exit 1 naming the admin, HTTP API or upstream listener)',
+      );
     } finally {
       blocker.close();
     }
@@ -29,7 +31,18 @@ describe('fault: at start', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     await fake.kill();
     const [ws, admin] = [await freePort(), await freePort()];
-    const relay = runRelay(['--upstream', fake.url, '--ws', `127.0.0.1:${ws}`, '--admin', `127.0.0.1:${admin}`, '--reconnect-max', '300', '--hold', '500']);
+    const relay = runRelay([
+      '--upstream',
+      fake.url,
+      '--ws',
+      `127.0.0.1:${ws}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+      '--reconnect-max',
+      '300',
+      '--hold',
+      '500',
+    ]);
     try {
       await waitFor(() => /health: /.test(relay.output()), 'the banner', 10_000);
       const client = await TestClient.connect(`ws://127.0.0.1:${ws}/`);

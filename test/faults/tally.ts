@@ -1,7 +1,7 @@
 // Counting for the fault suite: what the implementation sent, what a client got, what was lost or duplicated.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor, type TestClient } from '../helpers.ts';
+import { type TestClient, waitFor } from '../helpers.ts';
 
 export interface Tally {
   sent: number;
@@ -25,7 +25,10 @@ export function tally(name: string, sent: number[], received: number[]): Tally {
 
 /** The message_id of each message event a client got, in the order it got them. */
 export function receivedIds(client: TestClient): number[] {
-  return client.parsed().filter((f) => f.post_type === 'message').map((f) => f.message_id as number);
+  return client
+    .parsed()
+    .filter((f) => f.post_type === 'message')
+    .map((f) => f.message_id as number);
 }
 
 /** The message_id of each event text sent. */

@@ -1,8 +1,8 @@
 // Faults of the frameworks: a reverse target and a POST target go away for a while during a steady stream.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeImplementation } from '../fake-impl.ts';
 import { FakeFramework, FakeWebhook } from '../fake-framework.ts';
+import { FakeImplementation } from '../fake-impl.ts';
 import { startTestRelay, waitFor } from '../helpers.ts';
 import { inOrder, tally } from './tally.ts';
 
@@ -23,7 +23,11 @@ async function setUp() {
     }
   })();
   const received = {
-    reverse: () => framework.sockets.flatMap((s) => framework.parsed(s)).filter((f) => f.post_type === 'message').map((f) => f.message_id as number),
+    reverse: () =>
+      framework.sockets
+        .flatMap((s) => framework.parsed(s))
+        .filter((f) => f.post_type === 'message')
+        .map((f) => f.message_id as number),
     post: () => hook.events().map((e) => e.message_id as number),
   };
   // The POST target is caught up one request at a time: allow for a loaded machine.
