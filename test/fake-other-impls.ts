@@ -47,6 +47,8 @@ export class FakeReverseImplementation {
 export class FakeHttpImplementation {
   readonly calls: ReceivedCall[] = [];
   readonly authorizations: (string | undefined)[] = [];
+  /** Actions it answers only after this many ms. */
+  readonly delays = new Map<string, number>();
   private readonly http = new RestartableServer(() => this.newServer());
   private readonly replies: FakeReplies;
   private seq = 0;
@@ -105,6 +107,7 @@ export class FakeHttpImplementation {
       const action = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
       const params = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       this.calls.push({ action, params, echo: undefined });
+      await new Promise((resolve) => setTimeout(resolve, this.delays.get(action) ?? 0));
       const [reply] = this.replies.to(action, params);
       res.writeHead(reply!.retcode === 1404 ? 404 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply));
     });

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
+import { RelayRetcode } from '../src/onebot.ts';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
 import { FakeImplementation } from './fake-impl.ts';
+import { FakeHttpImplementation } from './fake-other-impls.ts';
 import { busyPort, freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
 
 describe('reload', { timeout: 30_000 }, () => {
@@ -185,6 +187,41 @@ describe('reload', { timeout: 30_000 }, () => {
       await relay.stop();
       await oldFake.stop();
       await newFake.stop();
+    }
+  });
+
+  it('gives the HTTP upstream a new call timeout (every setting a piece is built from counts as a change)', async () => {
+    const fake = await FakeHttpImplementation.start();
+    fake.delays.set('echo_params', 1_500);
+    const relay = await startTestRelay(fake.url, { upstreamPostListen: '127.0.0.1:0', callTimeout: 1_000 });
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
+      assert.equal((await client.call('echo_params', {}, 'before')).retcode, RelayRetcode.timeout, 'the old timeout at first');
+      relay.settings.callTimeout = 5_000;
+      assert.equal(await relay.relay.reload(), true);
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'up again');
+      const reply = await client.call('echo_params', {}, 'after');
+      assert.equal(reply.status, 'ok', `answered within the new timeout: ${JSON.stringify(reply)}`);
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.kill();
+    }
+  });
+
+  it('restarts a POST target whose buffer limits changed, so that the new limits apply to it', async () => {
+    const fake = await FakeImplementation.start();
+    const hook = await FakeWebhook.start();
+    const relay = await startTestRelay(fake.url, { post: [hook.url] });
+    try {
+      relay.settings.bufferEvents = 500;
+      assert.equal(await relay.relay.reload(), true);
+      assert.ok(relay.logs.some((l) => /reloaded: .*restarted HTTP POST target http:\/\/127\.0\.0\.1:\d+/.test(l)));
+    } finally {
+      await relay.stop();
+      await hook.stop();
+      await fake.stop();
     }
   });
 
