@@ -17,15 +17,14 @@ const OPTIONS: HookOptions = { command: 'exit 0', grace: 0, cooldown: 10_000, ti
 
 function setup(t: TestContext, options: Partial<HookOptions> = {}) {
   const clock = mockClock(t);
-  const { log, messages } = recordingLogger();
+  const { log, records, messages } = recordingLogger();
   const hook = new UnhealthyHook({ ...OPTIONS, ...options }, log);
   const runs = () => messages('warn').filter((m) => m.endsWith('running --on-unhealthy'));
   /** Wait (in real time) for a log message. */
   const logged = async (pattern: RegExp) => {
     const start = performance.now();
-    while (!messages('info').some((m) => pattern.test(m)) && !messages('warn').some((m) => pattern.test(m))) {
-      if (performance.now() - start > 5000)
-        assert.fail(`no log message like ${pattern} within 5 s; got ${JSON.stringify(messages('info'))}`);
+    while (!records.some((r) => pattern.test(r.msg))) {
+      if (performance.now() - start > 5000) assert.fail(`no log message like ${pattern} within 5 s; got ${JSON.stringify(records)}`);
       await new Promise((resolve) => realSetTimeout(resolve, 5));
     }
   };
