@@ -15,6 +15,9 @@ export interface HookOptions {
   timeout: number;
 }
 
+/** What the hook reads of the health. */
+export type HookHealth = Pick<Health, 'status' | 'reason' | 'self_id'>;
+
 export class UnhealthyHook {
   private unhealthySince: number | undefined;
   /** When the last run ended. */
@@ -32,7 +35,7 @@ export class UnhealthyHook {
   }
 
   /** Look at the health now (the relay calls this every second). */
-  check(health: Health): void {
+  check(health: HookHealth): void {
     const now = Date.now();
     if (health.status === 'up' || !this.options.command) {
       this.unhealthySince = undefined;
@@ -43,7 +46,7 @@ export class UnhealthyHook {
     this.run(health);
   }
 
-  private run(health: Health): void {
+  private run(health: HookHealth): void {
     this.running = true;
     const reason = health.reason ?? health.status;
     this.log.warn(
@@ -75,17 +78,16 @@ export class UnhealthyHook {
       stream.on('end', () => logLine(partial));
     }
     const { timeout } = this.options;
-    let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       this.log.warn(`--on-unhealthy still running after ${timeout} ms: stopping it`);
       stopTree(child.pid, 'SIGTERM');
-      // One that ignores SIGTERM must not keep the hook from ever running again.
-      killer = setTimeout(() => stopTree(child.pid, 'SIGKILL'), KILL_AFTER_MS);
+      // Whatever ignores SIGTERM gets SIGKILL, even once the shell around it has ended: it must neither
+      // keep running nor keep the hook from ever running again.
+      setTimeout(() => stopTree(child.pid, 'SIGKILL'), KILL_AFTER_MS);
     }, timeout);
     const done = (how: string) => {
       if (!this.running) return; // 'error' and 'exit' can both come
       clearTimeout(timer);
-      clearTimeout(killer);
       this.running = false;
       this.lastRun = Date.now(); // a command that fails at once must not run again at once
       this.log.info(`--on-unhealthy ${how}; next run no sooner than ${Math.round(this.options.cooldown / 1000)} s from now`);

@@ -23,7 +23,8 @@ describe('--on-unhealthy', { timeout: 30_000 }, () => {
       'restart',
       `require('fs').appendFileSync(${JSON.stringify(out)}, process.env.ONEBOT_RELAY_HEALTH + '|' + process.env.ONEBOT_RELAY_SELF_ID + '|' + process.env.ONEBOT_RELAY_REASON + '\\n'); console.log('restarting napcat');`,
     );
-    const runs = () => (existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : []);
+    // Whole lines only: a run may have created the file and not yet written its line.
+    const runs = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1) : []);
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url, { onUnhealthy: command, unhealthyGrace: 400, unhealthyCooldown: 2500 });
     try {

@@ -1,0 +1,35 @@
+// What the unit tests of the pure state machines share: a mocked clock and a logger that keeps what it is told.
+import type { TestContext } from 'node:test';
+import { createLogger, type Level, type Logger } from '../../src/log.ts';
+
+/** Date.now() when each test starts: far from 0, as a real clock is. */
+export const START = 1_700_000_000_000;
+
+/**
+ * setTimeout, setInterval and Date move only on tick(), and go back to real ones after the test. Tick
+ * exactly to a timer's due time when its callback reads the clock: Node 20 shows callbacks run by a tick
+ * the time at the end of that tick.
+ */
+export function mockClock(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: START });
+  return t.mock.timers;
+}
+
+export interface LogRecord {
+  level: Level;
+  msg: string;
+}
+
+/** A real logger (JSON lines, every level) whose lines are kept in `records`. */
+export function recordingLogger(): { log: Logger; records: LogRecord[]; messages(level: Level): string[] } {
+  const records: LogRecord[] = [];
+  const log = createLogger(
+    'debug',
+    (line) => {
+      const { level, msg } = JSON.parse(line) as LogRecord;
+      records.push({ level, msg });
+    },
+    'json',
+  );
+  return { log, records, messages: (level) => records.filter((r) => r.level === level).map((r) => r.msg) };
+}
