@@ -1,6 +1,6 @@
 // Builds a running relay from its settings (one hub, its upstream link, its adapters, the admin endpoint)
 // and moves it to new settings without a restart: only what changed is closed, opened or restarted.
-import { type AdminSources, adminListener } from './admin.ts';
+import { type AdminOptions, type AdminSources, adminListener } from './admin.ts';
 import { type Config, ConfigError } from './config.ts';
 import type { Adapter, KeptEvents } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
@@ -65,7 +65,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     reload: () => relay.reload(),
   };
-  let admin = adminListener(config.admin, config.adminToken, sources);
+  let admin = adminListener(adminOptions(config), sources, log.child('admin'));
   /** The settings the upstream link and the admin endpoint were built from (a failed reload keeps them). */
   let linkConfig = config;
   let adminConfig = config;
@@ -135,10 +135,10 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     }
     hub.configure(hubOptions(next));
     changes.push(...(await applyEndpoints(next)));
-    if (formatAddress(adminConfig.admin) !== formatAddress(next.admin) || adminConfig.adminToken !== next.adminToken) {
+    if (JSON.stringify(adminOptions(adminConfig)) !== JSON.stringify(adminOptions(next))) {
       await admin.close();
       try {
-        admin = adminListener(next.admin, next.adminToken, sources);
+        admin = adminListener(adminOptions(next), sources, log.child('admin'));
         await admin.open();
         adminConfig = next;
         changes.push(`admin endpoint restarted on ${admin.url}`);
@@ -146,7 +146,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         log.error(
           `reload: the admin endpoint could not move to ${formatAddress(next.admin)}: ${(err as Error).message}; it stays on ${formatAddress(adminConfig.admin)}`,
         );
-        admin = adminListener(adminConfig.admin, adminConfig.adminToken, sources);
+        admin = adminListener(adminOptions(adminConfig), sources, log.child('admin'));
         await admin.open();
       }
     }
@@ -278,6 +278,10 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
 /** Settings that the process reads once, at start. */
 const RESTART_ONLY = ['logFile', 'logFileSize', 'keepQuickEdit'] as const;
 
+function adminOptions(config: Config): AdminOptions {
+  return { listen: config.admin, token: config.adminToken, allowOrigins: config.allowOrigins, allowHosts: config.allowHosts };
+}
+
 function hookOptions(config: Config) {
   return {
     command: config.onUnhealthy,
@@ -316,7 +320,14 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
       spec(
         'WebSocket server',
         formatAddress(e.listen),
-        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer },
+        {
+          listen: e.listen,
+          token: e.token ?? config.token,
+          allowOrigins: e.allowOrigins ?? config.allowOrigins,
+          maxPayload: config.maxPayload,
+          session: session(e.heartbeat),
+          buffer,
+        },
         (o) => new WsServerAdapter(o, hub, log.child('ws')),
       ),
     ),
@@ -324,8 +335,14 @@ function endpointSpecs(config: Config, hub: Hub, log: Logger): EndpointSpec[] {
       spec(
         'HTTP API server',
         formatAddress(e.listen),
-        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload },
-        (o) => new HttpApiAdapter(o, hub),
+        {
+          listen: e.listen,
+          token: e.token ?? config.token,
+          allowOrigins: e.allowOrigins ?? config.allowOrigins,
+          allowHosts: e.allowHosts ?? config.allowHosts,
+          maxPayload: config.maxPayload,
+        },
+        (o) => new HttpApiAdapter(o, hub, log.child('http')),
       ),
     ),
     ...config.reverse.map((t) =>
@@ -371,6 +388,8 @@ function upstreamKey(config: Config): unknown[] {
     config.reconnectMax,
     config.maxPayload,
     config.handshakeTimeout,
+    // Only a listening upstream serves browsers (and refuses them): a dialled link is not restarted for it.
+    config.upstreamListen || config.upstreamPostListen ? config.allowOrigins : [],
   ];
 }
 
@@ -379,7 +398,13 @@ function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream 
   const reconnect = reconnectOf(config);
   if (config.upstreamListen) {
     return new ReverseListener(
-      { listen: config.upstreamListen, token: config.upstreamToken, ping, maxPayload: config.maxPayload },
+      {
+        listen: config.upstreamListen,
+        token: config.upstreamToken,
+        allowOrigins: config.allowOrigins,
+        ping,
+        maxPayload: config.maxPayload,
+      },
       sink,
       log,
     );
@@ -390,6 +415,7 @@ function upstreamFor(config: Config, sink: UpstreamSink, log: Logger): Upstream 
         url: config.upstream,
         token: config.upstreamToken,
         postListen: config.upstreamPostListen,
+        allowOrigins: config.allowOrigins,
         secret: config.upstreamSecret,
         probeEvery: config.ping,
         probeTimeout: config.pingTimeout,
