@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import { afterEach, describe, it, mock } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { BrowserGuard, type BrowserPolicy, hostNameOf, judge, originOf, type Provenance } from '../src/browser-guard.ts';
+import type { Settings } from '../src/config.ts';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { createLogger } from '../src/log.ts';
@@ -155,12 +157,22 @@ const adminUrl = (relay: TestRelay) => `http://${relay.relay.admin.url}`;
 const sentMessages = (fake: FakeImplementation) => fake.calls.filter((c) => c.action === 'send_group_msg').map((c) => c.params.message);
 const refusals = (relay: TestRelay) => relay.logs.filter((l) => /: refused /.test(l));
 
+/** A relay linked to a fake implementation, for the length of `body`. */
+async function linked(settings: Settings, body: (relay: TestRelay, fake: FakeImplementation) => Promise<void>): Promise<void> {
+  const fake = await FakeImplementation.start();
+  const relay = await startTestRelay(fake.url, settings);
+  try {
+    await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
+    await body(relay, fake);
+  } finally {
+    await relay.stop();
+    await fake.stop();
+  }
+}
+
 describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, () => {
   it('WebSocket server: a foreign page gets 403 before the upgrade; a framework connects and calls as before', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url);
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
+    await linked({}, async (relay, fake) => {
       await assert.rejects(TestClient.connect(relay.wsUrl, { Origin: EVIL }), /Unexpected server response: 403/);
       await assert.rejects(TestClient.connect(`${relay.wsUrl}/api`, { 'Sec-Fetch-Site': 'cross-site' }), /403/);
       assert.equal(relay.relay.adapters[0]!.clients().length, 0, 'no session was made');
@@ -169,17 +181,11 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
       client.close();
       assert.deepEqual(sentMessages(fake), ['framework']);
       assert.equal(refusals(relay).length, 2, 'one line for the origin, one for the page without one');
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    });
   });
 
   it('HTTP API: a form POST, a JSON POST and an image GET from a foreign page get 403 and reach nothing', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { http: ['127.0.0.1:0'] });
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
+    await linked({ http: ['127.0.0.1:0'] }, async (relay, fake) => {
       const api = httpApiUrl(relay);
       const form = { method: 'POST', headers: { ...FORM, Origin: EVIL }, body: 'group_id=1&message=form' };
       const refused = await fetch(`${api}/send_group_msg`, form);
@@ -196,48 +202,40 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
       const body = JSON.stringify({ group_id: 1, message: 'json' });
       assert.equal((await fetch(`${api}/send_group_msg`, { method: 'POST', headers: JSON_BODY, body })).status, 200);
       assert.deepEqual(sentMessages(fake), ['form', 'json']);
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    });
   });
 
   it('admin endpoint and HTTP API: a Host that is not a name of this machine gets 403 (DNS rebinding)', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, {
-      http: [{ listen: '127.0.0.1:0', allowHosts: ['api.example'] }],
-      allowHosts: ['Relay.Example'],
-    });
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
-      const admin = `${relay.adminUrl}/healthz`;
-      const api = `${httpApiUrl(relay)}/get_status`;
-      const status = async (url: string, host: string) => (await send(url, { headers: { Host: host } })).status;
-      for (const host of ['127.0.0.1', 'localhost:80', '[::1]:6720', '203.0.113.9:6720']) {
-        assert.equal(await status(admin, host), 200, `admin, Host ${host}`);
-        assert.equal(await status(api, host), 200, `HTTP API, Host ${host}`);
-      }
-      assert.equal(await status(admin, 'evil.example'), 403);
-      assert.equal(await status(api, 'evil.example'), 403);
-      assert.match((await send(admin, { headers: { Host: 'evil.example' } })).text, /Host "evil\.example" is not a name of this relay/);
-      assert.equal(await status(admin, 'relay.example:6720'), 200, 'listed at the top level');
-      assert.equal(await status(api, 'relay.example:6720'), 403, "the endpoint's own list wins");
-      assert.equal(await status(api, 'api.example'), 200);
-      assert.equal(
-        await status(`${relay.wsUrl.replace('ws:', 'http:')}/`, 'evil.example'),
-        426,
-        'the WebSocket server checks Origin, not Host',
-      );
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    await linked(
+      {
+        http: [{ listen: '127.0.0.1:0', allowHosts: ['api.example'] }],
+        allowHosts: ['Relay.Example'],
+      },
+      async (relay) => {
+        const admin = `${relay.adminUrl}/healthz`;
+        const api = `${httpApiUrl(relay)}/get_status`;
+        const status = async (url: string, host: string) => (await send(url, { headers: { Host: host } })).status;
+        for (const host of ['127.0.0.1', 'localhost:80', '[::1]:6720', '203.0.113.9:6720']) {
+          assert.equal(await status(admin, host), 200, `admin, Host ${host}`);
+          assert.equal(await status(api, host), 200, `HTTP API, Host ${host}`);
+        }
+        assert.equal(await status(admin, 'evil.example'), 403);
+        assert.equal(await status(api, 'evil.example'), 403);
+        assert.match((await send(admin, { headers: { Host: 'evil.example' } })).text, /Host "evil\.example" is not a name of this relay/);
+        assert.equal(await status(admin, 'relay.example:6720'), 200, 'listed at the top level');
+        assert.equal(await status(api, 'relay.example:6720'), 403, "the endpoint's own list wins");
+        assert.equal(await status(api, 'api.example'), 200);
+        assert.equal(
+          await status(`${relay.wsUrl.replace('ws:', 'http:')}/`, 'evil.example'),
+          426,
+          'the WebSocket server checks Origin, not Host',
+        );
+      },
+    );
   });
 
   it('admin POST /reload: a foreign page gets 403, a form post 415; JSON, from no page or from its own, reloads', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url);
-    try {
+    await linked({}, async (relay) => {
       const reload = `${relay.adminUrl}/reload`;
       const reloads = () => relay.logs.filter((l) => /reloaded: /.test(l)).length;
       assert.equal((await fetch(reload, { method: 'POST', headers: { ...JSON_BODY, Origin: EVIL } })).status, 403);
@@ -253,16 +251,11 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
       const own = { ...JSON_BODY, Origin: relay.adminUrl, 'Sec-Fetch-Site': 'same-origin' };
       assert.equal((await fetch(reload, { method: 'POST', headers: own, body: '{}' })).status, 200);
       assert.equal(reloads(), 2);
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    });
   });
 
   it('admin POST /reload with the admin token: the token shows the caller, whatever the body', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { adminToken: 'adm' });
-    try {
+    await linked({ adminToken: 'adm' }, async (relay) => {
       const res = await fetch(`${relay.adminUrl}/reload`, {
         method: 'POST',
         headers: { ...FORM, Authorization: 'Bearer adm' },
@@ -270,10 +263,7 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
       });
       assert.equal(res.status, 200);
       assert.equal((await fetch(`${relay.adminUrl}/reload`, { method: 'POST', headers: FORM, body: 'a=1' })).status, 401);
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    });
   });
 });
 
@@ -316,44 +306,36 @@ describe('allowOrigins', { timeout: 30_000 }, () => {
   const TRUSTED = 'https://stapxs.github.io';
 
   it('lets a listed page use an endpoint: its own list wins over the top-level one, which the others follow', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, {
-      ws: [{ listen: '127.0.0.1:0', allowOrigins: [TRUSTED] }],
-      http: ['127.0.0.1:0'],
-      allowOrigins: ['https://other.example'],
-    });
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
-      const page = await TestClient.connect(relay.wsUrl, { Origin: TRUSTED, 'Sec-Fetch-Site': 'cross-site' });
-      assert.equal((await page.call('send_group_msg', { group_id: 1, message: 'ws' }, 1)).status, 'ok');
-      page.close();
-      await assert.rejects(TestClient.connect(relay.wsUrl, { Origin: 'https://other.example' }), /403/);
-      const body = JSON.stringify({ group_id: 1, message: 'http' });
-      const api = `${httpApiUrl(relay)}/send_group_msg`;
-      assert.equal((await fetch(api, { method: 'POST', headers: { ...JSON_BODY, Origin: 'https://other.example' }, body })).status, 200);
-      assert.equal((await fetch(api, { method: 'POST', headers: { ...JSON_BODY, Origin: TRUSTED }, body })).status, 403);
-      assert.deepEqual(sentMessages(fake), ['ws', 'http']);
-      assert.ok(!relay.logs.some((l) => /allowOrigins "\*"/.test(l)));
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    await linked(
+      {
+        ws: [{ listen: '127.0.0.1:0', allowOrigins: [TRUSTED] }],
+        http: ['127.0.0.1:0'],
+        allowOrigins: ['https://other.example'],
+      },
+      async (relay, fake) => {
+        const page = await TestClient.connect(relay.wsUrl, { Origin: TRUSTED, 'Sec-Fetch-Site': 'cross-site' });
+        assert.equal((await page.call('send_group_msg', { group_id: 1, message: 'ws' }, 1)).status, 'ok');
+        page.close();
+        await assert.rejects(TestClient.connect(relay.wsUrl, { Origin: 'https://other.example' }), /403/);
+        const body = JSON.stringify({ group_id: 1, message: 'http' });
+        const api = `${httpApiUrl(relay)}/send_group_msg`;
+        assert.equal((await fetch(api, { method: 'POST', headers: { ...JSON_BODY, Origin: 'https://other.example' }, body })).status, 200);
+        assert.equal((await fetch(api, { method: 'POST', headers: { ...JSON_BODY, Origin: TRUSTED }, body })).status, 403);
+        assert.deepEqual(sentMessages(fake), ['ws', 'http']);
+        assert.ok(!relay.logs.some((l) => /allowOrigins "\*"/.test(l)));
+      },
+    );
   });
 
-  it('"*" lets any page in, and says so at start and when a reload adds it', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { allowOrigins: ['*'] });
-    try {
+  it('"*" lets any page in and is warned about at start; a reload takes it away', async () => {
+    await linked({ allowOrigins: ['*'] }, async (relay) => {
       assert.ok(relay.logs.some((l) => /WARN .*WebSocket server on 127\.0\.0\.1:\d+: allowOrigins "\*" lets any web page/.test(l)));
       const page = await TestClient.connect(relay.wsUrl, { Origin: EVIL });
       page.close();
       relay.settings.allowOrigins = [];
       assert.equal(await relay.relay.reload(), true);
       await assert.rejects(TestClient.connect(wsUrl(relay), { Origin: EVIL }), /403/, 'a reload applies it');
-    } finally {
-      await relay.stop();
-      await fake.stop();
-    }
+    });
   });
 
   it('refuses a setting that is not an origin, saying what is expected', async () => {
@@ -369,35 +351,31 @@ describe('allowOrigins', { timeout: 30_000 }, () => {
 });
 
 describe('a web page in Chromium', { timeout: 60_000 }, () => {
-  it('from another local port cannot open the WebSocket, post a form to the HTTP API or the admin endpoint, or load them as an image', async () => {
-    const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { http: ['127.0.0.1:0'] });
-    // The attacker's page, on 127.0.0.1 too (another port is another origin, but the same site).
-    const page = (
-      api: string,
-      ws: string,
-      admin: string,
-    ) => `<!doctype html><title>a page</title><iframe name="sink"></iframe><iframe name="sink2"></iframe>
+  /** The attacker's page, on 127.0.0.1 too (another port: another origin, but the same site), aimed at the relay's endpoints as they are now. */
+  const attack = (relay: TestRelay) => {
+    const api = httpApiUrl(relay);
+    return `<!doctype html><title>a page</title><iframe name="sink"></iframe><iframe name="sink2"></iframe>
 <form id="f" method="POST" action="${api}/send_group_msg" target="sink"><input name="group_id" value="1"><input name="message" value="form"></form>
-<form id="g" method="POST" action="${admin}/reload" target="sink2"><input name="a" value="1"></form>
+<form id="g" method="POST" action="${adminUrl(relay)}/reload" target="sink2"><input name="a" value="1"></form>
 <img src="${api}/send_group_msg?group_id=1&amp;message=image">
 <script>
-var ws = new WebSocket('${ws}/');
+var ws = new WebSocket('${wsUrl(relay)}/');
 ws.onopen = function () { ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'ws' }, echo: 1 })); };
 ws.onmessage = function (e) { if (JSON.parse(e.data).echo === 1) window.ws = 'answered'; };
 ws.onerror = function () { window.ws = 'refused'; };
 document.getElementById('f').submit();
 document.getElementById('g').submit();
 </script>`;
-    const site = createServer((_req, res) =>
-      res.writeHead(200, { 'Content-Type': 'text/html' }).end(page(httpApiUrl(relay), wsUrl(relay), adminUrl(relay))),
-    );
-    const origin = `http://127.0.0.1:${await listenOn(site)}`;
-    const browser = await launchChromium();
-    try {
-      await waitFor(() => relay.relay.hub.health().status === 'up', 'the link');
+  };
+
+  it('from another local port cannot open the WebSocket, post a form to the HTTP API or the admin endpoint, or load them as an image', async () => {
+    await linked({ http: ['127.0.0.1:0'] }, async (relay, fake) => {
+      const site = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(attack(relay)));
+      const origin = `http://127.0.0.1:${await listenOn(site)}`;
+      let browser: Browser | undefined;
+      /** Open the page; what became of its WebSocket, and the statuses of its form posts and its image. */
       const visit = async () => {
-        const tab = await browser.newPage();
+        const tab = await browser!.newPage();
         const responses = Promise.all(
           [/send_group_msg$/, /send_group_msg\?/, /\/reload$/].map((url) =>
             tab.waitForResponse((r) => url.test(r.url()), { timeout: 10_000 }),
@@ -405,34 +383,31 @@ document.getElementById('g').submit();
         );
         await tab.goto(origin);
         await tab.waitForFunction(() => (window as unknown as { ws?: string }).ws !== undefined, undefined, { timeout: 10_000 });
-        const statuses = (await responses).map((r) => r.status());
+        const [form, image, reload] = (await responses).map((r) => r.status());
         const ws = await tab.evaluate(() => (window as unknown as { ws: string }).ws);
         await tab.close();
-        return { ws, form: statuses[0], image: statuses[1], reload: statuses[2] };
+        return { ws, form, image, reload };
       };
+      try {
+        browser = await launchChromium();
+        assert.deepEqual(await visit(), { ws: 'refused', form: 403, image: 403, reload: 403 });
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(sentMessages(fake), [], 'nothing reached the implementation');
+        assert.ok(!relay.logs.some((l) => /reloaded: /.test(l)));
+        assert.ok(refusals(relay).some((l) => l.includes(`refused requests from web pages at ${origin}`)));
 
-      assert.deepEqual(await visit(), { ws: 'refused', form: 403, image: 403, reload: 403 });
-      await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(sentMessages(fake), [], 'nothing reached the implementation');
-      assert.ok(!relay.logs.some((l) => /reloaded: /.test(l)));
-      assert.ok(refusals(relay).some((l) => l.includes(`refused requests from web pages at ${origin}`)));
-
-      // The same page, once allowed: the WebSocket and the form get through; the image, which names no origin,
-      // still does not, and the admin endpoint still takes no form post.
-      relay.settings.allowOrigins = [origin];
-      assert.equal(await relay.relay.reload(), true);
-      assert.deepEqual(await visit(), { ws: 'answered', form: 200, image: 403, reload: 415 });
-      await waitFor(
-        () => sentMessages(fake).length === 2,
-        `the calls of the allowed page; got ${JSON.stringify(sentMessages(fake))} ${JSON.stringify(relay.logs.slice(-8))}`,
-      );
-      assert.deepEqual(sentMessages(fake).sort(), ['form', 'ws']);
-    } finally {
-      await browser.close();
-      site.closeAllConnections();
-      await new Promise((r) => site.close(r));
-      await relay.stop();
-      await fake.stop();
-    }
+        // The same page, once allowed: the WebSocket and the form get through; the image, which names no origin,
+        // still does not, and the admin endpoint still takes no form post.
+        relay.settings.allowOrigins = [origin];
+        assert.equal(await relay.relay.reload(), true);
+        assert.deepEqual(await visit(), { ws: 'answered', form: 200, image: 403, reload: 415 });
+        await waitFor(() => sentMessages(fake).length === 2, 'the calls of the allowed page');
+        assert.deepEqual(sentMessages(fake).sort(), ['form', 'ws']);
+      } finally {
+        await browser?.close();
+        site.closeAllConnections();
+        await new Promise((r) => site.close(r));
+      }
+    });
   });
 });
