@@ -14,7 +14,10 @@ export interface BrowserPolicy {
    * not checked. Only a name can rebind: an IP address in Host means the browser itself asked that address.
    */
   allowHosts?: readonly string[];
-  /** Pages the endpoint serves itself may use it (the admin endpoint's status page). Needs allowHosts. */
+  /**
+   * Pages the endpoint serves itself may use it (the admin endpoint's status page), and a link elsewhere may
+   * open them. Needs allowHosts.
+   */
   ownPages?: boolean;
 }
 
@@ -23,6 +26,8 @@ export interface Provenance {
   origin?: string;
   fetchSite?: string;
   host?: string;
+  /** A GET that opens a page in a tab (Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: document): a link was followed. */
+  opensPage?: boolean;
 }
 
 export interface Refusal {
@@ -70,7 +75,7 @@ function shown(value: string): string {
 
 /** Undefined: serve it. A request without Origin, Sec-Fetch-Site or Host (any framework) is always served. */
 export function judge(request: Provenance, policy: BrowserPolicy, listenHost: string): Refusal | undefined {
-  const { origin, fetchSite, host } = request;
+  const { origin, fetchSite, host, opensPage } = request;
   if (policy.allowHosts && host !== undefined && !hostAllowed(host, listenHost, policy.allowHosts)) {
     return {
       reason: `refused: Host "${shown(host)}" is not a name of this relay (a guard against DNS rebinding; see allowHosts)`,
@@ -90,7 +95,8 @@ export function judge(request: Provenance, policy: BrowserPolicy, listenHost: st
     };
   }
   // No Origin: a link, an image or a form in an older browser. Sec-Fetch-Site still says it came from a page elsewhere.
-  if (fetchSite === 'cross-site' || fetchSite === 'same-site') {
+  // A link to a page of the endpoint's own shows it to the user, not to the linking page, and changes nothing.
+  if ((fetchSite === 'cross-site' || fetchSite === 'same-site') && !(policy.ownPages && opensPage)) {
     return {
       reason: 'refused: a request from a web page on another site (see allowOrigins)',
       subject: `${fetchSite} requests from web pages that send no Origin`,
@@ -128,7 +134,13 @@ export class BrowserGuard {
   /** The 403 to answer instead, or undefined to serve the request. */
   refuse(request: Request, listenHost: string): Response | undefined {
     const header = (name: string) => request.headers.get(name) ?? undefined;
-    const refusal = judge({ origin: header('origin'), fetchSite: header('sec-fetch-site'), host: header('host') }, this.policy, listenHost);
+    const provenance = {
+      origin: header('origin'),
+      fetchSite: header('sec-fetch-site'),
+      host: header('host'),
+      opensPage: request.method === 'GET' && header('sec-fetch-mode') === 'navigate' && header('sec-fetch-dest') === 'document',
+    };
+    const refusal = judge(provenance, this.policy, listenHost);
     if (!refusal) return undefined;
     this.note(refusal);
     return new Response(refusal.reason, { status: 403, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });

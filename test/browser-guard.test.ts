@@ -60,6 +60,10 @@ describe('browser guard: which requests are served', () => {
     );
     assert.ok(!served({ origin: 'http://127.0.0.1:8080', host: '127.0.0.1:6720' }, admin));
     assert.ok(!served({ origin: 'http://127.0.0.1:6720', host: '127.0.0.1:6720' }, NOBODY), 'only where it is asked for');
+    const link = { fetchSite: 'cross-site', host: '127.0.0.1:6720', opensPage: true };
+    assert.ok(served(link, admin), 'a link elsewhere opens the status page');
+    assert.ok(!served({ ...link, opensPage: false }, admin), 'in a frame or as an image it is refused');
+    assert.ok(!served(link, NOBODY), 'a link elsewhere must not make the HTTP API act (GET /send_group_msg?…)');
   });
 
   it('answers to IP addresses, localhost, its listen host and listed names only, when it checks the Host', () => {
@@ -132,7 +136,7 @@ describe('browser guard: its log', () => {
   });
 });
 
-/** An HTTP request with any Host header (fetch sets its own). */
+/** An HTTP request with any Host and Sec-Fetch-Mode header (fetch sets its own). */
 function send(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
@@ -234,7 +238,7 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
     );
   });
 
-  it('admin POST /reload: a foreign page gets 403, a form post 415; JSON, from no page or from its own, reloads', async () => {
+  it('admin endpoint: a link elsewhere opens the status page; POST /reload: a foreign page gets 403, a form post 415; JSON, from no page or from its own, reloads', async () => {
     await linked({}, async (relay) => {
       const reload = `${relay.adminUrl}/reload`;
       const reloads = () => relay.logs.filter((l) => /reloaded: /.test(l)).length;
@@ -248,6 +252,11 @@ describe('browser guard on the endpoints for frameworks', { timeout: 30_000 }, (
       assert.equal((await fetch(reload, { method: 'POST' })).status, 415, 'an empty POST is what a page sends with no body');
       assert.equal(reloads(), 0, 'nothing was reloaded');
       assert.equal((await fetch(reload, { method: 'POST', headers: JSON_BODY })).status, 200);
+      const link = { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' };
+      // (Node's fetch sets Sec-Fetch-Mode itself.)
+      assert.equal((await send(`${relay.adminUrl}/`, { headers: link })).status, 200, 'a link elsewhere opens the status page');
+      assert.equal((await send(`${relay.adminUrl}/`, { headers: { ...link, 'Sec-Fetch-Dest': 'iframe' } })).status, 403, 'no frame');
+      assert.equal((await send(reload, { method: 'POST', headers: { ...JSON_BODY, ...link } })).status, 403);
       const own = { ...JSON_BODY, Origin: relay.adminUrl, 'Sec-Fetch-Site': 'same-origin' };
       assert.equal((await fetch(reload, { method: 'POST', headers: own, body: '{}' })).status, 200);
       assert.equal(reloads(), 2);
