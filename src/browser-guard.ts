@@ -127,7 +127,7 @@ export class BrowserGuard {
   warnIfOpen(): void {
     if (this.policy.allowOrigins.includes('*'))
       this.log.warn(
-        `${this.where()}: allowOrigins "*" lets any web page open in a browser that reaches it use it; list the pages you trust instead, and set a token`,
+        `${this.where()}: allowOrigins "*": any web page, in any browser that can reach it, may use it; list the pages you trust instead, and set a token`,
       );
   }
 

@@ -338,7 +338,9 @@ describe('allowOrigins', { timeout: 30_000 }, () => {
 
   it('"*" lets any page in and is warned about at start; a reload takes it away', async () => {
     await linked({ allowOrigins: ['*'] }, async (relay) => {
-      assert.ok(relay.logs.some((l) => /WARN .*WebSocket server on 127\.0\.0\.1:\d+: allowOrigins "\*" lets any web page/.test(l)));
+      assert.ok(
+        relay.logs.some((l) => /WARN .*WebSocket server on 127\.0\.0\.1:\d+: allowOrigins "\*": any web page, in any browser/.test(l)),
+      );
       const page = await TestClient.connect(relay.wsUrl, { Origin: EVIL });
       page.close();
       relay.settings.allowOrigins = [];
