@@ -1,11 +1,21 @@
 // The admin endpoint: the status page (live over SSE), /status.json, /healthz, /metrics and POST /reload.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { requireToken } from './auth.ts';
 import type { Health } from './hub.ts';
-import { type Address, HttpListener } from './listen.ts';
+import { type Address, HttpListener, mediaType } from './listen.ts';
+import type { Logger } from './log.ts';
 import type { StatusSnapshot } from './status.ts';
 import { STATUS_PAGE } from './status-page.ts';
+
+export interface AdminOptions {
+  listen: Address;
+  token: string;
+  /** Web pages that may use it besides its own status page. */
+  allowOrigins: readonly string[];
+  /** Host names it answers to besides IP addresses, localhost and its listen host (DNS rebinding). */
+  allowHosts: readonly string[];
+}
 
 export interface AdminSources {
   health(): Health;
@@ -18,9 +28,22 @@ export interface AdminSources {
 /** How often the status page gets a new snapshot, ms. */
 const PUSH_EVERY_MS = 1000;
 
-export function adminListener(address: Address, token: string, sources: AdminSources): HttpListener {
+/**
+ * For the routes that change something, all of them POSTs. A page on any site can make a browser send a
+ * form, text/plain or an empty body without asking; application/json it must ask for first (a CORS
+ * preflight, which the relay never grants). With a token set, the request has already shown it.
+ */
+function jsonOrToken(token: string): MiddlewareHandler {
+  return async (c, next) => {
+    if (token || mediaType(c.req.header('content-type')) === 'application/json') return next();
+    return c.text(`POST ${c.req.path} needs Content-Type: application/json (or the admin token): a form post is refused`, 415);
+  };
+}
+
+export function adminListener(options: AdminOptions, sources: AdminSources, log: Logger): HttpListener {
   const app = new Hono();
-  app.use('*', requireToken(token));
+  app.use('*', requireToken(options.token));
+  app.post('*', jsonOrToken(options.token));
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/status.json', (c) => c.json(sources.status()));
   app.get('/events', (c) =>
@@ -46,5 +69,8 @@ export function adminListener(address: Address, token: string, sources: AdminSou
       applied ? 200 : 400,
     );
   });
-  return new HttpListener('admin endpoint', address, app.fetch);
+  return new HttpListener('admin endpoint', options.listen, app.fetch, {
+    browsers: { allowOrigins: options.allowOrigins, allowHosts: options.allowHosts, ownPages: true },
+    log,
+  });
 }

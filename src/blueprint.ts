@@ -57,8 +57,11 @@ export function blueprint(config: Config, log: Logger): Blueprint {
   return {
     upstream: upstreamPiece(config, log.child('upstream')),
     endpoints: endpointPieces(config, log),
-    admin: piece('admin endpoint', formatAddress(config.admin), { listen: config.admin, token: config.adminToken }, (o, sources) =>
-      adminListener(o.listen, o.token, sources),
+    admin: piece(
+      'admin endpoint',
+      formatAddress(config.admin),
+      { listen: config.admin, token: config.adminToken, allowOrigins: config.allowOrigins, allowHosts: config.allowHosts },
+      (o, sources) => adminListener(o, sources, log.child('admin')),
     ),
     hub: {
       callTimeout: config.callTimeout,
@@ -86,7 +89,13 @@ function upstreamPiece(config: Config, log: Logger): Piece<Upstream, [UpstreamSi
   const ping = pingOf(config);
   const reconnect = reconnectOf(config);
   if (config.upstreamListen) {
-    const options = { listen: config.upstreamListen, token: config.upstreamToken, ping, maxPayload: config.maxPayload };
+    const options = {
+      listen: config.upstreamListen,
+      token: config.upstreamToken,
+      allowOrigins: config.allowOrigins,
+      ping,
+      maxPayload: config.maxPayload,
+    };
     return piece('upstream', `listening on ${formatAddress(options.listen)}`, options, (o, sink) => new ReverseListener(o, sink, log));
   }
   if (config.upstreamPostListen) {
@@ -94,6 +103,7 @@ function upstreamPiece(config: Config, log: Logger): Piece<Upstream, [UpstreamSi
       url: config.upstream,
       token: config.upstreamToken,
       postListen: config.upstreamPostListen,
+      allowOrigins: config.allowOrigins,
       secret: config.upstreamSecret,
       probeEvery: config.ping,
       probeTimeout: config.pingTimeout,
@@ -124,7 +134,14 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
       piece(
         'WebSocket server',
         formatAddress(e.listen),
-        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload, session: session(e.heartbeat), buffer },
+        {
+          listen: e.listen,
+          token: e.token ?? config.token,
+          allowOrigins: e.allowOrigins ?? config.allowOrigins,
+          maxPayload: config.maxPayload,
+          session: session(e.heartbeat),
+          buffer,
+        },
         (o, hub: Hub) => new WsServerAdapter(o, hub, log.child('ws')),
       ),
     ),
@@ -132,8 +149,14 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
       piece(
         'HTTP API server',
         formatAddress(e.listen),
-        { listen: e.listen, token: e.token ?? config.token, maxPayload: config.maxPayload },
-        (o, hub: Hub) => new HttpApiAdapter(o, hub),
+        {
+          listen: e.listen,
+          token: e.token ?? config.token,
+          allowOrigins: e.allowOrigins ?? config.allowOrigins,
+          allowHosts: e.allowHosts ?? config.allowHosts,
+          maxPayload: config.maxPayload,
+        },
+        (o, hub: Hub) => new HttpApiAdapter(o, hub, log.child('http')),
       ),
     ),
     ...config.reverse.map((t) =>

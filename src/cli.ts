@@ -25,6 +25,16 @@ const FLAGS: Record<string, Flag> = {
   '--http': { key: 'http', arg: 'HOST:PORT', help: 'serve the OneBot HTTP API here (repeatable)' },
   '--post': { key: 'post', arg: 'URL', help: "POST every event to a framework's webhook (repeatable)" },
   '--token': { key: 'token', arg: 'TOKEN', help: 'access token for clients: checked on --ws and --http, sent to --reverse' },
+  '--allow-origin': {
+    key: 'allowOrigins',
+    arg: 'ORIGIN',
+    help: 'web pages from this origin (https://host[:port]) may use the endpoints (repeatable; "*": any page, warned)',
+  },
+  '--allow-host': {
+    key: 'allowHosts',
+    arg: 'NAME',
+    help: 'a host name the admin endpoint and --http answer to, besides IP addresses and localhost (repeatable)',
+  },
   '--secret': { key: 'secret', arg: 'SECRET', help: 'sign --post requests with X-Signature (HMAC-SHA1)' },
   '--heartbeat': { key: 'heartbeat', arg: 'MS', help: 'interval of the heartbeat events the relay sends each client' },
   '--admin': { key: 'admin', arg: 'HOST:PORT', help: 'admin endpoint: status page, /healthz, /metrics, POST /reload' },

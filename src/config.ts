@@ -1,6 +1,7 @@
 // The relay's settings: one schema for the config file and the flags, with errors that name the key.
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { hostNameOf, originOf } from './browser-guard.ts';
 import type { Address } from './listen.ts';
 import { LEVELS, LOG_FORMATS } from './log.ts';
 
@@ -46,11 +47,33 @@ const Url = (schemes: string[], example: string) =>
     ),
   );
 
+/** A web page's origin for allowOrigins, as browsers send it, or "*" (any page). */
+const OriginSchema = v.pipe(
+  v.string(expected('an origin such as "https://example.com"')),
+  v.check(
+    (s) => s === '*' || originOf(s) !== undefined,
+    expected('an origin such as "https://example.com" (scheme, host and port only: no path), or "*"'),
+  ),
+  v.transform((s) => (s === '*' ? s : originOf(s)!)),
+);
+
+/** A host name for allowHosts (IP addresses and localhost are always accepted). */
+const HostNameSchema = v.pipe(
+  v.string(expected('a host name such as "bot.example.com"')),
+  v.check((s) => hostNameOf(s) !== undefined, expected('a host name such as "bot.example.com" (no scheme, port or path)')),
+  v.transform((s) => hostNameOf(s)!),
+);
+
+const origins = v.array(OriginSchema, expected('a list of origins such as ["https://example.com"]'));
+const hostNames = v.array(HostNameSchema, expected('a list of host names such as ["bot.example.com"]'));
+
 /** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */
 export interface ListenEndpoint {
   listen: Address;
   token?: string;
   heartbeat?: number;
+  allowOrigins?: string[];
+  allowHosts?: string[];
 }
 export interface ReverseEndpoint {
   url?: string;
@@ -141,6 +164,10 @@ export const DEFAULTS = {
   http: [] as string[],
   post: [] as string[],
   token: '',
+  /** Web pages that may use the endpoints the relay serves (a browser-based client you trust); "*": any. */
+  allowOrigins: [] as string[],
+  /** Names besides IP addresses and localhost that the admin endpoint and the HTTP API answer to. */
+  allowHosts: [] as string[],
   secret: '',
   heartbeat: 15_000,
   admin: '127.0.0.1:6720',
@@ -182,15 +209,31 @@ const ConfigSchema = v.strictObject(
     upstreamSecret: v.optional(v.string(expected('a string')), DEFAULTS.upstreamSecret),
     ws: v.optional(
       v.array(
-        Listening({ token: v.optional(v.string(expected('a string'))), heartbeat: v.optional(milliseconds(100)) }),
+        Listening({
+          token: v.optional(v.string(expected('a string'))),
+          heartbeat: v.optional(milliseconds(100)),
+          allowOrigins: v.optional(origins),
+        }),
         expected('a list'),
       ),
       DEFAULTS.ws,
     ),
     reverse: v.optional(v.array(ReverseTarget, expected('a list')), DEFAULTS.reverse),
-    http: v.optional(v.array(Listening({ token: v.optional(v.string(expected('a string'))) }), expected('a list')), DEFAULTS.http),
+    http: v.optional(
+      v.array(
+        Listening({
+          token: v.optional(v.string(expected('a string'))),
+          allowOrigins: v.optional(origins),
+          allowHosts: v.optional(hostNames),
+        }),
+        expected('a list'),
+      ),
+      DEFAULTS.http,
+    ),
     post: v.optional(v.array(PostTarget, expected('a list')), DEFAULTS.post),
     token: v.optional(v.string(expected('a string')), DEFAULTS.token),
+    allowOrigins: v.optional(origins, DEFAULTS.allowOrigins),
+    allowHosts: v.optional(hostNames, DEFAULTS.allowHosts),
     secret: v.optional(v.string(expected('a string')), DEFAULTS.secret),
     heartbeat: v.optional(milliseconds(100), DEFAULTS.heartbeat),
     admin: v.optional(AddressSchema, DEFAULTS.admin),

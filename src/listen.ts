@@ -1,9 +1,12 @@
-// An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on.
+// An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on. Every endpoint the
+// relay serves is one: its browser guard runs here, before any route, upgrade or action.
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
 import type { WebSocketServer } from 'ws';
+import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts';
+import type { Logger } from './log.ts';
 
 export interface Address {
   host: string;
@@ -17,15 +20,28 @@ export function formatAddress({ host, port }: Address): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+export interface ListenerOptions {
+  /** Which web pages may use it (see browser-guard.ts). */
+  browsers: BrowserPolicy;
+  log: Logger;
+  /** For WebSocket upgrades. */
+  wss?: WebSocketServer;
+}
+
 export class HttpListener {
   private server: Server | undefined;
+  private readonly guard: BrowserGuard;
+  private readonly wss: WebSocketServer | undefined;
 
   constructor(
     readonly name: string,
     private readonly address: Address,
     private readonly fetch: (request: Request, env: HttpBindings) => Response | Promise<Response>,
-    private readonly wss?: WebSocketServer,
-  ) {}
+    options: ListenerOptions,
+  ) {
+    this.guard = new BrowserGuard(options.browsers, options.log, () => `${name} on ${this.url}`);
+    this.wss = options.wss;
+  }
 
   /** The bound port (the configured one, or the one the OS picked for port 0). */
   get port(): number {
@@ -37,8 +53,9 @@ export class HttpListener {
   }
 
   open(): Promise<void> {
+    const fetch = (request: Request, env: HttpBindings) => this.guard.refuse(request, this.address.host) ?? this.fetch(request, env);
     const server = createAdaptorServer({
-      fetch: this.fetch as (request: Request, env: unknown) => Response | Promise<Response>,
+      fetch: fetch as (request: Request, env: unknown) => Response | Promise<Response>,
       hostname: this.address.host,
       ...(this.wss ? { websocket: { server: this.wss } } : {}),
     }) as ServerType as Server;
@@ -46,6 +63,7 @@ export class HttpListener {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(this.explain(err))));
       server.listen(this.address.port, this.address.host, () => {
         this.server = server;
+        this.guard.warnIfOpen();
         resolve();
       });
     });
@@ -68,6 +86,11 @@ export class HttpListener {
     if (err.code === 'EADDRNOTAVAIL') return `${where}: this machine has no such address`;
     return `${where}: ${err.message}`;
   }
+}
+
+/** The media type of a Content-Type header, lower case and without parameters ('' when there is none). */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /** The text of a WebSocket message as Hono hands it over (binary frames are read as UTF-8 too). */

@@ -1,5 +1,6 @@
 // The status page at GET / on the admin endpoint: one self-contained document (no CDN, works offline) that
-// renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls.
+// renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls,
+// and has a button for POST /reload.
 // The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
 // textContent: client labels, nicknames and warnings come from the network.
 export const STATUS_PAGE = `<!doctype html>
@@ -76,6 +77,7 @@ td small{display:block;color:var(--muted)}
 #warnings li:last-child{border-bottom:0}
 #warnings .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
 footer{max-width:1640px;margin:0 auto;padding:0 20px 20px;color:var(--muted);font-size:13px}
+footer button{font:inherit;color:var(--link);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1px 9px;cursor:pointer}
 @media (max-width:600px){.bar{padding:8px 12px}main{padding:12px 12px 4px}footer{padding:0 12px 16px}.banner .word{font-size:22px}.tile b{font-size:22px}.card{padding:12px}th,td{padding:7px 6px}
 table.stack thead{display:none}table.stack,table.stack tbody{display:block}
 table.stack tr{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);column-gap:18px;padding:8px 0;border-bottom:1px solid var(--line)}
@@ -110,7 +112,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 <section class="card" data-testid="warnings"><h2>Recent warnings <span class="count" id="warnings-count"></span></h2><div id="warnings"></div></section>
 </div>
 </main>
-<footer>Updated <span id="updated">never</span> · <a id="json-link" href="status.json">status.json</a> · <a id="metrics-link" href="metrics">metrics</a></footer>
+<footer>Updated <span id="updated">never</span> · <a id="json-link" href="status.json">status.json</a> · <a id="metrics-link" href="metrics">metrics</a> · <button type="button" id="reload" data-testid="reload">Reload settings</button> <span id="reload-result" data-testid="reload-result"></span></footer>
 <script>
 (function () {
   'use strict';
@@ -325,6 +327,21 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
       show();
     };
   }
+
+  // A JSON POST: the relay refuses a form post, which any site could make a browser send.
+  $('reload').onclick = function () {
+    var x = new XMLHttpRequest(), out = $('reload-result');
+    setText(out, 'Reloading…');
+    x.open('POST', 'reload' + q);
+    x.setRequestHeader('Content-Type', 'application/json');
+    x.timeout = 10000;
+    x.onload = function () {
+      var at = ' at ' + clock(new Date().toISOString());
+      setText(out, x.status === 200 ? 'Settings reloaded' + at : x.status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + x.status + ' ' + x.responseText);
+    };
+    x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
+    x.send('{}');
+  };
 
   function poll() {
     if (polling) return;

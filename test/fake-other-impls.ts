@@ -18,9 +18,14 @@ export class FakeReverseImplementation {
     this.replies = new FakeReplies(selfId);
   }
 
-  /** Dial with the headers implementations send; resolves with the open socket, or rejects with the HTTP status. */
-  connect(url: string, role: string, token?: string): Promise<WebSocket> {
-    const headers: Record<string, string> = { 'X-Self-ID': String(this.selfId), 'X-Client-Role': role, 'User-Agent': 'OneBot/11' };
+  /** Dial with the headers implementations send (and `extra`); resolves with the open socket, or rejects with the HTTP status. */
+  connect(url: string, role: string, token?: string, extra: Record<string, string> = {}): Promise<WebSocket> {
+    const headers: Record<string, string> = {
+      'X-Self-ID': String(this.selfId),
+      'X-Client-Role': role,
+      'User-Agent': 'OneBot/11',
+      ...extra,
+    };
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     const ws = new WebSocket(url, { headers });
     ws.on('message', (data) => {
@@ -74,13 +79,18 @@ export class FakeHttpImplementation {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** POST events to the relay as the implementation does; returns the HTTP statuses. */
-  async post(url: string, count: number, secret?: string): Promise<{ sent: string[]; statuses: number[] }> {
+  /** POST events to the relay as the implementation does (with `extra` headers); returns the HTTP statuses. */
+  async post(
+    url: string,
+    count: number,
+    secret?: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ sent: string[]; statuses: number[] }> {
     const sent: string[] = [];
     const statuses: number[] = [];
     for (let i = 0; i < count; i++) {
       const body = groupMessage(this.selfId, ++this.seq);
-      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.selfId) };
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.selfId), ...extra };
       if (secret !== undefined) headers['X-Signature'] = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
       const res = await fetch(url, { method: 'POST', headers, body });
       await res.arrayBuffer();

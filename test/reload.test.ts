@@ -10,6 +10,9 @@ import { FakeImplementation } from './fake-impl.ts';
 import { FakeHttpImplementation } from './fake-other-impls.ts';
 import { busyPort, freePort, startTestRelay, TestClient, waitFor } from './helpers.ts';
 
+/** POST /reload as a script does (a form post is refused: see browser-guard.test.ts). */
+const POST_JSON = { method: 'POST', headers: { 'Content-Type': 'application/json' } };
+
 describe('reload', { timeout: 30_000 }, () => {
   it('keeps unchanged endpoints connected and starts added ones', async () => {
     const fake = await FakeImplementation.start();
@@ -142,7 +145,7 @@ describe('reload', { timeout: 30_000 }, () => {
     try {
       await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle');
       relay.settings.heartbeat = 'often' as unknown as number;
-      const res = await fetch(`${relay.adminUrl}/reload`, { method: 'POST' });
+      const res = await fetch(`${relay.adminUrl}/reload`, POST_JSON);
       assert.equal(res.status, 400);
       assert.equal(((await res.json()) as Record<string, unknown>).reloaded, false);
       assert.ok(
@@ -156,7 +159,7 @@ describe('reload', { timeout: 30_000 }, () => {
       await client.waitForFrames(() => client.events().length === 1, 'an event after the refused reload');
       assert.deepEqual(client.events(), sent);
       relay.settings.heartbeat = 300;
-      const ok = await fetch(`${relay.adminUrl}/reload`, { method: 'POST' });
+      const ok = await fetch(`${relay.adminUrl}/reload`, POST_JSON);
       assert.equal(ok.status, 200);
     } finally {
       client.close();

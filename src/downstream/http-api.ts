@@ -5,13 +5,18 @@ import { bodyLimit } from 'hono/body-limit';
 import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
 import type { Hub } from '../hub.ts';
-import { type Address, HttpListener } from '../listen.ts';
+import { type Address, HttpListener, mediaType } from '../listen.ts';
+import type { Logger } from '../log.ts';
 import { isJsonObject } from '../onebot.ts';
 import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
 
 export interface HttpApiOptions {
   listen: Address;
   token: string;
+  /** Web pages that may call it. */
+  allowOrigins: readonly string[];
+  /** Host names it answers to besides IP addresses, localhost and its listen host (DNS rebinding). */
+  allowHosts: readonly string[];
   /** Largest request body accepted (413 beyond), bytes. */
   maxPayload: number;
 }
@@ -34,6 +39,7 @@ export class HttpApiAdapter implements Adapter {
   constructor(
     options: HttpApiOptions,
     private readonly hub: Hub,
+    log: Logger,
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
@@ -43,7 +49,10 @@ export class HttpApiAdapter implements Adapter {
     app.all('*', (c) =>
       c.json({ status: 'failed', retcode: 1404, data: null, message: 'use GET or POST /:action, or POST / with {action, params}' }, 404),
     );
-    this.listener = new HttpListener('HTTP API server', options.listen, app.fetch);
+    this.listener = new HttpListener('HTTP API server', options.listen, app.fetch, {
+      browsers: { allowOrigins: options.allowOrigins, allowHosts: options.allowHosts },
+      log,
+    });
   }
 
   get name(): string {
@@ -108,7 +117,7 @@ export class HttpApiAdapter implements Adapter {
 async function readBody(c: Context): Promise<Params> {
   const text = await c.req.text();
   if (!text.trim()) return {};
-  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(c.req.header('content-type'));
   if (type === 'application/json' || type === '') {
     let body: unknown;
     try {

@@ -15,6 +15,8 @@ import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 export interface WsServerOptions {
   listen: Address;
   token: string;
+  /** Web pages that may connect (browsers send Origin; frameworks do not). */
+  allowOrigins: readonly string[];
   maxPayload: number;
   session: SessionOptions;
   buffer: BufferLimits;
@@ -58,7 +60,11 @@ export class WsServerAdapter implements Adapter {
     }
     app.all('*', (c) => c.text('Not found: onebot-relay serves WebSocket clients at /, /api and /event.', 404));
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
-    this.listener = new HttpListener('WebSocket server', options.listen, app.fetch, wss);
+    this.listener = new HttpListener('WebSocket server', options.listen, app.fetch, {
+      browsers: { allowOrigins: options.allowOrigins },
+      log,
+      wss,
+    });
   }
 
   get name(): string {

@@ -15,6 +15,8 @@ export interface HttpLinkOptions {
   token: string;
   /** Where the implementation POSTs events. */
   postListen: Address;
+  /** Web pages that may POST there (none, unless allowed: implementations send no Origin). */
+  allowOrigins: readonly string[];
   /** Verify X-Signature of event POSTs with this key (NapCat and LLOneBot sign with their access token). */
   secret: string;
   /** Probe get_status this often while up, ms. */
@@ -57,7 +59,10 @@ export class HttpLink implements Upstream {
       return c.body(null, 204);
     });
     app.all('*', (c) => c.text('onebot-relay: POST events here', 405));
-    this.receiver = new HttpListener('upstream HTTP POST receiver', options.postListen, app.fetch);
+    this.receiver = new HttpListener('upstream HTTP POST receiver', options.postListen, app.fetch, {
+      browsers: { allowOrigins: options.allowOrigins },
+      log,
+    });
   }
 
   get problem(): string | undefined {

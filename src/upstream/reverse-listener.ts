@@ -12,6 +12,8 @@ import { describeClose, parseSelfId, type Upstream, type UpstreamSink } from './
 export interface ReverseListenerOptions {
   listen: Address;
   token: string;
+  /** Web pages that may connect (none, unless allowed: implementations send no Origin). */
+  allowOrigins: readonly string[];
   ping: PingOptions;
   maxPayload: number;
 }
@@ -44,7 +46,11 @@ export class ReverseListener implements Upstream {
       (c) => c.text("onebot-relay: point your OneBot implementation's reverse WebSocket here.", 426),
     );
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
-    this.listener = new HttpListener('upstream reverse WebSocket listener', options.listen, app.fetch, wss);
+    this.listener = new HttpListener('upstream reverse WebSocket listener', options.listen, app.fetch, {
+      browsers: { allowOrigins: options.allowOrigins },
+      log,
+      wss,
+    });
   }
 
   get target(): string {
