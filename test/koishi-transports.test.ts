@@ -143,7 +143,7 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
       ],
     });
     // Koishi asks get_login_info once when it starts and never again: it must find the relay identified.
-    await waitFor(() => relay!.relay.hub.nickname !== undefined, 'the relay to finish its own get_login_info');
+    await waitFor(() => relay!.relay.hub.health().nickname !== null, 'the relay to finish its own get_login_info');
     relayLogins = loginCalls(fake);
   });
 
