@@ -13,8 +13,8 @@ import { type Logger, redactUrl } from './log.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
-import type { Upstream, UpstreamSink } from './upstream/upstream.ts';
 import { WsLink } from './upstream/ws-link.ts';
+import type { UpstreamPiece } from './upstreams.ts';
 
 /** Reconnect backoff: first retry within this long, ms. */
 const FIRST_RETRY_MS = 1_000;
@@ -32,7 +32,7 @@ export interface Piece<T, Args extends unknown[] = []> {
 }
 
 export interface Blueprint {
-  upstream: Piece<Upstream, [UpstreamSink]>;
+  upstreams: UpstreamPiece[];
   endpoints: Piece<Adapter, [Hub]>[];
   admin: Piece<HttpListener, [AdminSources]>;
   hub: HubOptions;
@@ -55,7 +55,7 @@ function piece<O, T, Args extends unknown[]>(
 /** The pieces `config` builds. */
 export function blueprint(config: Config, log: Logger): Blueprint {
   return {
-    upstream: upstreamPiece(config, log.child('upstream')),
+    upstreams: upstreamPieces(config, log.child('upstream')),
     endpoints: endpointPieces(config, log),
     admin: piece(
       'admin endpoint',
@@ -70,6 +70,7 @@ export function blueprint(config: Config, log: Logger): Blueprint {
       probeTimeout: config.pingTimeout,
       healthProbe: config.healthProbe,
       unhealthyAfter: config.unhealthyAfter,
+      healthyWhen: config.healthyWhen,
     },
     hook: {
       command: config.onUnhealthy,
@@ -85,43 +86,34 @@ export function blueprint(config: Config, log: Logger): Blueprint {
 const pingOf = (config: Config) => ({ interval: config.ping, timeout: config.pingTimeout });
 const reconnectOf = (config: Config) => ({ base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS });
 
-function upstreamPiece(config: Config, log: Logger): Piece<Upstream, [UpstreamSink]> {
+function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   const ping = pingOf(config);
   const reconnect = reconnectOf(config);
-  if (config.upstreamListen) {
-    const options = {
-      listen: config.upstreamListen,
-      token: config.upstreamToken,
-      allowOrigins: config.allowOrigins,
-      ping,
-      maxPayload: config.maxPayload,
-    };
-    return piece('upstream', `listening on ${formatAddress(options.listen)}`, options, (o, sink) => new ReverseListener(o, sink, log));
-  }
-  if (config.upstreamPostListen) {
-    const options = {
-      url: config.upstream,
-      token: config.upstreamToken,
-      postListen: config.upstreamPostListen,
-      allowOrigins: config.allowOrigins,
-      secret: config.upstreamSecret,
-      probeEvery: config.ping,
-      probeTimeout: config.pingTimeout,
-      callTimeout: config.callTimeout,
-      maxPayload: config.maxPayload,
-      reconnect,
-    };
-    return piece('upstream', redactUrl(options.url), options, (o, sink) => new HttpLink(o, sink, log));
-  }
-  const options = {
-    url: config.upstream,
-    token: config.upstreamToken,
-    ping,
-    reconnect,
-    maxPayload: config.maxPayload,
-    handshakeTimeout: config.handshakeTimeout,
-  };
-  return piece('upstream', redactUrl(options.url), options, (o, sink) => new WsLink(o, sink, log));
+  const pieces = config.upstreams.map((u): UpstreamPiece => {
+    if (u.listen) {
+      const options = { listen: u.listen, token: u.token, allowOrigins: config.allowOrigins, ping, maxPayload: config.maxPayload };
+      return piece('upstream', `listening on ${formatAddress(u.listen)}`, options, (o, host) => new ReverseListener(o, host, log));
+    }
+    const url = u.url!;
+    if (u.postListen) {
+      const options = {
+        url,
+        token: u.token,
+        postListen: u.postListen,
+        allowOrigins: config.allowOrigins,
+        secret: u.secret,
+        probeEvery: config.ping,
+        probeTimeout: config.pingTimeout,
+        callTimeout: config.callTimeout,
+        maxPayload: config.maxPayload,
+        reconnect,
+      };
+      return piece('upstream', redactUrl(url), options, (o, host) => new HttpLink(o, host, log));
+    }
+    const options = { url, token: u.token, ping, reconnect, maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout };
+    return piece('upstream', redactUrl(url), options, (o, host) => new WsLink(o, host, log));
+  });
+  return distinct(pieces);
 }
 
 function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
@@ -182,7 +174,11 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
       ),
     ),
   ];
-  // Two endpoints with identical settings (two ports picked by the OS, say) are still two.
+  return distinct(pieces);
+}
+
+/** Two pieces with identical settings (two ports picked by the OS, say) are still two. */
+function distinct<P extends Piece<unknown, never[]>>(pieces: P[]): P[] {
   const seen = new Map<string, number>();
   for (const p of pieces) {
     const n = (seen.get(p.key) ?? 0) + 1;

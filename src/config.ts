@@ -81,6 +81,8 @@ export interface ReverseEndpoint {
   eventUrl?: string;
   token?: string;
   heartbeat?: number;
+  /** Only these accounts (self_ids); all when absent. */
+  accounts?: (number | string)[];
 }
 export interface PostEndpoint {
   url: string;
@@ -105,6 +107,11 @@ const Listening = <T extends v.ObjectEntries>(extra: T) =>
     v.transform((e) => e as ListenEndpoint),
   );
 
+const AccountList = v.array(
+  v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d{1,15}$/))], expected('a self_id (a number)')),
+  expected('a list of self_ids'),
+);
+
 const ReverseTarget = v.pipe(
   v.union(
     [
@@ -119,6 +126,7 @@ const ReverseTarget = v.pipe(
           eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
           token: v.optional(v.string(expected('a string'))),
           heartbeat: v.optional(milliseconds(100)),
+          accounts: v.optional(AccountList),
         }),
         v.check(
           (t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)),
@@ -153,12 +161,55 @@ const PostTarget = v.pipe(
   v.transform((t): PostEndpoint => t),
 );
 
+/** One upstream: the relay dials `url` (ws:// forward WS, or http:// API plus `postListen`), or listens. */
+export interface UpstreamEndpoint {
+  url?: string;
+  listen?: Address;
+  postListen?: Address;
+  token: string;
+  secret: string;
+}
+
+const UpstreamEntry = v.pipe(
+  v.union(
+    [
+      v.pipe(
+        Url(['ws:', 'wss:', 'http:', 'https:'], 'ws://127.0.0.1:3001'),
+        v.transform((url) => ({ url })),
+      ),
+      v.strictObject(
+        {
+          url: v.optional(Url(['ws:', 'wss:', 'http:', 'https:'], 'ws://127.0.0.1:3001')),
+          listen: v.optional(AddressSchema),
+          postListen: v.optional(AddressSchema),
+          token: v.optional(v.string(expected('a string'))),
+          secret: v.optional(v.string(expected('a string'))),
+        },
+        expected('an object with "url" or "listen"'),
+      ),
+    ],
+    expected('a ws:// or http:// URL, or an object with "url" or "listen"'),
+  ),
+  v.check(
+    (u) => Boolean(u.url) !== Boolean('listen' in u && u.listen),
+    'expected either "url" (the relay dials) or "listen" (the implementation dials)',
+  ),
+  v.check(
+    (u) => !u.url || !/^https?:/.test(u.url) || Boolean('postListen' in u && u.postListen),
+    'an http:// upstream needs "postListen": "HOST:PORT" where the implementation POSTs its events',
+  ),
+  v.check((u) => !('postListen' in u && u.postListen) || /^https?:/.test(u.url ?? ''), '"postListen" goes only with an http:// "url"'),
+  v.transform((u) => u as Partial<UpstreamEndpoint>),
+);
+
 export const DEFAULTS = {
   upstream: 'ws://127.0.0.1:3001',
   upstreamToken: '',
   upstreamListen: undefined as string | undefined,
   upstreamPostListen: undefined as string | undefined,
   upstreamSecret: '',
+  upstreams: [] as string[],
+  healthyWhen: 'all' as 'all' | 'any',
   ws: ['127.0.0.1:6710'],
   reverse: [] as string[],
   http: [] as string[],
@@ -202,7 +253,18 @@ export const DEFAULTS = {
 
 const ConfigSchema = v.strictObject(
   {
-    upstream: v.optional(Url(['ws:', 'wss:', 'http:', 'https:'], DEFAULTS.upstream), DEFAULTS.upstream),
+    upstream: v.optional(
+      v.union(
+        [
+          Url(['ws:', 'wss:', 'http:', 'https:'], DEFAULTS.upstream),
+          v.array(Url(['ws:', 'wss:', 'http:', 'https:'], DEFAULTS.upstream), expected('a list of URLs')),
+        ],
+        expected('a ws:// or http:// URL, or a list of them'),
+      ),
+      DEFAULTS.upstream,
+    ),
+    upstreams: v.optional(v.array(UpstreamEntry, expected('a list')), []),
+    healthyWhen: v.optional(v.picklist(['all', 'any'], expected('"all" or "any"')), DEFAULTS.healthyWhen),
     upstreamToken: v.optional(v.string(expected('a string')), DEFAULTS.upstreamToken),
     upstreamListen: v.optional(AddressSchema),
     upstreamPostListen: v.optional(AddressSchema),
@@ -280,7 +342,8 @@ const ConfigSchema = v.strictObject(
   (issue) => (issue.expected === 'never' ? `unknown setting (see --help for the list)` : `expected a JSON object, got ${issue.received}`),
 );
 
-export type Config = v.InferOutput<typeof ConfigSchema>;
+/** Valid settings; `upstreams` gathers every upstream, the single-upstream keys included. */
+export type Config = Omit<v.InferOutput<typeof ConfigSchema>, 'upstreams'> & { upstreams: UpstreamEndpoint[] };
 /** Settings as a config file or the flags give them (before validation). */
 export type Settings = v.InferInput<typeof ConfigSchema>;
 
@@ -311,7 +374,7 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
   if (result.success) {
     const why = upstreamModeProblem(result.output, 'upstream' in settings) ?? adminProblem(result.output);
     if (why) throw new ConfigError(`invalid settings:\n  ${why}`);
-    return result.output;
+    return { ...result.output, upstreams: upstreamsOf(result.output, 'upstream' in settings || 'upstreamListen' in settings) };
   }
   const lines = result.issues.map(mostSpecific).map((issue) => {
     const path = issue.path?.map((p) => String(p.key)) ?? [];
@@ -339,23 +402,42 @@ function mostSpecific(issue: ConfigIssue): ConfigIssue {
 }
 
 /** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */
-function adminProblem(config: Config): string | undefined {
+function adminProblem(config: Pick<Config, 'admin' | 'adminToken'>): string | undefined {
   const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(config.admin.host);
   if (!loopback && !config.adminToken)
     return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
   return undefined;
 }
 
-/** Exactly one upstream: dialled WS, reverse WS (upstreamListen), or HTTP API plus an event receiver. */
-function upstreamModeProblem(config: Config, upstreamGiven: boolean): string | undefined {
-  const http = /^https?:/.test(config.upstream);
+/** The single-upstream keys make one upstream (one per URL for a list); they must not mix modes. */
+function upstreamModeProblem(config: v.InferOutput<typeof ConfigSchema>, upstreamGiven: boolean): string | undefined {
+  const urls = [config.upstream].flat();
+  const http = urls.some((url) => /^https?:/.test(url));
   if (config.upstreamListen && upstreamGiven)
     return 'upstream and upstreamListen (--upstream, --upstream-listen): choose one upstream mode (to have the implementation dial in, remove "upstream")';
   if (config.upstreamListen && config.upstreamPostListen)
     return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
   if (http && !config.upstreamPostListen)
     return 'upstreamPostListen (--upstream-post-listen): expected "HOST:PORT" where the implementation POSTs its events (an http:// upstream needs it)';
+  if (http && urls.length > 1)
+    return 'upstream (--upstream): several upstreams cannot share one upstreamPostListen; list them under "upstreams", each with its own "postListen"';
   if (!http && config.upstreamPostListen && !config.upstreamListen)
     return 'upstreamPostListen (--upstream-post-listen): only used with an http:// upstream';
   return undefined;
+}
+
+/**
+ * Every upstream: the single-upstream keys first (when given, or when "upstreams" is empty: the default
+ * upstream), then the "upstreams" list; entries without a token or secret take upstreamToken/upstreamSecret.
+ */
+function upstreamsOf(config: v.InferOutput<typeof ConfigSchema>, singleGiven: boolean): UpstreamEndpoint[] {
+  const token = config.upstreamToken;
+  const secret = config.upstreamSecret;
+  const single: UpstreamEndpoint[] = config.upstreamListen
+    ? [{ listen: config.upstreamListen, token, secret }]
+    : [config.upstream]
+        .flat()
+        .map((url) => ({ url, ...(config.upstreamPostListen ? { postListen: config.upstreamPostListen } : {}), token, secret }));
+  const listed = config.upstreams.map((u) => ({ ...u, token: u.token ?? token, secret: u.secret ?? secret }));
+  return [...(singleGiven || listed.length === 0 ? single : []), ...listed];
 }

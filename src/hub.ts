@@ -1,103 +1,133 @@
-// The relay's core: owns the upstream link, fans events out to adapters, routes calls, knows the bot's identity.
-import * as v from 'valibot';
-import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
+// The relay's core: the accounts its upstream links carry, and the endpoints it serves them to. An account's
+// events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
+import { Account, type AccountHealth, type AccountHost, type AccountOptions, type LinkState } from './account.ts';
+import type { Caller, CallRecord } from './calls.ts';
 import type { Adapter } from './downstream/adapter.ts';
-import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
-import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import type { ActionRequest, SelfId } from './onebot.ts';
+import { failedReply, RelayRetcode } from './onebot.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
-import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
-import type { LinkDown, Upstream, UpstreamSink } from './upstream/upstream.ts';
+import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
-export interface HubOptions extends CallOptions {
-  /** How long a probe of a silent implementation may take, ms. */
-  probeTimeout: number;
-  /** Ask get_status this often while the link is up, ms (0: never). */
-  healthProbe: number;
-  /** This many send_* calls in a row that fail or time out make the bot degraded. */
-  unhealthyAfter: number;
+export type HubOptions = AccountOptions & {
+  /** /healthz is up when every account is up ("all"), or when at least one is ("any"). */
+  healthyWhen: 'all' | 'any';
+};
+
+/** Which account a client wants: a self_id, or undefined for the default one (the first configured). */
+export type Selector = SelfId | undefined;
+
+export type AccountChange = 'added' | 'removed';
+
+/** What downstream endpoints see of the accounts. */
+export interface Accounts {
+  /** Self_ids served now, in configuration order. */
+  selfIds(): SelfId[];
+  /** Run `then` with the self_id `selector` stands for once it is known (at once if it is); returns a cancel function. */
+  whenKnown(selector: Selector, then: (selfId: SelfId) => void): () => void;
+  /** Told when a self_id starts or stops being served; returns an unsubscribe function. */
+  onAccount(listener: (selfId: SelfId, change: AccountChange) => void): () => void;
+  /** Route a client's call to the account `selector` stands for. */
+  call(selector: Selector, caller: Caller, request: ActionRequest): void;
+  /** A caller went away: its calls not yet sent are dropped. */
+  abandon(caller: Caller): void;
+  /** What relay heartbeats say of the account. */
+  linkStatus(selfId: SelfId): { online: boolean; good: boolean };
 }
 
-export type LinkState = 'connecting' | 'up' | 'down';
-
 export interface Health {
-  /** degraded: the link is up but the bot is not working (see reasons). */
+  /** degraded: a link is up but its bot is not working (see reasons). */
   status: 'up' | 'degraded' | 'down';
   /** Every reason, joined. */
   reason?: string;
   reasons: string[];
-  link: {
-    state: LinkState;
-    target: string;
-    since: string;
-    last_down?: LinkDown;
-    last_heartbeat_age_ms: number | null;
-    /** The interval the implementation announced in its heartbeats (0: it sends none). */
-    heartbeat_interval_ms: number;
-  };
+  /** The default account's link. */
+  link: AccountHealth['link'];
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
   reconnects: number;
   pending_calls: number;
   uptime_s: number;
+  accounts: AccountHealth[];
 }
 
-export class Hub implements UpstreamSink {
-  private link: Upstream;
-  readonly calls: CallRouter;
+export type { LinkState };
+
+const key = (selfId: SelfId) => String(selfId);
+
+export class Hub implements Accounts {
+  /** Every account, by the upstream that carries it, in configuration order. */
+  private readonly byOrigin = new Map<string, Account[]>();
+  /** The account that serves each self_id: the newest to announce it, among those up if any is. */
+  private readonly serving = new Map<string, Account>();
+  /** When each account announced its self_id, to tell the newer of two. */
+  private readonly announced = new Map<Account, number>();
+  private announcements = 0;
   private readonly adapters = new Set<Adapter>();
-  private readonly identityWaiters = new Set<() => void>();
-  private readonly watchdog: HeartbeatWatchdog;
+  private readonly waiters = new Set<{ selector: Selector; then: (selfId: SelfId) => void }>();
+  private readonly accountListeners = new Set<(selfId: SelfId, change: AccountChange) => void>();
   private readonly startedAt = Date.now();
-  private state: LinkState = 'connecting';
-  private stateSince = Date.now();
-  private lastDown: LinkDown | undefined;
-  private everUp = false;
-  private reconnects = 0;
-  private heartbeatInterval = 0;
-  private lastHeartbeat: number | undefined;
-  private healthProbe: NodeJS.Timeout | undefined;
-  private readonly watch: HealthWatch;
-  /** Every upstream event received. */
-  eventsReceived = 0;
   readonly rates = { events: new RateMeter(), calls: new RateMeter() };
   readonly callStats = new CallStats();
   private readonly actionNames = new ActionNames();
   /** Told of every client call that finishes (metrics). */
   readonly callListeners = new Set<(record: CallRecord) => void>();
-  selfId: SelfId | undefined;
-  nickname: string | undefined;
 
   constructor(
-    makeUpstream: (sink: UpstreamSink) => Upstream,
     private readonly options: HubOptions,
     private readonly log: Logger,
-  ) {
-    this.link = makeUpstream(this);
-    this.watch = new HealthWatch(options.unhealthyAfter);
-    const link = { isUp: () => this.state === 'up', send: (text: string) => this.link.send(text) };
-    this.calls = new CallRouter(link, options, log.child('calls'), (record) => this.callFinished(record));
-    this.watchdog = new HeartbeatWatchdog(() => void this.probe());
+  ) {}
+
+  /** Every account, in configuration order. */
+  get accounts(): Account[] {
+    return [...this.byOrigin.values()].flat();
   }
 
-  get upstream(): Upstream {
-    return this.link;
+  /** Every event received from the implementations. */
+  get eventsReceived(): number {
+    return this.accounts.reduce((n, a) => n + a.eventsReceived, 0);
   }
 
-  /** Settings changed: drop the old link (its calls in flight fail) and bring up the new one. */
-  async replaceUpstream(makeUpstream: (sink: UpstreamSink) => Upstream): Promise<void> {
-    await this.link.stop('upstream settings changed');
-    if (this.state === 'up') this.linkDown({ by: 'relay', reason: 'closed by the relay: upstream settings changed' });
-    this.setState('connecting');
-    this.link = makeUpstream(this);
-    await this.link.start();
+  /** Where the links of one upstream get their accounts: the same ones again when that upstream is rebuilt. */
+  host(origin: string): LinkHost {
+    if (!this.byOrigin.has(origin)) this.byOrigin.set(origin, []);
+    return {
+      attach: (link: LinkPort, selfId?: SelfId): UpstreamSink => {
+        const accounts = this.byOrigin.get(origin)!;
+        const known = accounts.find((a) => (selfId === undefined ? a.selfId === undefined || accounts.length === 1 : a.selfId === selfId));
+        if (known) {
+          known.relink(link);
+          return known;
+        }
+        const account = new Account(
+          link,
+          this.options,
+          this.accountHost,
+          this.log.child(selfId === undefined ? 'upstream' : `${selfId}`),
+          selfId,
+        );
+        accounts.push(account);
+        if (selfId !== undefined) this.accountHost.identified(account, undefined);
+        return account;
+      },
+    };
+  }
+
+  /** An upstream is gone: its accounts stop being served (their clients hear lifecycle disable). */
+  forget(origin: string): void {
+    for (const account of this.byOrigin.get(origin) ?? []) {
+      account.close();
+      this.announced.delete(account);
+    }
+    this.byOrigin.delete(origin);
+    this.reviewServing();
   }
 
   /** New call timeouts, hold, rate limit and health settings take effect from now on. */
   configure(options: HubOptions): void {
     Object.assign(this.options, options);
-    this.watch.sendFailures = options.unhealthyAfter;
+    for (const account of this.accounts) account.configure(options);
   }
 
   add(adapter: Adapter): void {
@@ -108,178 +138,142 @@ export class Hub implements UpstreamSink {
     this.adapters.delete(adapter);
   }
 
-  /** Run `then` once the bot's self_id is known (at once if it is). Returns a function that cancels it. */
-  whenIdentified(then: () => void): () => void {
-    if (this.selfId !== undefined) {
-      then();
+  selfIds(): SelfId[] {
+    return [...this.serving.values()].map((a) => a.selfId!);
+  }
+
+  /** The account a selector stands for: the one serving that self_id, or the default (first configured). */
+  account(selector: Selector): Account | undefined {
+    if (selector !== undefined) return this.serving.get(key(selector));
+    const accounts = this.accounts;
+    return accounts.find((a) => a.selfId !== undefined && this.serving.get(key(a.selfId)) === a) ?? accounts[0];
+  }
+
+  whenKnown(selector: Selector, then: (selfId: SelfId) => void): () => void {
+    const selfId = this.account(selector)?.selfId;
+    if (selfId !== undefined) {
+      then(selfId);
       return () => {};
     }
-    this.identityWaiters.add(then);
-    return () => this.identityWaiters.delete(then);
+    const waiter = { selector, then };
+    this.waiters.add(waiter);
+    return () => this.waiters.delete(waiter);
   }
 
-  /** What relay heartbeats tell clients: the implementation's last report, and false while the link is down. */
-  linkStatus(): { online: boolean; good: boolean } {
-    if (this.state !== 'up') return { online: false, good: false };
-    return { ...this.watch.reported };
+  onAccount(listener: (selfId: SelfId, change: AccountChange) => void): () => void {
+    this.accountListeners.add(listener);
+    return () => this.accountListeners.delete(listener);
   }
 
-  linkUp(selfId?: SelfId): void {
-    this.learnSelfId(selfId);
-    if (this.everUp) this.reconnects++;
-    this.everUp = true;
-    this.setState('up');
-    this.calls.linkUp();
-    void this.fetchLoginInfo();
-    this.scheduleHealthProbe();
-  }
-
-  linkDown(down: LinkDown): void {
-    this.lastDown = { ...down, at: new Date().toISOString() };
-    this.setState('down');
-    this.watchdog.stop();
-    clearTimeout(this.healthProbe);
-    this.watch.reset();
-    this.calls.linkDown();
-  }
-
-  callsLost(): void {
-    this.calls.linkDown();
-  }
-
-  frame(text: string): boolean {
-    let frame: unknown;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
-      return false;
-    }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
-    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
+  call(selector: Selector, caller: Caller, request: ActionRequest): void {
+    const account = this.account(selector);
+    if (account) account.calls.call(caller, request);
     else {
-      this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
-      return false;
+      const reply = failedReply(RelayRetcode.notConnected, `no account ${selector} is linked to the relay`);
+      caller.reply('echo' in request ? { ...reply, echo: request.echo } : reply);
     }
-    return true;
+  }
+
+  abandon(caller: Caller): void {
+    for (const account of this.accounts) account.calls.abandon(caller);
+  }
+
+  linkStatus(selfId: SelfId): { online: boolean; good: boolean } {
+    return this.serving.get(key(selfId))?.linkStatus() ?? { online: false, good: false };
   }
 
   health(): Health {
-    const reasons = this.state === 'up' ? this.watch.reasons() : [this.downReason()];
+    const accounts = this.accounts.map((a) => a.health());
+    const main = this.account(undefined)?.health();
+    const up = accounts.filter((a) => a.status !== 'down');
+    const healthy = this.options.healthyWhen === 'any' ? up.length > 0 : accounts.length > 0 && up.length === accounts.length;
+    const reasons = accounts.flatMap((a) =>
+      accounts.length === 1 ? a.reasons : a.reasons.map((r) => `${a.self_id ?? a.link.target}: ${r}`),
+    );
+    const degraded = up.some((a) => a.status === 'degraded');
     return {
-      status: this.state !== 'up' ? 'down' : reasons.length ? 'degraded' : 'up',
+      status: !healthy ? 'down' : degraded ? 'degraded' : 'up',
       ...(reasons.length ? { reason: reasons.join('; ') } : {}),
       reasons,
-      link: {
-        state: this.state,
-        target: this.link.target,
-        since: new Date(this.stateSince).toISOString(),
-        last_down: this.lastDown,
-        last_heartbeat_age_ms: this.lastHeartbeat === undefined ? null : Date.now() - this.lastHeartbeat,
-        heartbeat_interval_ms: this.heartbeatInterval,
+      link: main?.link ?? {
+        state: 'connecting',
+        target: 'none',
+        since: new Date(this.startedAt).toISOString(),
+        last_heartbeat_age_ms: null,
+        heartbeat_interval_ms: 0,
       },
-      self_id: this.selfId ?? null,
-      nickname: this.nickname ?? null,
+      self_id: main?.self_id ?? null,
+      nickname: main?.nickname ?? null,
       clients: [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected).length,
-      reconnects: this.reconnects,
-      pending_calls: this.calls.pending,
+      reconnects: accounts.reduce((n, a) => n + a.reconnects, 0),
+      pending_calls: accounts.reduce((n, a) => n + a.pending_calls, 0),
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      accounts,
     };
   }
 
-  private downReason(): string {
-    const trying = this.link.problem ? `; cannot reach ${this.link.target}: ${this.link.problem}` : '';
-    if (this.lastDown) return `${this.lastDown.reason}${trying}`;
-    return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
-  }
-
+  /** Close every endpoint, then fail what the accounts still hold. */
   async stop(): Promise<void> {
-    this.watchdog.stop();
-    clearTimeout(this.healthProbe);
     await Promise.all([...this.adapters].map((a) => a.close()));
-    await this.link.stop();
-    this.calls.close();
+    for (const account of this.accounts) account.close();
   }
 
-  private event(text: string, event: EventFrame): void {
-    this.eventsReceived++;
-    this.rates.events.mark();
-    this.learnSelfId(event.self_id);
-    if (event.post_type === 'meta_event') {
-      // The relay makes its own heartbeats and lifecycle events for each client.
-      if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
-      if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
+  private readonly accountHost: AccountHost = {
+    identified: (account, previous) => {
+      this.announced.set(account, ++this.announcements);
+      const other = this.serving.get(key(account.selfId!));
+      if (other && other !== account && other.isUp) {
+        this.log.warn(
+          `self_id ${account.selfId} is announced by ${account.link.target} while ${other.link.target} serves it; the newer link serves it now`,
+        );
+      }
+      if (previous !== undefined) this.log.debug(`self_id ${previous} is now ${account.selfId}`);
+      this.reviewServing();
+    },
+    stateChanged: () => this.reviewServing(),
+    event: (account, text) => {
+      this.rates.events.mark();
+      const selfId = account.selfId;
+      if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
+      for (const adapter of this.adapters) adapter.deliver(text, selfId);
+    },
+    callFinished: (finished) => {
+      const record = { ...finished, action: this.actionNames.of(finished.action) };
+      this.rates.calls.mark();
+      this.callStats.record(record);
+      for (const listener of this.callListeners) listener(record);
+    },
+  };
+
+  /** Decide again which account serves each self_id; say which self_ids came and went; wake waiters. */
+  private reviewServing(): void {
+    const before = new Map(this.serving);
+    this.serving.clear();
+    for (const account of this.accounts) {
+      if (account.selfId === undefined) continue;
+      const k = key(account.selfId);
+      const current = this.serving.get(k);
+      if (!current || this.outranks(account, current)) this.serving.set(k, account);
     }
-    for (const adapter of this.adapters) adapter.deliver(text);
-  }
-
-  private heartbeat(event: EventFrame): void {
-    this.lastHeartbeat = Date.now();
-    this.watch.report(event.status);
-    if (event.interval) this.heartbeatInterval = event.interval;
-    this.watchdog.beat(this.heartbeatInterval);
-  }
-
-  /** Two heartbeats missed: ask get_status; no answer means the link is dead. */
-  private async probe(): Promise<void> {
-    if (this.state !== 'up') return;
-    this.log.warn(`upstream missed two heartbeats (interval ${this.heartbeatInterval} ms); probing with get_status`);
-    if (!(await this.askStatus())) this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
-    else if (this.state === 'up') this.watchdog.beat(this.heartbeatInterval);
-  }
-
-  /** Now and then, ask the implementation how it is: it may be connected yet offline or stuck. */
-  private scheduleHealthProbe(): void {
-    clearTimeout(this.healthProbe);
-    if (this.options.healthProbe <= 0) return;
-    this.healthProbe = setTimeout(async () => {
-      await this.askStatus();
-      if (this.state === 'up') this.scheduleHealthProbe();
-    }, this.options.healthProbe);
-  }
-
-  /** get_status, its answer told to the health watch; false: no answer within the probe timeout. */
-  private async askStatus(): Promise<boolean> {
-    const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
-    const answered = reply.retcode !== RelayRetcode.timeout;
-    if (this.state !== 'up') return answered;
-    this.watch.probed(answered);
-    if (reply.status === 'ok') this.watch.report(reply.data);
-    return answered;
-  }
-
-  /** Client calls as statistics, health and metrics see them (with a bounded set of action names). */
-  private callFinished(finished: CallRecord): void {
-    const record = { ...finished, action: this.actionNames.of(finished.action) };
-    this.rates.calls.mark();
-    this.callStats.record(record);
-    this.watch.call(finished); // by its real name: a send_* counted as "other" is still a send
-    for (const listener of this.callListeners) listener(record);
-  }
-
-  private async fetchLoginInfo(): Promise<void> {
-    const reply = await this.calls.request('get_login_info', {});
-    const data = reply.data as { user_id?: SelfId; nickname?: string } | null | undefined;
-    if (reply.status === 'ok' && data?.user_id !== undefined) {
-      this.nickname = data.nickname;
-      this.learnSelfId(data.user_id);
-    } else {
-      this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
+    for (const [k, account] of before) if (!this.serving.has(k)) this.tell(account.selfId!, 'removed');
+    for (const [k, account] of this.serving) if (!before.has(k)) this.tell(account.selfId!, 'added');
+    for (const waiter of [...this.waiters]) {
+      const selfId = this.account(waiter.selector)?.selfId;
+      if (selfId === undefined) continue;
+      this.waiters.delete(waiter);
+      waiter.then(selfId);
     }
   }
 
-  private learnSelfId(id: SelfId | undefined): void {
-    if (id === undefined || id === this.selfId) return;
-    if (this.selfId !== undefined) this.log.warn(`self_id changed from ${this.selfId} to ${id}`);
-    else this.log.info(`bot self_id is ${id}`);
-    this.selfId = id;
-    const waiters = [...this.identityWaiters];
-    this.identityWaiters.clear();
-    for (const then of waiters) then();
+  /** Up beats down; then the newer announcement beats the older. */
+  private outranks(a: Account, b: Account): boolean {
+    if (a.isUp !== b.isUp) return a.isUp;
+    return (this.announced.get(a) ?? 0) > (this.announced.get(b) ?? 0);
   }
 
-  private setState(state: LinkState): void {
-    this.state = state;
-    this.stateSince = Date.now();
+  private tell(selfId: SelfId, change: AccountChange): void {
+    for (const listener of this.accountListeners) listener(selfId, change);
   }
 }
+
+export type { LinkDown };

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     log.error(`cannot start: ${err.message}`);
     return fatal(1, undefined);
   }
-  log.info(`upstream: ${relay.hub.upstream.target}`);
+  for (const upstream of relay.upstreams) log.info(`upstream: ${upstream.target}`);
   for (const adapter of relay.adapters) log.info(`clients: ${adapter.name}`);
   log.info(`status page: http://${relay.admin.url}/`);
   log.info(`health: http://${relay.admin.url}/healthz (also /metrics for Prometheus)`);

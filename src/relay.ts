@@ -12,10 +12,13 @@ import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { type StatusSnapshot, statusOf } from './status.ts';
 import { UnhealthyHook } from './unhealthy-hook.ts';
+import type { Upstream } from './upstream/upstream.ts';
+import { Upstreams } from './upstreams.ts';
 import { RecentWarnings } from './warnings.ts';
 
 export interface Relay {
   hub: Hub;
+  readonly upstreams: Upstream[];
   readonly adapters: Adapter[];
   readonly admin: HttpListener;
   status(): StatusSnapshot;
@@ -29,7 +32,8 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const warnings = new RecentWarnings();
   const log = warnings.tap(baseLog);
   const built = blueprint(settings(), log);
-  const hub = new Hub((sink) => built.upstream.make(sink), built.hub, log);
+  const hub = new Hub(built.hub, log);
+  const upstreams = new Upstreams(hub, log);
   const endpoints = new Endpoints(hub, log);
   const metrics = createMetrics(hub, () => endpoints.adapters);
   hub.callListeners.add((record) => metrics.call(record));
@@ -45,7 +49,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   await endpoints.start(built.endpoints);
   try {
     await admin.open();
-    await hub.upstream.start();
+    await upstreams.start(built.upstreams);
   } catch (err) {
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
     throw err;
@@ -66,16 +70,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
       return false;
     }
     const changes: string[] = [];
-    if (next.upstream.key !== running.upstream.key) {
-      try {
-        await hub.replaceUpstream((sink) => next.upstream.make(sink));
-        running.upstream = next.upstream;
-        changes.push(`upstream → ${next.upstream.where}`);
-      } catch (err) {
-        log.error(`reload: the new upstream (${next.upstream.where}) could not start: ${(err as Error).message}; back to the previous one`);
-        await hub.replaceUpstream((sink) => running.upstream.make(sink));
-      }
-    }
+    changes.push(...(await upstreams.apply(next.upstreams)));
     hub.configure(next.hub);
     changes.push(...(await endpoints.apply(next.endpoints)));
     if (next.admin.key !== running.admin.key) {
@@ -107,6 +102,9 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   let reloading = Promise.resolve(true);
   const relay: Relay = {
     hub,
+    get upstreams() {
+      return upstreams.list;
+    },
     get adapters() {
       return endpoints.adapters;
     },
@@ -124,7 +122,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         })),
     stop: () => {
       clearInterval(healthCheck);
-      return Promise.all([hub.stop(), admin.close()]).then(() => {});
+      return Promise.all([hub.stop().then(() => upstreams.stop()), admin.close()]).then(() => {});
     },
   };
   return relay;

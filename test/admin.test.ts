@@ -10,7 +10,7 @@ describe('admin /healthz', { timeout: 15_000 }, () => {
     const relay = await startTestRelay(fake.url);
     const client = await TestClient.connect(relay.wsUrl);
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const up = await fetch(`${relay.adminUrl}/healthz`);
       assert.equal(up.status, 200);
       const body = (await up.json()) as Record<string, any>;

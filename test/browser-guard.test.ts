@@ -280,7 +280,7 @@ describe('browser guard on the upstream listeners', { timeout: 30_000 }, () => {
   it('reverse WebSocket listener: a foreign page gets 403 and is no upstream; the implementation dials in as before', async () => {
     const relay = await startTestRelay(undefined, { upstreamListen: '127.0.0.1:0' });
     const fake = new FakeReverseImplementation();
-    const url = `ws://${(relay.relay.hub.upstream as ReverseListener).listener.url}/onebot/v11/ws`;
+    const url = `ws://${(relay.relay.upstreams[0] as ReverseListener).listener.url}/onebot/v11/ws`;
     try {
       await assert.rejects(fake.connect(url, 'Universal', undefined, { Origin: EVIL }), /HTTP 403/);
       assert.equal(relay.relay.hub.health().status, 'down');
@@ -296,7 +296,7 @@ describe('browser guard on the upstream listeners', { timeout: 30_000 }, () => {
     const fake = await FakeHttpImplementation.start();
     const relay = await startTestRelay(fake.url, { upstreamPostListen: '127.0.0.1:0' });
     const client = await TestClient.connect(relay.wsUrl);
-    const receiver = `http://${(relay.relay.hub.upstream as HttpLink).receiver.url}/`;
+    const receiver = `http://${(relay.relay.upstreams[0] as HttpLink).receiver.url}/`;
     try {
       assert.deepEqual((await fake.post(receiver, 1, undefined, { Origin: EVIL })).statuses, [403]);
       const { sent, statuses } = await fake.post(receiver, 1);

@@ -14,7 +14,7 @@ describe('calls', { timeout: 20_000 }, () => {
   before(async () => {
     fake = await FakeImplementation.start();
     relay = await startTestRelay(fake.url, { callTimeout: 500 });
-    await waitFor(() => relay.relay.hub.selfId !== undefined, 'the relay to learn self_id');
+    await waitFor(() => relay.relay.hub.health().self_id !== null, 'the relay to learn self_id');
     [a, b] = await Promise.all([TestClient.connect(relay.wsUrl), TestClient.connect(`${relay.wsUrl}/api`)]);
   });
   after(async () => {

@@ -11,7 +11,7 @@ describe('events', { timeout: 20_000 }, () => {
   before(async () => {
     fake = await FakeImplementation.start({ heartbeat: 100 });
     relay = await startTestRelay(fake.url);
-    await waitFor(() => relay.relay.hub.selfId !== undefined, 'the relay to learn self_id');
+    await waitFor(() => relay.relay.hub.health().self_id !== null, 'the relay to learn self_id');
   });
   after(async () => {
     await relay.stop();
@@ -39,7 +39,7 @@ describe('events', { timeout: 20_000 }, () => {
     for (const text of odd) fake.broadcast(text);
     await client.waitForFrames(() => client.events().length === 2, 'both events');
     assert.deepEqual(client.events(), odd);
-    assert.equal(relay.relay.hub.selfId, fake.selfId, 'an odd self_id is not learnt');
+    assert.equal(relay.relay.hub.health().self_id, fake.selfId, 'an odd self_id is not learnt');
     client.close();
   });
 

@@ -14,7 +14,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     const hook = await FakeWebhook.start();
     const relay = await startTestRelay(fake.url, { post: [hook.url], secret: 'shh' });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const sent = fake.emit(30);
       await waitFor(() => hook.posts.length === 30, '30 posts');
       hook.posts.forEach((post, i) => {
@@ -43,7 +43,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
           : { status: 204 };
     const relay = await startTestRelay(fake.url, { post: [hook.url] });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const [first] = fake.emit(3);
       await waitFor(() => fake.calls.some((c) => c.action === '.handle_quick_operation'), 'the quick operation');
       await waitFor(() => hook.posts.length === 3, 'all posts');
@@ -64,7 +64,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     await down.stop();
     const relay = await startTestRelay(fake.url, { post: [down.url, up.url] });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const sent = fake.emit(10);
       await waitFor(() => up.posts.length === 10, 'the healthy target');
       await new Promise((r) => setTimeout(r, 300));
@@ -89,7 +89,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     await hook.stop();
     const relay = await startTestRelay(fake.url, { post: [hook.url], bufferAge: 150, reconnectMax: 100 });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       fake.emit(1);
       await waitFor(() => relay.logs.some((l) => /cannot reach HTTP POST to/.test(l)), 'the refusal');
       await new Promise((r) => setTimeout(r, 400)); // the kept event expires; retries find nothing to send
@@ -111,7 +111,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     hook.answer = () => ({ status: 204, delay: 50 });
     const relay = await startTestRelay(fake.url, { post: [hook.url], bufferEvents: 2 });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const sent = fake.emit(10);
       await waitFor(() => hook.posts.length === 3, 'the first, then the two newest');
       await new Promise((r) => setTimeout(r, 150));
@@ -133,7 +133,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     hook.answer = (post) => (JSON.parse(post.body).message_id === 1 ? { status: 204, delay: 800 } : { status: 204 });
     const relay = await startTestRelay(fake.url, { post: [{ url: hook.url, timeout: 300 }] });
     try {
-      await waitFor(() => relay.relay.hub.selfId !== undefined, 'self_id');
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       fake.emit(3);
       await waitFor(() => hook.posts.length >= 3, 'all three');
       await new Promise((r) => setTimeout(r, 1000));

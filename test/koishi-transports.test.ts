@@ -102,7 +102,8 @@ describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { time
     assert.equal(bot.user.name, 'fake-bot');
     assert.ok(loginCalls(fake) >= 2, "the relay's own get_login_info and Koishi's reached the implementation");
     await waitFor(
-      () => relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal)`)),
+      () =>
+        relay!.logs.some((l) => l.includes(`connected to reverse target ws://127.0.0.1:${app!.port}${PATH} (Universal, ${fake.selfId})`)),
       'the connected line',
     );
     assert.ok(!relay!.logs.some((l) => l.includes('closed: code 1008')), 'Koishi never refused the socket');
@@ -143,7 +144,7 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
       ],
     });
     // Koishi asks get_login_info once when it starts and never again: it must find the relay identified.
-    await waitFor(() => relay!.relay.hub.nickname !== undefined, 'the relay to finish its own get_login_info');
+    await waitFor(() => relay!.relay.hub.health().nickname !== null, 'the relay to finish its own get_login_info');
     relayLogins = loginCalls(fake);
   });
 
@@ -170,7 +171,10 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
     const warned = (target: string, status: number) =>
       relay!.logs.some(
         (l) =>
-          / WARN /.test(l) && l.includes(`HTTP POST to http://127.0.0.1:${app!.port}${PATH}?target=${target}: answered HTTP ${status}`),
+          / WARN /.test(l) &&
+          l.includes(
+            `HTTP POST to http://127.0.0.1:${app!.port}${PATH}?target=${target} (account ${fake.selfId}): answered HTTP ${status}`,
+          ),
       );
     await waitFor(() => warned('wrong-secret', 403) && warned('unsigned', 401), 'the relay to log the refused POSTs', 5000);
     // The signed target got 204 (no warning), and the refused copies never reached a handler.

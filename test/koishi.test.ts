@@ -49,7 +49,7 @@ describe('koishi (adapter-onebot 6, forward ws with a token)', { timeout: 30_000
     fake = await FakeImplementation.start();
     relay = await startTestRelay(fake.url, { token: TOKEN });
     // The relay asks get_login_info itself on link-up; wait for its answer so Koishi's call can be told apart.
-    await waitFor(() => relay.relay.hub.nickname !== undefined, 'the relay to finish its own get_login_info');
+    await waitFor(() => relay.relay.hub.health().nickname !== null, 'the relay to finish its own get_login_info');
     relayLogins = loginCalls(fake);
   });
 

@@ -12,7 +12,7 @@ describe('slow clients', { timeout: 30_000 }, () => {
     const stuck = await stuckClient(relay.wsUrl);
     const healthy = await TestClient.connect(relay.wsUrl);
     try {
-      await waitFor(() => relay.relay.hub.health().clients === 2 && relay.relay.hub.selfId !== undefined, 'both clients');
+      await waitFor(() => relay.relay.hub.health().clients === 2 && relay.relay.hub.health().self_id !== null, 'both clients');
       // Time each batch through to the healthy client while the stuck one's buffers (kernel ones included) fill up.
       const padding = 'x'.repeat(16 * 1024);
       const batchTimes: number[] = [];

@@ -28,7 +28,7 @@ describe('--on-unhealthy', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url, { onUnhealthy: command, unhealthyGrace: 400, unhealthyCooldown: 2500 });
     try {
-      await waitFor(() => relay.relay.hub.health().status === 'up' && relay.relay.hub.selfId !== undefined, 'up');
+      await waitFor(() => relay.relay.hub.health().status === 'up' && relay.relay.hub.health().self_id !== null, 'up');
       await new Promise((r) => setTimeout(r, 1200));
       assert.equal(runs().length, 0, 'never while healthy');
       const downAt = Date.now();

@@ -7,7 +7,7 @@ import type { ReverseListener } from '../src/upstream/reverse-listener.ts';
 import { FakeHttpImplementation, FakeReverseImplementation } from './fake-other-impls.ts';
 import { closeCode, startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
-const listenUrl = (relay: TestRelay) => `ws://${(relay.relay.hub.upstream as ReverseListener).listener.url}`;
+const listenUrl = (relay: TestRelay) => `ws://${(relay.relay.upstreams[0] as ReverseListener).listener.url}`;
 
 describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, () => {
   it('checks the token before the upgrade: 401 without, 403 wrong', async () => {
@@ -71,7 +71,7 @@ describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, 
 
       api.removeAllListeners('message'); // half-open: it no longer answers
       const lost = client.call('send_group_msg', { group_id: 1, message: 'x' }, 'lost');
-      await waitFor(() => relay.relay.hub.calls.pending === 1, 'the call sent on the half-open socket');
+      await waitFor(() => relay.relay.hub.health().pending_calls === 1, 'the call sent on the half-open socket');
       const apiClosed = closeCode(api);
       const replacement = await fake.connect(`${listenUrl(relay)}/ws/api`, 'API');
       assert.equal(await apiClosed, 1006, 'the older API socket was dropped');
@@ -98,14 +98,17 @@ describe('reverse WebSocket upstream (--upstream-listen)', { timeout: 30_000 }, 
 });
 
 describe('HTTP upstream (--upstream http:// with --upstream-post-listen)', { timeout: 30_000 }, () => {
-  const receiverUrl = (relay: TestRelay) => `http://${(relay.relay.hub.upstream as HttpLink).receiver.url}/`;
+  const receiverUrl = (relay: TestRelay) => `http://${(relay.relay.upstreams[0] as HttpLink).receiver.url}/`;
 
   it('calls the HTTP API with the token, takes signed event POSTs with 204, and follows the API up and down', async () => {
     const fake = await FakeHttpImplementation.start('up');
     const relay = await startTestRelay(fake.url, { upstreamPostListen: '127.0.0.1:0', upstreamToken: 'up', upstreamSecret: 'sig' });
     const client = await TestClient.connect(relay.wsUrl);
     try {
-      await waitFor(() => relay.relay.hub.health().status === 'up' && relay.relay.hub.selfId === fake.selfId, 'the link and self_id');
+      await waitFor(
+        () => relay.relay.hub.health().status === 'up' && relay.relay.hub.health().self_id === fake.selfId,
+        'the link and self_id',
+      );
       assert.ok(fake.authorizations.every((a) => a === 'Bearer up'));
 
       const reply = await client.call('send_group_msg', { group_id: 5, message: 'x' }, 7);

@@ -1,5 +1,6 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
 import type { KeptEvent } from '../event-buffer.ts';
+import type { SelfId } from '../onebot.ts';
 
 /** Events kept for each of an endpoint's targets (by client name or role), handed from an endpoint to its restarted self. */
 export type KeptEvents = Map<string, KeptEvent[]>;
@@ -44,8 +45,8 @@ export interface Adapter {
   open(): Promise<void>;
   /** Close every connection (clients get lifecycle disable, then 1001) and stop listening or dialling. */
   close(): Promise<void>;
-  /** One upstream event, exactly as the implementation sent it. Must never wait for a client. */
-  deliver(event: string): void;
+  /** One upstream event of account `selfId`, exactly as the implementation sent it. Must never wait for a client. */
+  deliver(event: string, selfId: SelfId): void;
   /** Its clients, connected or kept for. */
   clients(): ClientStatus[];
   totals(): EndpointTotals;

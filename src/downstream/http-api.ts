@@ -4,10 +4,11 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requireToken } from '../auth.ts';
 import type { Caller } from '../calls.ts';
-import type { Hub } from '../hub.ts';
+import type { Accounts } from '../hub.ts';
 import { type Address, HttpListener, mediaType } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { isJsonObject } from '../onebot.ts';
+import { parseSelfId } from '../upstream/upstream.ts';
 import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
 
 export interface HttpApiOptions {
@@ -38,12 +39,15 @@ export class HttpApiAdapter implements Adapter {
 
   constructor(
     options: HttpApiOptions,
-    private readonly hub: Hub,
+    private readonly accounts: Accounts,
     log: Logger,
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
     app.use('*', bodyLimit({ maxSize: options.maxPayload, onError: (c) => c.text(`request body over ${options.maxPayload} bytes`, 413) }));
+    // One account of several: /<self_id>/<action>, or POST /<self_id>/ with {action, params} (no action is all digits).
+    app.post('/:selfId{[0-9]+}', (c) => this.handle(c, undefined));
+    app.on(['GET', 'POST'], '/:selfId{[0-9]+}/:action', (c) => this.handle(c, c.req.param('action')));
     app.post('/', (c) => this.handle(c, undefined));
     app.on(['GET', 'POST'], '/:action', (c) => this.handle(c, c.req.param('action')));
     app.all('*', (c) =>
@@ -105,13 +109,19 @@ export class HttpApiAdapter implements Adapter {
     }
     const socket = c.env.incoming.socket;
     const label = `http client ${socket.remoteAddress}:${socket.remotePort}`;
+    // The account: from the path, else X-Self-ID, else self_id in the params (HoshinoBot puts it there).
+    const selector = parseSelfId(c.req.param('selfId') ?? c.req.header('x-self-id') ?? stringOf(params.self_id));
     const reply = await new Promise<Record<string, unknown>>((resolve) => {
       const caller: Caller = { label, reply: resolve };
-      this.hub.calls.call(caller, { action: action!, params });
+      this.accounts.call(selector, caller, { action: action!, params });
     });
     const unknownAction = reply.retcode === 1404 || reply.retcode === 404;
     return c.json(reply, unknownAction ? 404 : 200);
   }
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
 }
 
 async function readBody(c: Context): Promise<Params> {

@@ -2,10 +2,11 @@
 import { signature } from '../auth.ts';
 import { type BufferLimits, EventBuffer, type KeptEvent } from '../event-buffer.ts';
 import { fetchFailure } from '../fetch-failure.ts';
-import type { Hub } from '../hub.ts';
+import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
-import { heartbeat, isJsonObject, lifecycle } from '../onebot.ts';
+import { heartbeat, isJsonObject, lifecycle, type SelfId } from '../onebot.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
+import { parseSelfId } from '../upstream/upstream.ts';
 import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 
 export interface PostTarget {
@@ -31,6 +32,78 @@ const FAREWELL_TIMEOUT_MS = 1000;
 
 export class HttpPostAdapter implements Adapter {
   readonly name: string;
+  /** One poster per account, by self_id. */
+  private readonly posters = new Map<string, AccountPoster>();
+  /** What posters of accounts no longer served had counted. */
+  private gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
+  private stopWatching: () => void = () => {};
+
+  constructor(
+    private readonly target: PostTarget,
+    private readonly accounts: Accounts,
+    private readonly options: PostOptions,
+    private readonly log: Logger,
+  ) {
+    this.name = `HTTP POST to ${redactUrl(target.url)}`;
+  }
+
+  clients(): ClientStatus[] {
+    return [...this.posters.values()].map((p) => p.status());
+  }
+
+  totals(): EndpointTotals {
+    return addTotals(this.clients(), { ...this.gone });
+  }
+
+  handOver(): KeptEvents {
+    return new Map([...this.posters].map(([selfId, poster]) => [selfId, poster.takeAll()]));
+  }
+
+  adopt(kept: KeptEvents): void {
+    for (const [selfId, events] of kept) this.posterFor(parseSelfId(selfId)!).adopt(events);
+  }
+
+  async open(): Promise<void> {
+    for (const selfId of this.accounts.selfIds()) this.posterFor(selfId);
+    this.stopWatching = this.accounts.onAccount((selfId, change) => {
+      if (change === 'added') this.posterFor(selfId);
+      else void this.retire(selfId);
+    });
+  }
+
+  deliver(event: string, selfId: SelfId): void {
+    this.posterFor(selfId).deliver(event);
+  }
+
+  /** Tell the target the relay stops serving each account (lifecycle disable), then stop. */
+  async close(): Promise<void> {
+    this.stopWatching();
+    await Promise.all([...this.posters.values()].map((p) => p.close()));
+  }
+
+  private posterFor(selfId: SelfId): AccountPoster {
+    let poster = this.posters.get(String(selfId));
+    if (!poster) {
+      poster = new AccountPoster(this.target, selfId, this.accounts, this.options, this.log);
+      this.posters.set(String(selfId), poster);
+      poster.start();
+    }
+    return poster;
+  }
+
+  /** An account is no longer served: its poster says disable and goes. */
+  private async retire(selfId: SelfId): Promise<void> {
+    const poster = this.posters.get(String(selfId));
+    if (!poster) return;
+    this.posters.delete(String(selfId));
+    this.gone = addTotals([poster.status()], this.gone);
+    await poster.close();
+  }
+}
+
+/** The POSTs of one account to the target: its own queue, order and retries. */
+class AccountPoster {
+  readonly name: string;
   private readonly queue: EventBuffer;
   private readonly reconnector: Reconnector;
   private sending = false;
@@ -42,15 +115,15 @@ export class HttpPostAdapter implements Adapter {
   private lastError: string | undefined;
   private stopped = false;
   private beats: NodeJS.Timeout | undefined;
-  private cancelBeats: () => void = () => {};
 
   constructor(
     private readonly target: PostTarget,
-    private readonly hub: Hub,
+    private readonly selfId: SelfId,
+    private readonly accounts: Accounts,
     options: PostOptions,
     private readonly log: Logger,
   ) {
-    this.name = `HTTP POST to ${redactUrl(target.url)}`;
+    this.name = `HTTP POST to ${redactUrl(target.url)} (account ${selfId})`;
     this.reconnector = new Reconnector(
       this.name,
       () => {
@@ -63,46 +136,38 @@ export class HttpPostAdapter implements Adapter {
     this.queue = new EventBuffer(this.name, options.buffer, log);
   }
 
-  clients(): ClientStatus[] {
-    return [
-      {
-        label: redactUrl(this.target.url),
-        role: 'post',
-        connected: this.reachable,
-        queueBytes: 0,
-        delivered: this.delivered,
-        buffered: this.queue.size,
-        dropped: this.queue.dropped,
-        failed: this.failed,
-        ...(this.lastError ? { lastError: this.lastError } : {}),
-      },
-    ];
+  status(): ClientStatus {
+    return {
+      label: `${redactUrl(this.target.url)} as ${this.selfId}`,
+      role: 'post',
+      connected: this.reachable,
+      queueBytes: 0,
+      delivered: this.delivered,
+      buffered: this.queue.size,
+      dropped: this.queue.dropped,
+      failed: this.failed,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 
-  totals(): EndpointTotals {
-    return addTotals(this.clients());
+  takeAll(): KeptEvent[] {
+    return this.queue.takeAll();
   }
 
-  handOver(): KeptEvents {
-    return new Map([['', this.queue.takeAll()]]);
-  }
-
-  adopt(kept: KeptEvents): void {
-    this.queue.adopt(kept.get('') ?? []);
+  adopt(kept: KeptEvent[]): void {
+    this.queue.adopt(kept);
     void this.drain();
   }
 
-  async open(): Promise<void> {
+  start(): void {
     if (this.target.heartbeat <= 0) return;
-    this.cancelBeats = this.hub.whenIdentified(() => {
-      this.beats = setInterval(() => {
-        // Heartbeats say "alive now": never queued behind events or kept for later.
-        // Its outcome does not matter: the next event finds out whether the target is there.
-        if (this.reachable && this.queue.size === 0 && !this.sending) {
-          void this.post(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.target.heartbeat));
-        }
-      }, this.target.heartbeat);
-    });
+    this.beats = setInterval(() => {
+      // Heartbeats say "alive now": never queued behind events or kept for later.
+      // Its outcome does not matter: the next event finds out whether the target is there.
+      if (this.reachable && this.queue.size === 0 && !this.sending) {
+        void this.post(heartbeat(this.selfId, this.accounts.linkStatus(this.selfId), this.target.heartbeat));
+      }
+    }, this.target.heartbeat);
   }
 
   deliver(event: string): void {
@@ -114,13 +179,11 @@ export class HttpPostAdapter implements Adapter {
   /** Tell the target the relay stops serving it (lifecycle disable), then stop. */
   async close(): Promise<void> {
     this.stopped = true;
-    this.cancelBeats();
     clearInterval(this.beats);
     this.reconnector.stop();
     if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
     // Briefly: a shutdown must not wait out --post-timeout.
-    if (this.reachable && this.hub.selfId !== undefined)
-      await this.post(lifecycle(this.hub.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
+    if (this.reachable) await this.post(lifecycle(this.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
@@ -153,7 +216,7 @@ export class HttpPostAdapter implements Adapter {
     // Koishi checks the signature over JSON.stringify of what it parsed: send exactly those bytes.
     const event = JSON.parse(raw) as Record<string, unknown>;
     const body = JSON.stringify(event);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.hub.selfId ?? event.self_id) };
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.selfId) };
     if (this.target.secret) headers['X-Signature'] = signature(this.target.secret, body);
     let res: Response;
     let text: string;
@@ -199,7 +262,8 @@ export class HttpPostAdapter implements Adapter {
       return;
     }
     if (!isJsonObject(operation) || Object.keys(operation).length === 0) return;
-    this.hub.calls.call(
+    this.accounts.call(
+      this.selfId,
       {
         label: this.name,
         reply: (r) => r.status === 'failed' && this.log.warn(`${this.name}: quick operation failed: ${String(r.message ?? r.retcode)}`),

@@ -3,13 +3,16 @@ import type { WebSocket } from 'ws';
 import pkg from '../../package.json' with { type: 'json' };
 import { type DialOptions, dialWebSocket } from '../dial.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
-import type { Hub } from '../hub.ts';
+import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
+import type { SelfId } from '../onebot.ts';
 import { type ReconnectOptions, Reconnector, SETTLE_MS } from '../reconnector.ts';
 import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface ReverseTarget {
+  /** Only these accounts; all when absent. */
+  accounts?: (number | string)[];
   /** One Universal socket, or ... */
   url?: string;
   /** ... an API socket and an Event socket. */
@@ -29,46 +32,95 @@ const ROLE_HEADER: Record<Role, string> = { universal: 'Universal', api: 'API', 
 
 export class ReverseWsAdapter implements Adapter {
   readonly name: string;
-  private readonly sockets: ReverseSocket[];
+  private readonly roles: [Role, string][];
+  /** Each account's sockets (one Universal, or an API and an Event one), by self_id. */
+  private readonly sockets = new Map<string, ReverseSocket[]>();
+  /** Events kept for accounts before their sockets exist (handed over by a restarted endpoint). */
+  private kept: KeptEvents = new Map();
+  private gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
+  private stopWatching: () => void = () => {};
 
-  constructor(target: ReverseTarget, hub: Hub, options: ReverseWsOptions, log: Logger) {
-    const roles: [Role, string][] = target.url
+  constructor(
+    private readonly target: ReverseTarget,
+    private readonly accounts: Accounts,
+    private readonly options: ReverseWsOptions,
+    private readonly log: Logger,
+  ) {
+    this.roles = target.url
       ? [['universal', target.url]]
       : [
           ['api', target.apiUrl!],
           ['event', target.eventUrl!],
         ];
-    this.sockets = roles.map(([role, url]) => new ReverseSocket(url, role, target.token, hub, options, log));
-    this.name = `reverse WebSocket to ${roles.map(([, url]) => redactUrl(url)).join(' + ')}`;
+    this.name = `reverse WebSocket to ${this.roles.map(([, url]) => redactUrl(url)).join(' + ')}`;
   }
 
   clients(): ClientStatus[] {
-    return this.sockets.map((s) => s.status());
+    return [...this.sockets.values()].flat().map((s) => s.status());
   }
 
   totals(): EndpointTotals {
-    return addTotals(this.clients());
+    return addTotals(this.clients(), { ...this.gone });
   }
 
   handOver(): KeptEvents {
-    return new Map(this.sockets.map((s) => [s.role, s.buffer?.takeAll() ?? []]));
+    const kept: KeptEvents = new Map(this.kept);
+    for (const socket of [...this.sockets.values()].flat()) kept.set(keptKey(socket.selfId, socket.role), socket.buffer?.takeAll() ?? []);
+    return kept;
   }
 
   adopt(kept: KeptEvents): void {
-    for (const socket of this.sockets) socket.buffer?.adopt(kept.get(socket.role) ?? []);
+    this.kept = new Map(kept);
   }
 
   async open(): Promise<void> {
-    for (const socket of this.sockets) socket.start();
+    for (const selfId of this.accounts.selfIds()) this.serve(selfId);
+    this.stopWatching = this.accounts.onAccount((selfId, change) => {
+      if (change === 'added') this.serve(selfId);
+      else void this.retire(selfId);
+    });
   }
 
-  deliver(event: string): void {
-    for (const socket of this.sockets) socket.deliver(event);
+  deliver(event: string, selfId: SelfId): void {
+    for (const socket of this.sockets.get(String(selfId)) ?? []) socket.deliver(event);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.sockets.map((s) => s.close()));
+    this.stopWatching();
+    await Promise.all([...this.sockets.values()].flat().map((s) => s.close()));
   }
+
+  /** Dial for an account (one socket per role), unless the target is limited to other accounts. */
+  private serve(selfId: SelfId): void {
+    if (this.sockets.has(String(selfId))) return;
+    if (this.target.accounts && !this.target.accounts.some((a) => String(a) === String(selfId))) return;
+    const sockets = this.roles.map(
+      ([role, url]) => new ReverseSocket(url, role, selfId, this.target.token, this.accounts, this.options, this.log),
+    );
+    this.sockets.set(String(selfId), sockets);
+    for (const socket of sockets) {
+      const key = keptKey(selfId, socket.role);
+      socket.buffer?.adopt(this.kept.get(key) ?? []);
+      this.kept.delete(key);
+      socket.start();
+    }
+  }
+
+  /** An account is no longer served: its sockets say disable and close. */
+  private async retire(selfId: SelfId): Promise<void> {
+    const sockets = this.sockets.get(String(selfId)) ?? [];
+    this.sockets.delete(String(selfId));
+    this.gone = addTotals(
+      sockets.map((s) => s.status()),
+      this.gone,
+    );
+    await Promise.all(sockets.map((s) => s.close()));
+  }
+}
+
+/** What a restarted endpoint hands over, per account and role. */
+function keptKey(selfId: SelfId, role: Role): string {
+  return `${selfId}/${role}`;
 }
 
 /** One role's socket to one URL: at most one open or opening at a time, redialled with backoff. */
@@ -86,17 +138,17 @@ class ReverseSocket {
   /** Events delivered over earlier sockets. */
   private delivered = 0;
   private stopped = false;
-  private cancelStart: () => void = () => {};
 
   constructor(
     private readonly url: string,
     readonly role: Role,
+    readonly selfId: SelfId,
     private readonly token: string,
-    private readonly hub: Hub,
+    private readonly accounts: Accounts,
     private readonly options: ReverseWsOptions,
     private readonly log: Logger,
   ) {
-    this.target = `${redactUrl(url)} (${ROLE_HEADER[role]})`;
+    this.target = `${redactUrl(url)} (${ROLE_HEADER[role]}, ${selfId})`;
     this.reconnector = new Reconnector(`reverse target ${this.target}`, () => this.dial(), options.reconnect, log);
     if (role !== 'api') this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log);
   }
@@ -117,9 +169,8 @@ class ReverseSocket {
     };
   }
 
-  /** Dial once the bot's self_id is known: frameworks key bots by X-Self-ID. */
   start(): void {
-    this.cancelStart = this.hub.whenIdentified(() => this.dial());
+    this.dial();
   }
 
   deliver(event: string): void {
@@ -128,7 +179,6 @@ class ReverseSocket {
 
   async close(): Promise<void> {
     this.stopped = true;
-    this.cancelStart();
     this.reconnector.stop();
     if (this.buffer?.size) this.log.warn(`reverse target ${this.target} was away: ${this.buffer.size} buffered event(s) not delivered`);
     if (this.session) await this.session.close(1001, 'relay shutting down', true);
@@ -139,7 +189,7 @@ class ReverseSocket {
     if (this.stopped || this.ws) return;
     this.lastError = undefined;
     const headers: Record<string, string> = {
-      'X-Self-ID': String(this.hub.selfId),
+      'X-Self-ID': String(this.selfId),
       'X-Client-Role': ROLE_HEADER[this.role],
       'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
     };
@@ -147,7 +197,15 @@ class ReverseSocket {
     const ws = dialWebSocket(this.url, headers, this.options, (why) => (this.lastError = why));
     this.ws = ws;
     ws.on('open', () => {
-      const session = new WsSession(ws, this.role, `reverse target ${this.target}`, this.hub, this.options.session, this.log);
+      const session = new WsSession(
+        ws,
+        this.role,
+        `reverse target ${this.target}`,
+        this.accounts,
+        this.selfId,
+        this.options.session,
+        this.log,
+      );
       this.session = session;
       ws.on('message', (data) => session.receive(data.toString()));
       session.start();

@@ -5,10 +5,12 @@ import type { WSEvents } from 'hono/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
-import type { Hub } from '../hub.ts';
+import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
 import { type Address, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
+import type { SelfId } from '../onebot.ts';
+import { parseSelfId } from '../upstream/upstream.ts';
 import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
@@ -31,14 +33,24 @@ const ROUTES: [string, Role][] = [
   ['/event', 'event'],
 ];
 
+/** A client that named itself: its live session, and what is kept for it while it is away. */
+interface NamedClient {
+  /** Its account selector and name: "bot" on /10001/ and "bot" on /10002/ are two. */
+  key: string;
+  name: string;
+  session: WsSession | undefined;
+  buffer: EventBuffer;
+  /** The account its events come from, once known. */
+  selfId: SelfId | undefined;
+  /** Away since (for forgetting the longest away first). */
+  awaySince: number;
+}
+
 export class WsServerAdapter implements Adapter {
   readonly listener: HttpListener;
   private readonly sessions = new Set<WsSession>();
-  /** Clients that name themselves (?client=NAME or X-Client-Name) get their events kept while away. */
-  private readonly named = new Map<string, WsSession>();
-  private readonly buffers = new Map<string, EventBuffer>();
-  /** Names of clients that are away, longest away first: past MAX_AWAY_NAMES the first is forgotten. */
-  private readonly away = new Set<string>();
+  /** Clients that name themselves (?client=NAME or X-Client-Name), by account and name: their events are kept while away. */
+  private readonly named = new Map<string, NamedClient>();
   /** Handed over to its restarted self: its clients leaving no longer make them away here. */
   private retired = false;
   /** What sessions that ended and buffers that were forgotten had counted. */
@@ -46,19 +58,21 @@ export class WsServerAdapter implements Adapter {
 
   constructor(
     private readonly options: WsServerOptions,
-    private readonly hub: Hub,
+    private readonly accounts: Accounts,
     private readonly log: Logger,
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
     for (const [path, role] of ROUTES) {
-      app.get(
-        path,
-        upgradeWebSocket((c) => this.connection(c, path, role, options.session)),
-        (c) => c.text('This is a OneBot v11 WebSocket endpoint: connect with a WebSocket client.', 426),
-      );
+      const upgrade = upgradeWebSocket((c) => this.connection(c, role, options.session));
+      const notWs = (c: Context) => c.text('This is a OneBot v11 WebSocket endpoint: connect with a WebSocket client.', 426);
+      app.get(path, upgrade, notWs);
+      // /<self_id>/, /<self_id>/api, /<self_id>/event: one account of several.
+      app.get(`/:selfId{[0-9]+}${path === '/' ? '' : path}`, upgrade, notWs);
     }
-    app.all('*', (c) => c.text('Not found: onebot-relay serves WebSocket clients at /, /api and /event.', 404));
+    app.all('*', (c) =>
+      c.text('Not found: onebot-relay serves WebSocket clients at /, /api and /event (or /<self_id>/, /<self_id>/api, ...).', 404),
+    );
     const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
     this.listener = new HttpListener('WebSocket server', options.listen, app.fetch, {
       browsers: { allowOrigins: options.allowOrigins },
@@ -73,23 +87,22 @@ export class WsServerAdapter implements Adapter {
 
   clients(): ClientStatus[] {
     const connected = [...this.sessions].map((session) => {
-      const buffer = session.name === undefined ? undefined : this.buffers.get(session.name);
+      const buffer = session.name === undefined ? undefined : this.named.get(namedKey(session.selector, session.name))?.buffer;
       return { ...session.status(), buffered: buffer?.size ?? 0, dropped: buffer?.dropped ?? 0 };
     });
-    const away = [...this.away].map((name): ClientStatus => {
-      const buffer = this.buffers.get(name)!;
-      return {
-        label: `client "${name}" (away)`,
+    const away = this.away().map(
+      (client): ClientStatus => ({
+        label: `client "${client.name}" (away)`,
         role: 'universal',
-        name,
+        name: client.name,
         connected: false,
         queueBytes: 0,
         delivered: 0,
-        buffered: buffer.size,
-        dropped: buffer.dropped,
+        buffered: client.buffer.size,
+        dropped: client.buffer.dropped,
         failed: 0,
-      };
-    });
+      }),
+    );
     return [...connected, ...away];
   }
 
@@ -98,21 +111,22 @@ export class WsServerAdapter implements Adapter {
    * restarted server they are all away at first. This server keeps nothing more.
    */
   handOver(): KeptEvents {
-    const names = [...this.away, ...this.named.keys()];
-    const kept: KeptEvents = new Map(names.map((name) => [name, this.buffers.get(name)!.takeAll()]));
+    const clients = [...this.away(), ...[...this.named.values()].filter((c) => c.session)];
+    const kept: KeptEvents = new Map(clients.map((c) => [c.key, c.buffer.takeAll()]));
     this.retired = true;
     return kept;
   }
 
   adopt(kept: KeptEvents): void {
-    for (const [name, events] of kept) {
-      this.bufferFor(name).adopt(events);
-      this.leave(name);
+    for (const [key, events] of kept) {
+      const client = this.namedClient(key);
+      client.buffer.adopt(events);
+      this.leave(client);
     }
   }
 
   totals(): EndpointTotals {
-    const buffers = [...this.buffers.values()].map((b) => ({ delivered: 0, dropped: b.dropped, failed: 0 }));
+    const buffers = [...this.named.values()].map((c) => ({ delivered: 0, dropped: c.buffer.dropped, failed: 0 }));
     return addTotals([...[...this.sessions].map((s) => s.status()), ...buffers], { ...this.gone });
   }
 
@@ -120,35 +134,38 @@ export class WsServerAdapter implements Adapter {
     return this.listener.open();
   }
 
-  deliver(event: string): void {
+  deliver(event: string, selfId: SelfId): void {
     for (const session of this.sessions) {
+      if (session.selfId !== selfId) continue;
       if (session.name === undefined) {
         session.deliver(event);
-      } else if (this.named.get(session.name) === session && !session.deliver(event)) {
-        // Its socket is closing: the event waits for its return. (A replaced socket gets nothing: the newer one does.)
-        this.buffers.get(session.name)!.push(event);
+        continue;
       }
+      const client = this.named.get(namedKey(session.selector, session.name));
+      // Its socket is closing: the event waits for its return. (A replaced socket gets nothing: the newer one does.)
+      if (client?.session === session && !session.deliver(event)) client.buffer.push(event);
     }
-    for (const name of this.away) this.buffers.get(name)!.push(event);
+    for (const client of this.named.values()) if (!client.session && client.selfId === selfId) client.buffer.push(event);
   }
 
   async close(): Promise<void> {
-    for (const [name, buffer] of this.buffers) {
-      if (buffer.size) this.log.warn(`client "${name}" was away: ${buffer.size} buffered event(s) not delivered`);
+    for (const client of this.named.values()) {
+      if (client.buffer.size) this.log.warn(`client "${client.name}" was away: ${client.buffer.size} buffered event(s) not delivered`);
     }
     await Promise.all([...this.sessions].map((session) => session.close(1001, 'relay shutting down', true)));
     await this.listener.close();
   }
 
-  private connection(c: Context<{ Bindings: HttpBindings }>, path: string, role: Role, options: SessionOptions): WSEvents {
+  private connection(c: Context<{ Bindings: HttpBindings }>, role: Role, options: SessionOptions): WSEvents {
     const socket = c.env.incoming.socket;
     const name = c.req.query('client') || c.req.header('x-client-name') || undefined;
-    const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${path}`;
+    const selector = parseSelfId(c.req.param('selfId') ?? c.req.header('x-self-id') ?? c.req.query('self_id'));
+    const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${c.req.path}`;
     let session: WsSession;
     return {
       onOpen: (_event, ws) => {
         tuneSocket(socket);
-        session = new WsSession(ws.raw as WebSocket, role, label, this.hub, options, this.log, name);
+        session = new WsSession(ws.raw as WebSocket, role, label, this.accounts, selector, options, this.log, name);
         this.sessions.add(session);
         this.log.info(`${label} connected (${role})`);
         session.start();
@@ -160,9 +177,10 @@ export class WsServerAdapter implements Adapter {
       onClose: (event) => {
         this.sessions.delete(session);
         this.gone.delivered += session.delivered;
-        if (name !== undefined && this.named.get(name) === session) {
-          this.named.delete(name);
-          if (!this.retired) this.leave(name);
+        const client = name === undefined ? undefined : this.named.get(namedKey(selector, name));
+        if (client?.session === session) {
+          client.session = undefined;
+          if (!this.retired) this.leave(client);
         }
         session.closed();
         this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);
@@ -172,35 +190,64 @@ export class WsServerAdapter implements Adapter {
 
   /** One live session per name: a newer one replaces the older, and first gets what was kept for the name. */
   private attachNamed(name: string, session: WsSession): void {
-    const older = this.named.get(name);
-    if (older) {
+    const client = this.namedClient(namedKey(session.selector, name));
+    if (client.session) {
       this.log.warn(`client "${name}" connected again; closing its older connection`);
-      void older.close(1008, 'replaced by a newer connection with the same client name');
+      void client.session.close(1008, 'replaced by a newer connection with the same client name');
     }
-    this.named.set(name, session);
-    this.away.delete(name);
-    session.replay(this.bufferFor(name));
+    client.session = session;
+    // Kept events are for the account it had; it gets its account's events from now on.
+    this.accounts.whenKnown(session.selector, (selfId) => {
+      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.takeAll();
+      client.selfId = selfId;
+    });
+    session.replay(client.buffer);
   }
 
-  private bufferFor(name: string): EventBuffer {
-    let buffer = this.buffers.get(name);
-    if (!buffer) {
-      buffer = new EventBuffer(`client "${name}"`, this.options.buffer, this.log);
-      this.buffers.set(name, buffer);
+  private namedClient(key: string): NamedClient {
+    let client = this.named.get(key);
+    if (!client) {
+      const slash = key.indexOf('/');
+      const name = key.slice(slash + 1);
+      const known: NamedClient = {
+        key,
+        name,
+        session: undefined,
+        buffer: new EventBuffer(`client "${name}"`, this.options.buffer, this.log),
+        selfId: undefined,
+        awaySince: 0,
+      };
+      this.accounts.whenKnown(parseSelfId(key.slice(0, slash)), (selfId) => {
+        known.selfId ??= selfId;
+      });
+      this.named.set(key, known);
+      client = known;
     }
-    return buffer;
+    return client;
   }
 
-  private leave(name: string): void {
-    this.away.add(name);
-    if (this.away.size <= MAX_AWAY_NAMES) return;
-    const [oldest] = this.away;
-    const buffer = this.buffers.get(oldest!)!;
+  /** Named clients away, longest away first. */
+  private away(): NamedClient[] {
+    return [...this.named.values()].filter((c) => !c.session).sort((a, b) => a.awaySince - b.awaySince);
+  }
+
+  private leave(client: NamedClient): void {
+    client.awaySince = ++awayOrder;
+    const away = this.away();
+    if (away.length <= MAX_AWAY_NAMES) return;
+    const oldest = away[0]!;
     this.log.warn(
-      `more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest}", the longest away, and its ${buffer.size} kept event(s)`,
+      `more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest.name}", the longest away, and its ${oldest.buffer.size} kept event(s)`,
     );
-    this.away.delete(oldest!);
-    this.buffers.delete(oldest!);
-    this.gone.dropped += buffer.dropped + buffer.size;
+    this.named.delete(oldest.key);
+    this.gone.dropped += oldest.buffer.dropped + oldest.buffer.size;
   }
+}
+
+/** Orders departures: a counter, since two can happen within one millisecond. */
+let awayOrder = 0;
+
+/** Named clients are per account: "bot" on /10001/ and "bot" on /10002/ are two. */
+function namedKey(selector: Selector, name: string): string {
+  return `${selector ?? ''}/${name}`;
 }

@@ -3,10 +3,10 @@ import * as v from 'valibot';
 import type { WebSocket } from 'ws';
 import type { Caller } from '../calls.ts';
 import type { EventBuffer } from '../event-buffer.ts';
-import type { Hub } from '../hub.ts';
+import type { Accounts, Selector } from '../hub.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
-import { ActionRequest, failedReply, heartbeat, isJsonObject, lifecycle, RelayRetcode } from '../onebot.ts';
+import { ActionRequest, failedReply, heartbeat, isJsonObject, lifecycle, RelayRetcode, type SelfId } from '../onebot.ts';
 import type { ClientStatus } from './adapter.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
@@ -28,7 +28,9 @@ export const CLOSE_TOO_SLOW = 1008;
 
 export class WsSession implements Caller {
   private stopPings: () => void = () => {};
-  private cancelConnect: () => void = () => {};
+  private cancelKnown: () => void = () => {};
+  /** The account it is served, once known. */
+  selfId: SelfId | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private tooSlow = false;
   private isConnected = false;
@@ -46,7 +48,9 @@ export class WsSession implements Caller {
     private readonly ws: WebSocket,
     readonly role: Role,
     readonly label: string,
-    private readonly hub: Hub,
+    private readonly accounts: Accounts,
+    /** The account it asked for (none: the default one). */
+    readonly selector: Selector,
     private readonly options: SessionOptions,
     private readonly log: Logger,
     /** A name the client gave itself, so that its events are kept while it is away. */
@@ -63,7 +67,10 @@ export class WsSession implements Caller {
       this.log.warn(`${this.label}: ${why}; dropping the connection`);
       this.ws.terminate();
     });
-    if (this.receivesEvents) this.cancelConnect = this.hub.whenIdentified(() => this.connected());
+    this.cancelKnown = this.accounts.whenKnown(this.selector, (selfId) => {
+      this.selfId = selfId;
+      if (this.receivesEvents) this.connected(selfId);
+    });
   }
 
   /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
@@ -134,16 +141,16 @@ export class WsSession implements Caller {
       this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });
       return;
     }
-    this.hub.calls.call(this, parsed.output);
+    this.accounts.call(this.selfId ?? this.selector, this, parsed.output);
   }
 
   /** The socket closed; release everything tied to it. */
   closed(): void {
     clearTimeout(this.pumpTimer);
     this.stopPings();
-    this.cancelConnect();
+    this.cancelKnown();
     clearInterval(this.heartbeats);
-    this.hub.calls.abandon(this);
+    this.accounts.abandon(this);
   }
 
   /**
@@ -151,15 +158,15 @@ export class WsSession implements Caller {
    * `farewell`: the relay stops serving it, so say lifecycle disable first.
    */
   close(code: number, reason: string, farewell = false): Promise<void> {
-    if (farewell && this.isConnected) this.send(lifecycle(this.hub.selfId!, 'disable'));
+    if (farewell && this.isConnected) this.send(lifecycle(this.selfId!, 'disable'));
     return closeSurely(this.ws, code, reason);
   }
 
-  private connected(): void {
+  private connected(selfId: SelfId): void {
     this.isConnected = true;
-    this.send(lifecycle(this.hub.selfId!, 'connect'));
+    this.send(lifecycle(selfId, 'connect'));
     this.heartbeats = setInterval(
-      () => this.send(heartbeat(this.hub.selfId!, this.hub.linkStatus(), this.options.heartbeat)),
+      () => this.send(heartbeat(selfId, this.accounts.linkStatus(selfId), this.options.heartbeat)),
       this.options.heartbeat,
     );
   }

@@ -7,7 +7,7 @@ import { type Address, HttpListener } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { failedReply, isJsonObject, RelayRetcode } from '../onebot.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
-import type { Upstream, UpstreamSink } from './upstream.ts';
+import type { LinkHost, LinkPort, Upstream, UpstreamSink } from './upstream.ts';
 
 export interface HttpLinkOptions {
   /** Base URL of the implementation's HTTP API. */
@@ -28,7 +28,8 @@ export interface HttpLinkOptions {
   reconnect: ReconnectOptions;
 }
 
-export class HttpLink implements Upstream {
+export class HttpLink implements Upstream, LinkPort {
+  private readonly sink: UpstreamSink;
   readonly target: string;
   private readonly base: string;
   readonly receiver: HttpListener;
@@ -40,7 +41,7 @@ export class HttpLink implements Upstream {
 
   constructor(
     private readonly options: HttpLinkOptions,
-    private readonly sink: UpstreamSink,
+    host: LinkHost,
     private readonly log: Logger,
   ) {
     this.base = options.url.replace(/\/+$/, '');
@@ -63,6 +64,7 @@ export class HttpLink implements Upstream {
       browsers: { allowOrigins: options.allowOrigins },
       log,
     });
+    this.sink = host.attach(this);
   }
 
   get problem(): string | undefined {

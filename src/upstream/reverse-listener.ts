@@ -7,7 +7,8 @@ import { requireToken } from '../auth.ts';
 import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
 import { type Address, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
-import { describeClose, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
+import type { SelfId } from '../onebot.ts';
+import { describeClose, type LinkHost, type LinkPort, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface ReverseListenerOptions {
   listen: Address;
@@ -28,14 +29,12 @@ function roleOf(header: string | undefined): Role | undefined {
 
 export class ReverseListener implements Upstream {
   readonly listener: HttpListener;
-  private readonly sockets = new Map<WebSocket, Role>();
-  /** The socket calls go out on: the newest Universal or API socket. */
-  private callSocket: WebSocket | undefined;
-  private killedFor: string | undefined;
+  /** One link per implementation, known by its X-Self-ID ('' for one that sends none). */
+  private readonly links = new Map<string, ListenerLink>();
 
   constructor(
     private readonly options: ReverseListenerOptions,
-    private readonly sink: UpstreamSink,
+    private readonly host: LinkHost,
     private readonly log: Logger,
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>();
@@ -57,12 +56,65 @@ export class ReverseListener implements Upstream {
     return `reverse WebSocket on ws://${this.listener.url}/`;
   }
 
-  /** It waits to be dialled: nothing to report until a socket has come and gone. */
-  readonly problem = undefined;
-
   start(): Promise<void> {
     return this.listener.open();
   }
+
+  async stop(why = 'relay shutting down'): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.stop(why)));
+    await this.listener.close();
+  }
+
+  private linkFor(selfId: SelfId | undefined): ListenerLink {
+    const key = selfId === undefined ? '' : String(selfId);
+    let link = this.links.get(key);
+    if (!link) {
+      link = new ListenerLink(selfId === undefined ? this.target : `implementation ${selfId} on ${this.target}`, this.log);
+      link.sink = this.host.attach(link, selfId);
+      this.links.set(key, link);
+    }
+    return link;
+  }
+
+  private connection(c: Context<{ Bindings: HttpBindings }>): WSEvents {
+    const role = roleOf(c.req.header('x-client-role'));
+    const selfId = parseSelfId(c.req.header('x-self-id'));
+    const socket = c.env.incoming.socket;
+    const label = `implementation ${socket.remoteAddress}:${socket.remotePort} (${role ?? c.req.header('x-client-role')})`;
+    let link: ListenerLink | undefined;
+    return {
+      onOpen: (_event, ctx) => {
+        const ws = ctx.raw as WebSocket;
+        if (!role) {
+          this.log.warn(`${label}: unknown X-Client-Role; expected Universal, API or Event`);
+          ws.close(1008, 'unknown X-Client-Role');
+          return;
+        }
+        tuneSocket(socket);
+        this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
+        link = this.linkFor(selfId);
+        link.opened(ws, role, label, selfId, this.options.ping);
+      },
+      onMessage: (event) => link?.sink.frame(messageText(event.data)),
+      onClose: (event, ctx) => link?.closed(ctx.raw as WebSocket, event.code, event.reason),
+    };
+  }
+}
+
+/** The sockets of one implementation (one account): a Universal one, or an API one plus an Event one. */
+class ListenerLink implements LinkPort {
+  sink!: UpstreamSink;
+  private readonly sockets = new Map<WebSocket, { role: Role; label: string; stopPings: () => void }>();
+  /** The socket calls go out on: the newest Universal or API socket. */
+  private callSocket: WebSocket | undefined;
+  private killedFor: string | undefined;
+  /** It waits to be dialled: nothing to report until a socket has come and gone. */
+  readonly problem = undefined;
+
+  constructor(
+    readonly target: string,
+    private readonly log: Logger,
+  ) {}
 
   send(text: string): boolean {
     // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
@@ -77,58 +129,42 @@ export class ReverseListener implements Upstream {
     for (const ws of this.sockets.keys()) ws.terminate();
   }
 
-  async stop(why = 'relay shutting down'): Promise<void> {
+  async stop(why: string): Promise<void> {
     this.killedFor = why;
     await Promise.all([...this.sockets.keys()].map((ws) => closeSurely(ws, 1001, why, 500)));
-    await this.listener.close();
   }
 
-  private connection(c: Context<{ Bindings: HttpBindings }>): WSEvents {
-    const role = roleOf(c.req.header('x-client-role'));
-    const selfId = parseSelfId(c.req.header('x-self-id'));
-    const socket = c.env.incoming.socket;
-    const label = `implementation ${socket.remoteAddress}:${socket.remotePort} (${role ?? c.req.header('x-client-role')})`;
-    let stopPings = () => {};
-    return {
-      onOpen: (_event, ctx) => {
-        const ws = ctx.raw as WebSocket;
-        if (!role) {
-          this.log.warn(`${label}: unknown X-Client-Role; expected Universal, API or Event`);
-          ws.close(1008, 'unknown X-Client-Role');
-          return;
-        }
-        tuneSocket(socket);
-        this.sockets.set(ws, role);
-        stopPings = watchPings(ws, this.options.ping, (why) => {
-          this.killedFor = why;
-          ws.terminate();
-        });
-        this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
-        if (role === 'event') return;
-        const previous = this.callSocket;
-        this.callSocket = ws;
-        this.killedFor = undefined;
-        if (previous) {
-          // The implementation came back while its old socket still looked open: that one is half-open.
-          this.log.warn(`${label} replaces an older socket, which is dropped`);
-          this.sockets.delete(previous);
-          previous.terminate();
-          this.sink.callsLost();
-        } else {
-          this.sink.linkUp(selfId);
-        }
-      },
-      onMessage: (event) => this.sink.frame(messageText(event.data)),
-      onClose: (event, ctx) => {
-        stopPings();
-        const ws = ctx.raw as WebSocket;
-        if (!this.sockets.delete(ws)) return;
-        const down = describeClose(event.code, event.reason, this.killedFor);
-        this.log.warn(`${label} disconnected: ${down.reason}`);
-        if (ws !== this.callSocket) return;
-        this.callSocket = undefined;
-        this.sink.linkDown(down);
-      },
-    };
+  opened(ws: WebSocket, role: Role, label: string, selfId: SelfId | undefined, ping: PingOptions): void {
+    const stopPings = watchPings(ws, ping, (why) => {
+      this.killedFor = why;
+      ws.terminate();
+    });
+    this.sockets.set(ws, { role, label, stopPings });
+    if (role === 'event') return;
+    const previous = this.callSocket;
+    this.callSocket = ws;
+    this.killedFor = undefined;
+    if (previous) {
+      // The implementation came back while its old socket still looked open: that one is half-open.
+      this.log.warn(`${label} replaces an older socket, which is dropped`);
+      this.sockets.get(previous)?.stopPings();
+      this.sockets.delete(previous);
+      previous.terminate();
+      this.sink.callsLost();
+    } else {
+      this.sink.linkUp(selfId);
+    }
+  }
+
+  closed(ws: WebSocket, code: number, reason: string): void {
+    const socket = this.sockets.get(ws);
+    if (!socket) return;
+    socket.stopPings();
+    this.sockets.delete(ws);
+    const down = describeClose(code, reason, this.killedFor);
+    this.log.warn(`${socket.label} disconnected: ${down.reason}`);
+    if (ws !== this.callSocket) return;
+    this.callSocket = undefined;
+    this.sink.linkDown(down);
   }
 }

@@ -10,7 +10,7 @@ export interface LinkDown {
   at?: string;
 }
 
-/** What an upstream link reports to (the hub). */
+/** What a link reports to: the account it carries. */
 export interface UpstreamSink {
   /** The link can carry calls; `selfId` when the transport tells it (X-Self-ID). */
   linkUp(selfId?: SelfId): void;
@@ -21,19 +21,32 @@ export interface UpstreamSink {
   frame(text: string): boolean;
 }
 
-export interface Upstream {
+/** What an account sees of the link that carries it. */
+export interface LinkPort {
   /** Where it connects or listens, safe to log. */
   readonly target: string;
   /** Why the latest attempt to reach the implementation failed, while it is failing. */
   readonly problem: string | undefined;
-  /** Dial, or start listening (rejects with a ListenError when it cannot). */
-  start(): Promise<void>;
-  /** Close the link for good; `why` is what it reports as the reason. */
-  stop(why?: string): Promise<void>;
   /** Send one action frame; false when the link is not up. */
   send(text: string): boolean;
   /** The link is dead: drop it at once (no polite close) and reconnect. */
   kill(why: string): void;
+}
+
+/** Gives a link the sink of each account it carries. */
+export interface LinkHost {
+  /** The account `link` carries; `selfId` when the transport names it before any frame (X-Self-ID). */
+  attach(link: LinkPort, selfId?: SelfId): UpstreamSink;
+}
+
+/** One configured upstream: a dialled link (one account), or a listener (any number of implementations). */
+export interface Upstream {
+  /** Where it connects or listens, safe to log. */
+  readonly target: string;
+  /** Dial, or start listening (rejects with a ListenError when it cannot). */
+  start(): Promise<void>;
+  /** Close it for good; `why` is what it reports as the reason. */
+  stop(why?: string): Promise<void>;
 }
 
 /** Say who ended a WebSocket link and how, for logs and /healthz. */

@@ -4,7 +4,7 @@ import { type DialOptions, dialWebSocket } from '../dial.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { type ReconnectOptions, Reconnector, SETTLE_MS } from '../reconnector.ts';
-import { describeClose, type Upstream, type UpstreamSink } from './upstream.ts';
+import { describeClose, type LinkHost, type LinkPort, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface WsLinkOptions extends DialOptions {
   url: string;
@@ -25,7 +25,8 @@ function tokenRefusal(text: string): number | undefined {
   return refused ? (frame!.retcode as number) : undefined;
 }
 
-export class WsLink implements Upstream {
+export class WsLink implements Upstream, LinkPort {
+  private readonly sink: UpstreamSink;
   readonly target: string;
   private readonly reconnector: Reconnector;
   private ws: WebSocket | undefined;
@@ -40,11 +41,12 @@ export class WsLink implements Upstream {
 
   constructor(
     private readonly options: WsLinkOptions,
-    private readonly sink: UpstreamSink,
+    host: LinkHost,
     private readonly log: Logger,
   ) {
     this.target = redactUrl(options.url);
     this.reconnector = new Reconnector(`upstream ${this.target}`, () => this.dial(), options.reconnect, log);
+    this.sink = host.attach(this);
   }
 
   get problem(): string | undefined {

@@ -94,7 +94,7 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
     const client = await TestClient.connect(reverse.wsUrl);
     try {
       const impl = new FakeReverseImplementation();
-      const url = `ws://${(reverse.relay.hub.upstream as ReverseListener).listener.url}/`;
+      const url = `ws://${(reverse.relay.upstreams[0] as ReverseListener).listener.url}/`;
       let ws = await impl.connect(url, 'Universal');
       await waitFor(() => reverse.relay.hub.health().status === 'up', 'the reverse link');
       ws.send('not json');
@@ -118,7 +118,7 @@ describe('fault: malformed input on every endpoint', { timeout: 40_000 }, () => 
       assert.equal(client.ws.readyState, client.ws.OPEN);
       ws.terminate();
 
-      const receiver = `http://${(posted.relay.hub.upstream as HttpLink).receiver.url}`;
+      const receiver = `http://${(posted.relay.upstreams[0] as HttpLink).receiver.url}`;
       const postEvent = (body: string) => fetch(`${receiver}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       assert.equal((await postEvent('not json')).status, 400);
       assert.equal((await postEvent('[1]')).status, 400);

@@ -1,0 +1,286 @@
+// One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
+// A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
+import * as v from 'valibot';
+import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
+import { HealthWatch } from './health.ts';
+import type { Logger } from './log.ts';
+import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { RateMeter } from './stats.ts';
+import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
+import type { LinkDown, LinkPort, UpstreamSink } from './upstream/upstream.ts';
+
+export interface AccountOptions extends CallOptions {
+  /** How long a probe of a silent implementation may take, ms. */
+  probeTimeout: number;
+  /** Ask get_status this often while the link is up, ms (0: never). */
+  healthProbe: number;
+  /** This many send_* calls in a row that fail or time out make the bot degraded. */
+  unhealthyAfter: number;
+}
+
+export type LinkState = 'connecting' | 'up' | 'down';
+
+/** What an account tells the hub. */
+export interface AccountHost {
+  /** It learned (or changed) its self_id. */
+  identified(account: Account, previous: SelfId | undefined): void;
+  /** Its link came up, went down, or is being replaced. */
+  stateChanged(account: Account): void;
+  /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own). */
+  event(account: Account, text: string): void;
+  /** A client call finished (statistics, health, metrics). */
+  callFinished(record: CallRecord): void;
+}
+
+export interface AccountHealth {
+  /** degraded: the link is up but the bot is not working (see reasons). */
+  status: 'up' | 'degraded' | 'down';
+  /** Every reason, joined. */
+  reason?: string;
+  reasons: string[];
+  link: {
+    state: LinkState;
+    target: string;
+    since: string;
+    last_down?: LinkDown;
+    last_heartbeat_age_ms: number | null;
+    /** The interval the implementation announced in its heartbeats (0: it sends none). */
+    heartbeat_interval_ms: number;
+  };
+  self_id: SelfId | null;
+  nickname: string | null;
+  reconnects: number;
+  pending_calls: number;
+  events_received: number;
+  events_per_s: number;
+  calls_per_s: number;
+}
+
+export class Account implements UpstreamSink {
+  readonly calls: CallRouter;
+  private readonly watchdog: HeartbeatWatchdog;
+  private readonly watch: HealthWatch;
+  private state: LinkState = 'connecting';
+  private stateSince = Date.now();
+  private lastDown: LinkDown | undefined;
+  private everUp = false;
+  private reconnects = 0;
+  private heartbeatInterval = 0;
+  private lastHeartbeat: number | undefined;
+  private healthProbe: NodeJS.Timeout | undefined;
+  private readonly identityWaiters = new Set<(selfId: SelfId) => void>();
+  /** Every upstream event received. */
+  eventsReceived = 0;
+  readonly rates = { events: new RateMeter(), calls: new RateMeter() };
+  selfId: SelfId | undefined;
+  nickname: string | undefined;
+
+  constructor(
+    /** The link that carries it now; a reload may give it another. */
+    public link: LinkPort,
+    private readonly options: AccountOptions,
+    private readonly host: AccountHost,
+    private readonly log: Logger,
+    selfId?: SelfId,
+  ) {
+    this.selfId = selfId;
+    this.watch = new HealthWatch(options.unhealthyAfter);
+    const callLink = { isUp: () => this.state === 'up', send: (text: string) => this.link.send(text) };
+    this.calls = new CallRouter(callLink, options, log.child('calls'), (record) => this.callFinished(record));
+    this.watchdog = new HeartbeatWatchdog(() => void this.probe());
+  }
+
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  /** New call timeouts, hold, rate limit and health settings take effect from now on. */
+  configure(options: AccountOptions): void {
+    Object.assign(this.options, options);
+    this.watch.sendFailures = options.unhealthyAfter;
+  }
+
+  /** Run `then` once the self_id is known (at once if it is). Returns a function that cancels it. */
+  whenIdentified(then: (selfId: SelfId) => void): () => void {
+    if (this.selfId !== undefined) {
+      then(this.selfId);
+      return () => {};
+    }
+    this.identityWaiters.add(then);
+    return () => this.identityWaiters.delete(then);
+  }
+
+  /** What relay heartbeats tell clients: the implementation's last report, and false while the link is down. */
+  linkStatus(): { online: boolean; good: boolean } {
+    if (this.state !== 'up') return { online: false, good: false };
+    return { ...this.watch.reported };
+  }
+
+  linkUp(selfId?: SelfId): void {
+    this.learnSelfId(selfId);
+    if (this.everUp) this.reconnects++;
+    this.everUp = true;
+    this.setState('up');
+    this.calls.linkUp();
+    void this.fetchLoginInfo();
+    this.scheduleHealthProbe();
+  }
+
+  linkDown(down: LinkDown): void {
+    this.lastDown = { ...down, at: new Date().toISOString() };
+    this.setState('down');
+    this.watchdog.stop();
+    clearTimeout(this.healthProbe);
+    this.watch.reset();
+    this.calls.linkDown();
+  }
+
+  callsLost(): void {
+    this.calls.linkDown();
+  }
+
+  frame(text: string): boolean {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
+      return false;
+    }
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
+    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
+    else {
+      this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
+      return false;
+    }
+    return true;
+  }
+
+  health(): AccountHealth {
+    const reasons = this.state === 'up' ? this.watch.reasons() : [this.downReason()];
+    return {
+      status: this.state !== 'up' ? 'down' : reasons.length ? 'degraded' : 'up',
+      ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+      reasons,
+      link: {
+        state: this.state,
+        target: this.link.target,
+        since: new Date(this.stateSince).toISOString(),
+        last_down: this.lastDown,
+        last_heartbeat_age_ms: this.lastHeartbeat === undefined ? null : Date.now() - this.lastHeartbeat,
+        heartbeat_interval_ms: this.heartbeatInterval,
+      },
+      self_id: this.selfId ?? null,
+      nickname: this.nickname ?? null,
+      reconnects: this.reconnects,
+      pending_calls: this.calls.pending,
+      events_received: this.eventsReceived,
+      events_per_s: this.rates.events.perSecond(),
+      calls_per_s: this.rates.calls.perSecond(),
+    };
+  }
+
+  /** Its link is being replaced (a reload): what was in flight on the old one fails, the new one comes up on its own. */
+  relink(link: LinkPort): void {
+    if (this.state === 'up') this.linkDown({ by: 'relay', reason: 'closed by the relay: upstream settings changed' });
+    this.setState('connecting');
+    this.link = link;
+  }
+
+  /** No longer served (its upstream was removed, or the relay stops): everything still waiting fails. */
+  close(): void {
+    this.watchdog.stop();
+    clearTimeout(this.healthProbe);
+    this.identityWaiters.clear();
+    this.calls.close();
+  }
+
+  private downReason(): string {
+    const trying = this.link.problem ? `; cannot reach ${this.link.target}: ${this.link.problem}` : '';
+    if (this.lastDown) return `${this.lastDown.reason}${trying}`;
+    return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
+  }
+
+  private event(text: string, event: EventFrame): void {
+    this.eventsReceived++;
+    this.rates.events.mark();
+    this.learnSelfId(event.self_id);
+    if (event.post_type === 'meta_event') {
+      // The relay makes its own heartbeats and lifecycle events for each client.
+      if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
+      if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
+    }
+    this.host.event(this, text);
+  }
+
+  private heartbeat(event: EventFrame): void {
+    this.lastHeartbeat = Date.now();
+    this.watch.report(event.status);
+    if (event.interval) this.heartbeatInterval = event.interval;
+    this.watchdog.beat(this.heartbeatInterval);
+  }
+
+  /** Two heartbeats missed: ask get_status; no answer means the link is dead. */
+  private async probe(): Promise<void> {
+    if (this.state !== 'up') return;
+    this.log.warn(`upstream missed two heartbeats (interval ${this.heartbeatInterval} ms); probing with get_status`);
+    if (!(await this.askStatus())) {
+      this.link.kill(`two heartbeats missed and get_status unanswered within ${this.options.probeTimeout} ms`);
+    } else if (this.state === 'up') this.watchdog.beat(this.heartbeatInterval);
+  }
+
+  /** Now and then, ask the implementation how it is: it may be connected yet offline or stuck. */
+  private scheduleHealthProbe(): void {
+    clearTimeout(this.healthProbe);
+    if (this.options.healthProbe <= 0) return;
+    this.healthProbe = setTimeout(async () => {
+      await this.askStatus();
+      if (this.state === 'up') this.scheduleHealthProbe();
+    }, this.options.healthProbe);
+  }
+
+  /** get_status, its answer told to the health watch; false: no answer within the probe timeout. */
+  private async askStatus(): Promise<boolean> {
+    const reply = await this.calls.request('get_status', {}, this.options.probeTimeout);
+    const answered = reply.retcode !== RelayRetcode.timeout;
+    if (this.state !== 'up') return answered;
+    this.watch.probed(answered);
+    if (reply.status === 'ok') this.watch.report(reply.data);
+    return answered;
+  }
+
+  private callFinished(record: CallRecord): void {
+    this.rates.calls.mark();
+    this.watch.call(record); // by its real name: a send_* counted as "other" is still a send
+    this.host.callFinished(record);
+  }
+
+  private async fetchLoginInfo(): Promise<void> {
+    const reply = await this.calls.request('get_login_info', {});
+    const data = reply.data as { user_id?: SelfId; nickname?: string } | null | undefined;
+    if (reply.status === 'ok' && data?.user_id !== undefined) {
+      this.nickname = data.nickname;
+      this.learnSelfId(data.user_id);
+    } else {
+      this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
+    }
+  }
+
+  private learnSelfId(id: SelfId | undefined): void {
+    if (id === undefined || id === this.selfId) return;
+    const previous = this.selfId;
+    if (previous !== undefined) this.log.warn(`self_id changed from ${previous} to ${id}`);
+    else this.log.info(`bot self_id is ${id}`);
+    this.selfId = id;
+    this.host.identified(this, previous);
+    const waiters = [...this.identityWaiters];
+    this.identityWaiters.clear();
+    for (const then of waiters) then(id);
+  }
+
+  private setState(state: LinkState): void {
+    this.state = state;
+    this.stateSince = Date.now();
+    this.host.stateChanged(this);
+  }
+}
