@@ -42,7 +42,7 @@ export class HttpPostAdapter implements Adapter {
   private lastError: string | undefined;
   private stopped = false;
   private beats: NodeJS.Timeout | undefined;
-  private cancelBeats: () => void = () => {};
+  private cancelIdentified: () => void = () => {};
 
   constructor(
     private readonly target: PostTarget,
@@ -93,8 +93,10 @@ export class HttpPostAdapter implements Adapter {
   }
 
   async open(): Promise<void> {
-    if (this.target.heartbeat <= 0) return;
-    this.cancelBeats = this.hub.whenIdentified(() => {
+    this.cancelIdentified = this.hub.whenIdentified(() => {
+      // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot), disable at the end.
+      this.deliver(lifecycle(this.hub.selfId!, 'enable'));
+      if (this.target.heartbeat <= 0) return;
       this.beats = setInterval(() => {
         // Heartbeats say "alive now": never queued behind events or kept for later.
         // Its outcome does not matter: the next event finds out whether the target is there.
@@ -114,7 +116,7 @@ export class HttpPostAdapter implements Adapter {
   /** Tell the target the relay stops serving it (lifecycle disable), then stop. */
   async close(): Promise<void> {
     this.stopped = true;
-    this.cancelBeats();
+    this.cancelIdentified();
     clearInterval(this.beats);
     this.reconnector.stop();
     if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
