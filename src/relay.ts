@@ -1,7 +1,7 @@
 // Builds a running relay from its settings (one hub, its upstream link, its adapters, the admin endpoint)
 // and moves it to new settings without a restart: only what changed is closed, opened or restarted.
 import { type AdminSources, adminListener } from './admin.ts';
-import { type Config, ConfigError } from './config.ts';
+import { type Config, ConfigError, configWarnings } from './config.ts';
 import type { Adapter, KeptEvents } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
@@ -54,6 +54,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const started = config;
   const warnings = new RecentWarnings();
   const log = warnings.tap(baseLog);
+  for (const warning of configWarnings(config)) log.warn(warning);
   const hub = new Hub((sink) => upstreamFor(config, sink, log.child('upstream')), hubOptions(config), log);
   const running = new Map<string, Running>();
   const adapters = () => [...running.values()].map((r) => r.adapter);
@@ -121,6 +122,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     }
     const previous = config;
     config = next;
+    for (const warning of configWarnings(next)) log.warn(warning);
     const changes: string[] = [];
     if (JSON.stringify(upstreamKey(linkConfig)) !== JSON.stringify(upstreamKey(next))) {
       const where = next.upstreamListen ? `listening on ${formatAddress(next.upstreamListen)}` : redactUrl(next.upstream);

@@ -12,6 +12,7 @@ import type { PythonBot } from './python-bot.ts';
 export const FRAMEWORK: Settings = { heartbeat: 1000, ping: 1000, pingTimeout: 3000, callTimeout: 2000, hold: 3000 };
 
 export const TOKEN = 'relay-token';
+export const SECRET = 'relay-secret';
 
 /** The relay's lifecycle event reached the bot as a lifecycle event of `subType` for the fake's account. */
 export async function assertLifecycle(bot: PythonBot, fake: FakeImplementation, subType = 'connect', from = 0): Promise<void> {
