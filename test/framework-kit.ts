@@ -14,10 +14,9 @@ export const FRAMEWORK: Settings = { heartbeat: 1000, ping: 1000, pingTimeout: 3
 export const TOKEN = 'relay-token';
 export const SECRET = 'relay-secret';
 
-/** The relay's lifecycle event reached the bot as a lifecycle event of `subType` for the fake's account. */
+/** The relay's lifecycle event `subType` reached the bot (after its first `from` ones) as a lifecycle event for the fake's account. */
 export async function assertLifecycle(bot: PythonBot, fake: FakeImplementation, subType = 'connect', from = 0): Promise<void> {
-  const event = await bot.next('lifecycle', { from });
-  assert.equal(event.sub_type, subType);
+  const event = await bot.next('lifecycle', { from, match: (e) => e.sub_type === subType });
   assert.equal(event.self_id, fake.selfId);
   if (event.type !== undefined) assert.equal(event.type, 'LifecycleMetaEvent', "NoneBot's own class for it");
 }

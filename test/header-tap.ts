@@ -1,5 +1,5 @@
-// A TCP pass-through on 127.0.0.1 in front of a relay endpoint that records the request head of each connection a
-// client opens through it: what a real framework sends when it connects or calls (its headers, exactly).
+// A TCP pass-through on 127.0.0.1 that records the request head of each connection opened through it (what a real
+// framework sends when it connects or calls, exactly), and when each connection opened and closed.
 import { createServer, connect as dial, type Server, type Socket } from 'node:net';
 import { listenOn } from './helpers.ts';
 
@@ -10,14 +10,24 @@ export interface TappedRequest {
   headers: Record<string, string>;
 }
 
+/** One connection through the tap: when it opened and, once it has, closed (performance.now()). */
+export interface TappedConnection {
+  opened: number;
+  closed?: number;
+}
+
 export class HeaderTap {
   readonly requests: TappedRequest[] = [];
+  readonly connections: TappedConnection[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
   port = 0;
 
   private constructor(targetPort: number) {
     this.server = createServer((client) => {
+      const connection: TappedConnection = { opened: performance.now() };
+      this.connections.push(connection);
+      client.once('close', () => (connection.closed = performance.now()));
       const upstream = dial(targetPort, '127.0.0.1');
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
