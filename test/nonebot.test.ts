@@ -2,17 +2,18 @@
 // to meet an implementation: reverse WS (FastAPI driver), forward WS (websockets driver), and HTTP POST with the
 // HTTP API (FastAPI + httpx drivers). Its plugin answers a group "ping" with "pong" through bot.send.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
+import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { assertHeartbeat, assertLifecycle, FRAMEWORK, pingPong, SECRET, TOKEN } from './framework-kit.ts';
+import { assertHeartbeat, assertLifecycle, FRAMEWORK, pingPong, SECRET, sendsOf, TOKEN } from './framework-kit.ts';
 import { HeaderTap } from './header-tap.ts';
 import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
 import { PythonBot } from './python-bot.ts';
 
 describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
-  it('over reverse WS (FastAPI driver): lifecycle, heartbeats, a group message, one pong', async () => {
+  it('over reverse WS (FastAPI driver): lifecycle, heartbeats, a group message, one pong; at shutdown its waiting call fails at once', async () => {
     const fake = await FakeImplementation.start();
     const port = await freePort();
     const bot = PythonBot.nonebot('nb-reverse', { DRIVER: '~fastapi', HOST: '127.0.0.1', PORT: String(port), ONEBOT_ACCESS_TOKEN: TOKEN });
@@ -22,6 +23,19 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       await assertLifecycle(bot, fake);
       await assertHeartbeat(bot, fake);
       await pingPong(fake, bot);
+
+      // A pong the implementation never answers: the relay's shutdown answers it, not NoneBot's 30 s timeout.
+      fake.unanswered.add('send_msg');
+      fake.say('ping');
+      await waitFor(() => sendsOf(fake, `pong from ${bot.name}`).length === 2, 'the unanswered pong upstream');
+      const stopped = Date.now();
+      await relay.stop();
+      const failed = await bot.next('failed');
+      assert.ok(Date.now() - stopped < 5000, 'failed at once');
+      assert.equal(failed.error, 'ActionFailed');
+      assert.equal(failed.retcode, RelayRetcode.outcomeUnknown);
+      assert.match(failed.message, /the relay closed this connection \(relay shutting down\) before "send_msg" was answered/);
+      await assertLifecycle(bot, fake, 'disable');
     } finally {
       await relay?.stop();
       await bot.stop();
@@ -29,7 +43,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
     }
   });
 
-  it('over forward WS (ONEBOT_WS_URLS, websockets driver): the same, and its handshake carries no Origin', async () => {
+  it('over forward WS (ONEBOT_WS_URLS, websockets driver): the same, and its handshake carries no Origin', async (t: TestContext) => {
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url, { ...FRAMEWORK, token: TOKEN });
     const tap = await HeaderTap.start(Number(new URL(relay.wsUrl).port));
@@ -47,7 +61,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       assert.equal(handshake!.headers.authorization, `Bearer ${TOKEN}`);
       assert.equal(handshake!.headers.upgrade?.toLowerCase(), 'websocket');
       assert.equal(handshake!.headers.origin, undefined, 'no Origin header');
-      console.log(`# NoneBot websockets driver handshake headers: ${JSON.stringify(handshake!.headers)}`);
+      t.diagnostic(`NoneBot websockets driver handshake headers: ${JSON.stringify(handshake!.headers)}`);
     } finally {
       await bot.stop();
       await tap.stop();
@@ -56,7 +70,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
     }
   });
 
-  it("over HTTP POST + HTTP API (ONEBOT_API_ROOTS, FastAPI + httpx drivers): the same, its calls carry no Origin, and ActionFailed shows the relay's retcode", async () => {
+  it("over HTTP POST + HTTP API (ONEBOT_API_ROOTS, FastAPI + httpx drivers): the same, its calls carry no Origin, and ActionFailed shows the relay's retcode", async (t: TestContext) => {
     const fake = await FakeImplementation.start();
     const port = await freePort();
     const relay = await startTestRelay(fake.url, {
@@ -84,7 +98,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       assert.equal(call!.line, 'POST /send_msg HTTP/1.1');
       assert.equal(call!.headers.authorization, `Bearer ${TOKEN}`);
       assert.equal(call!.headers.origin, undefined, 'no Origin header');
-      console.log(`# NoneBot httpx driver call headers: ${JSON.stringify(call!.headers)}`);
+      t.diagnostic(`NoneBot httpx driver call headers: ${JSON.stringify(call!.headers)}`);
 
       // The relay answers its own failures with HTTP 200 and its retcode: NoneBot would lose both to a non-2xx.
       fake.unanswered.add('send_msg');
