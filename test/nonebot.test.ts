@@ -43,13 +43,13 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
     }
   });
 
-  it('over forward WS (ONEBOT_WS_URLS, websockets driver): the same, and its handshake carries no Origin', async (t: TestContext) => {
+  it('over forward WS (ONEBOT_WS_URLS, websockets driver, named with ?client=): the same, and its handshake carries no Origin', async (t: TestContext) => {
     const fake = await FakeImplementation.start();
     const relay = await startTestRelay(fake.url, { ...FRAMEWORK, token: TOKEN });
     const tap = await HeaderTap.start(Number(new URL(relay.wsUrl).port));
     const bot = PythonBot.nonebot('nb-forward', {
       DRIVER: '~websockets',
-      ONEBOT_WS_URLS: `["ws://127.0.0.1:${tap.port}/"]`,
+      ONEBOT_WS_URLS: `["ws://127.0.0.1:${tap.port}/?client=nonebot"]`,
       ONEBOT_ACCESS_TOKEN: TOKEN,
     });
     try {
@@ -57,7 +57,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       await assertHeartbeat(bot, fake);
       await pingPong(fake, bot);
       const [handshake] = tap.requests;
-      assert.equal(handshake!.line, 'GET / HTTP/1.1');
+      assert.equal(handshake!.line, 'GET /?client=nonebot HTTP/1.1', 'named, so that the relay keeps its events while it is away');
       assert.equal(handshake!.headers.authorization, `Bearer ${TOKEN}`);
       assert.equal(handshake!.headers.upgrade?.toLowerCase(), 'websocket');
       assert.equal(handshake!.headers.origin, undefined, 'no Origin header');
