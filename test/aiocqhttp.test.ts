@@ -4,10 +4,19 @@
 // quick operation, which over reverse WS it calls as .handle_quick_operation_async.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation, GROUP } from './fake-impl.ts';
-import { assertHeartbeat, assertLifecycle, FRAMEWORK, pingPong, SECRET, sendsOf, TOKEN } from './framework-kit.ts';
+import {
+  assertApiCall,
+  assertHeartbeat,
+  assertLifecycle,
+  FRAMEWORK,
+  httpRelay,
+  pingPong,
+  SECRET,
+  sendsOf,
+  TOKEN,
+} from './framework-kit.ts';
 import { HeaderTap } from './header-tap.ts';
 import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
 import { PythonBot } from './python-bot.ts';
@@ -78,26 +87,15 @@ describe('aiocqhttp through the relay', { timeout: 60_000 }, () => {
   it('over HTTP POST + HTTP API (api_root): the same, and its calls carry no Origin', async (t: TestContext) => {
     const fake = await FakeImplementation.start();
     const port = await freePort();
-    const relay = await startTestRelay(fake.url, {
-      ...FRAMEWORK,
-      http: ['127.0.0.1:0'],
-      post: [{ url: `http://127.0.0.1:${port}/`, heartbeat: FRAMEWORK.heartbeat }],
-      token: TOKEN,
-      secret: SECRET,
-    });
-    const tap = await HeaderTap.start(relay.relay.adapters.find((a) => a instanceof HttpApiAdapter)!.listener.port);
-    const bot = PythonBot.aiocqhttp('aio-http', port, { API_ROOT: `http://127.0.0.1:${tap.port}/`, ACCESS_TOKEN: TOKEN, SECRET });
+    const { relay, tap, apiRoot } = await httpRelay(fake, `http://127.0.0.1:${port}/`);
+    const bot = PythonBot.aiocqhttp('aio-http', port, { API_ROOT: apiRoot, ACCESS_TOKEN: TOKEN, SECRET });
     try {
       await assertLifecycle(bot, fake, 'enable');
       await assertHeartbeat(bot, fake);
       await pingPong(fake, bot);
       assertSelfIdInParams(fake, bot);
       await quickReply(fake, bot);
-      const [call] = tap.requests;
-      assert.equal(call!.line, 'POST /send_msg HTTP/1.1');
-      assert.equal(call!.headers.authorization, `Bearer ${TOKEN}`);
-      assert.equal(call!.headers.origin, undefined, 'no Origin header');
-      t.diagnostic(`aiocqhttp HTTP API call headers: ${JSON.stringify(call!.headers)}`);
+      assertApiCall(tap, t, 'aiocqhttp (httpx)');
     } finally {
       await bot.stop();
       await tap.stop();

@@ -1,8 +1,12 @@
 // What the real-framework tests (NoneBot2, aiocqhttp) share: the relay's timings for them, and the checks that a
 // framework took the relay's lifecycle and heartbeat events as its own and answered a group "ping" with one "pong".
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import type { Settings } from '../src/config.ts';
+import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { type FakeImplementation, GROUP, type ReceivedCall } from './fake-impl.ts';
+import { HeaderTap } from './header-tap.ts';
+import { startTestRelay, type TestRelay } from './helpers.ts';
 import type { PythonBot } from './python-bot.ts';
 
 /**
@@ -72,4 +76,26 @@ export async function pingPong(fake: FakeImplementation, ...bots: PythonBot[]): 
       assert.equal(sent.message_id, (pongs[0]!.reply!.data as { message_id: number }).message_id, `${bot.name} got its own reply`);
     }),
   );
+}
+
+/** A relay as a framework on HTTP meets it: events POSTed to `postUrl` (with heartbeats), and its HTTP API behind a tap. */
+export async function httpRelay(fake: FakeImplementation, postUrl: string): Promise<{ relay: TestRelay; tap: HeaderTap; apiRoot: string }> {
+  const relay = await startTestRelay(fake.url, {
+    ...FRAMEWORK,
+    http: ['127.0.0.1:0'],
+    post: [{ url: postUrl, heartbeat: FRAMEWORK.heartbeat }],
+    token: TOKEN,
+    secret: SECRET,
+  });
+  const tap = await HeaderTap.start(relay.relay.adapters.find((a) => a instanceof HttpApiAdapter)!.listener.port);
+  return { relay, tap, apiRoot: `http://127.0.0.1:${tap.port}/` };
+}
+
+/** The framework's first call through `tap` was its pong, with the token and without an Origin header (it is no browser). */
+export function assertApiCall(tap: HeaderTap, t: TestContext, client: string): void {
+  const [call] = tap.requests;
+  assert.equal(call!.line, 'POST /send_msg HTTP/1.1');
+  assert.equal(call!.headers.authorization, `Bearer ${TOKEN}`);
+  assert.equal(call!.headers.origin, undefined, 'no Origin header');
+  t.diagnostic(`${client} call headers: ${JSON.stringify(call!.headers)}`);
 }

@@ -4,10 +4,19 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
-import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { assertHeartbeat, assertLifecycle, FRAMEWORK, pingPong, SECRET, sendsOf, TOKEN } from './framework-kit.ts';
+import {
+  assertApiCall,
+  assertHeartbeat,
+  assertLifecycle,
+  FRAMEWORK,
+  httpRelay,
+  pingPong,
+  SECRET,
+  sendsOf,
+  TOKEN,
+} from './framework-kit.ts';
 import { HeaderTap } from './header-tap.ts';
 import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
 import { PythonBot } from './python-bot.ts';
@@ -73,20 +82,12 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
   it("over HTTP POST + HTTP API (ONEBOT_API_ROOTS, FastAPI + httpx drivers): the same, its calls carry no Origin, and ActionFailed shows the relay's retcode", async (t: TestContext) => {
     const fake = await FakeImplementation.start();
     const port = await freePort();
-    const relay = await startTestRelay(fake.url, {
-      ...FRAMEWORK,
-      http: ['127.0.0.1:0'],
-      post: [{ url: `http://127.0.0.1:${port}/onebot/v11/http`, heartbeat: FRAMEWORK.heartbeat }],
-      token: TOKEN,
-      secret: SECRET,
-    });
-    const api = relay.relay.adapters.find((a) => a instanceof HttpApiAdapter)!;
-    const tap = await HeaderTap.start(api.listener.port);
+    const { relay, tap, apiRoot } = await httpRelay(fake, `http://127.0.0.1:${port}/onebot/v11/http`);
     const bot = PythonBot.nonebot('nb-http', {
       DRIVER: '~fastapi+~httpx',
       HOST: '127.0.0.1',
       PORT: String(port),
-      ONEBOT_API_ROOTS: `{"${fake.selfId}": "http://127.0.0.1:${tap.port}/"}`,
+      ONEBOT_API_ROOTS: `{"${fake.selfId}": "${apiRoot}"}`,
       ONEBOT_ACCESS_TOKEN: TOKEN,
       ONEBOT_SECRET: SECRET,
     });
@@ -94,11 +95,7 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       await assertLifecycle(bot, fake, 'enable');
       await assertHeartbeat(bot, fake);
       await pingPong(fake, bot);
-      const [call] = tap.requests;
-      assert.equal(call!.line, 'POST /send_msg HTTP/1.1');
-      assert.equal(call!.headers.authorization, `Bearer ${TOKEN}`);
-      assert.equal(call!.headers.origin, undefined, 'no Origin header');
-      t.diagnostic(`NoneBot httpx driver call headers: ${JSON.stringify(call!.headers)}`);
+      assertApiCall(tap, t, 'NoneBot httpx driver');
 
       // The relay answers its own failures with HTTP 200 and its retcode: NoneBot would lose both to a non-2xx.
       fake.unanswered.add('send_msg');
