@@ -13,10 +13,10 @@ const BOTS = resolve('test/frameworks');
 export type Report = { what: string; bot: string } & Record<string, any>;
 
 /** The environment's Python; throws the one line the installer left when it could not install the frameworks. */
-export function frameworkPython(): string {
-  const python = join(VENV, 'bin/python');
+export function frameworkPython(venv = VENV): string {
+  const python = join(venv, 'bin/python');
   if (existsSync(python)) return python;
-  const failed = `${VENV}.failed`;
+  const failed = `${venv}.failed`;
   const why = existsSync(failed) ? readFileSync(failed, 'utf8').trim() : 'they are not installed';
   throw new Error(`the Python frameworks are missing: ${why} (node scripts/ensure-frameworks.mjs installs them)`);
 }
