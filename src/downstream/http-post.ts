@@ -94,7 +94,8 @@ export class HttpPostAdapter implements Adapter {
 
   async open(): Promise<void> {
     this.cancelIdentified = this.hub.whenIdentified(() => {
-      // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot), disable at the end.
+      // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot, before any
+      // message), disable at the end.
       this.deliver(lifecycle(this.hub.selfId!, 'enable'));
       if (this.target.heartbeat <= 0) return;
       this.beats = setInterval(() => {
