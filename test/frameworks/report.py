@@ -2,7 +2,6 @@
 
 import json
 import os
-import sys
 
 # Which bot this is when several run at once (set by the test).
 NAME = os.environ.get("TEST_BOT_NAME", "bot")
@@ -10,4 +9,3 @@ NAME = os.environ.get("TEST_BOT_NAME", "bot")
 
 def report(what: str, **fields) -> None:
     print(json.dumps({"what": what, "bot": NAME, **fields}, ensure_ascii=False), flush=True)
-    sys.stdout.flush()
