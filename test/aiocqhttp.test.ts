@@ -3,7 +3,7 @@
 // group "ping" with bot.send(..., self_id=...) (HoshinoBot's way: self_id inside the params), and "quick" with a
 // quick operation, which over reverse WS it calls as .handle_quick_operation_async.
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import { RelayRetcode } from '../src/onebot.ts';
 import { FakeImplementation, GROUP } from './fake-impl.ts';
 import {
@@ -19,7 +19,7 @@ import {
 } from './framework-kit.ts';
 import { HeaderTap } from './header-tap.ts';
 import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
-import { PythonBot } from './python-bot.ts';
+import { frameworkPython, PythonBot } from './python-bot.ts';
 
 /** "quick" in the group: the bot's quick operation reaches the implementation as .handle_quick_operation, once. */
 async function quickReply(fake: FakeImplementation, bot: PythonBot): Promise<void> {
@@ -41,6 +41,9 @@ function assertSelfIdInParams(fake: FakeImplementation, bot: PythonBot): void {
 }
 
 describe('aiocqhttp through the relay', { timeout: 60_000 }, () => {
+  // Without the frameworks, every test fails here with why, before anything is opened.
+  before(() => void frameworkPython());
+
   it('over reverse WS (universal /ws/): lifecycle, heartbeats, ping and quick operation; a reload answers its waiting call and it keeps working', async () => {
     const fake = await FakeImplementation.start();
     const port = await freePort();

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
 import { assertLifecycle, FRAMEWORK, pingPong, TOKEN } from './framework-kit.ts';
 import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
-import { PythonBot } from './python-bot.ts';
+import { frameworkPython, PythonBot } from './python-bot.ts';
 
 describe('two NoneBot2 and one aiocqhttp on one relay', { timeout: 90_000 }, () => {
   let fake: FakeImplementation;
@@ -14,6 +14,7 @@ describe('two NoneBot2 and one aiocqhttp on one relay', { timeout: 90_000 }, () 
   const bots: PythonBot[] = [];
 
   before(async () => {
+    frameworkPython(); // without them, fail here with why, before anything is opened
     fake = await FakeImplementation.start();
     const [wsPort, reversePort, aiocqhttpPort] = await Promise.all([freePort(), freePort(), freePort()]);
     bots.push(

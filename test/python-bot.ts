@@ -47,6 +47,7 @@ export class PythonBot {
 
   private constructor(script: string, options: BotOptions) {
     this.name = options.name;
+    const python = frameworkPython();
     this.dir = mkdtempSync(join(tmpdir(), `onebot-relay-${options.name}-`));
     if (options.dotenv) {
       writeFileSync(
@@ -56,7 +57,7 @@ export class PythonBot {
           .join(''),
       );
     }
-    this.child = spawn(frameworkPython(), [join(BOTS, script)], {
+    this.child = spawn(python, [join(BOTS, script)], {
       cwd: this.dir,
       env: { ...process.env, ...options.env, TEST_BOT_NAME: options.name, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
