@@ -152,6 +152,25 @@ export class CallRouter {
     }
   }
 
+  /**
+   * The relay is about to close this caller's connection itself: answer its calls still waiting now, for a framework
+   * waits out its own timeout (NoneBot 30 s, aiocqhttp 60 s) for a call whose socket closed. `why` says who closes and why.
+   */
+  failPending(caller: Caller, why: string): void {
+    for (const queue of [this.held, this.paced]) {
+      for (const call of queue.filter((c) => c.caller === caller)) {
+        clearTimeout(call.timer);
+        queue.splice(queue.indexOf(call), 1);
+        this.fail(call, RelayRetcode.notConnected, `not sent: ${why}`);
+      }
+    }
+    for (const call of [...this.inFlight.values()].filter((c) => c.caller === caller)) {
+      clearTimeout(call.timer);
+      this.inFlight.delete(call.relayEcho);
+      this.fail(call, RelayRetcode.outcomeUnknown, `${why} before "${call.request.action}" was answered: outcome unknown`);
+    }
+  }
+
   /** Fail everything still waiting (the relay is stopping). */
   close(): void {
     clearTimeout(this.pacer);

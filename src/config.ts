@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { hostNameOf, originOf } from './browser-guard.ts';
 import type { Address } from './listen.ts';
-import { LEVELS, LOG_FORMATS } from './log.ts';
+import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
 
 type Issue = { received: string };
 const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
@@ -440,4 +440,28 @@ function upstreamsOf(config: v.InferOutput<typeof ConfigSchema>, singleGiven: bo
         .map((url) => ({ url, ...(config.upstreamPostListen ? { postListen: config.upstreamPostListen } : {}), token, secret }));
   const listed = config.upstreams.map((u) => ({ ...u, token: u.token ?? token, secret: u.secret ?? secret }));
   return [...(singleGiven || listed.length === 0 ? single : []), ...listed];
+}
+
+/**
+ * Settings that are valid but known to break a framework, each as a warning that says what to change. NoneBot
+ * creates its bot for an account from the first webhook POST and keeps it, then refuses every reverse WebSocket
+ * for that account ("Duplicate X-Self-ID") until it restarts: one server both POSTed to and reverse-dialled.
+ */
+export function configWarnings(config: Config): string[] {
+  const reverse = config.reverse.flatMap((t) => [t.url, t.apiUrl, t.eventUrl].filter((u): u is string => u !== undefined));
+  return config.post.flatMap(({ url }) => {
+    const dialled = reverse.find((r) => serverOf(r) === serverOf(url));
+    if (dialled === undefined) return [];
+    return [
+      `post target ${redactUrl(url)} and reverse target ${redactUrl(dialled)} are one server (${serverOf(url)}): if it is NoneBot, ` +
+        'its first POST creates the bot and it then refuses the reverse WebSocket ("Duplicate X-Self-ID", HTTP 403) until it restarts; ' +
+        'serve that framework one way only (the reverse WebSocket alone carries events and calls)',
+    ];
+  });
+}
+
+/** host:port of a URL, default ports spelled out. */
+function serverOf(url: string): string {
+  const { hostname, port, protocol } = new URL(url);
+  return `${hostname}:${port || (protocol === 'https:' || protocol === 'wss:' ? 443 : 80)}`;
 }

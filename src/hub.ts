@@ -31,6 +31,8 @@ export interface Accounts {
   call(selector: Selector, caller: Caller, request: ActionRequest): void;
   /** A caller went away: its calls not yet sent are dropped. */
   abandon(caller: Caller): void;
+  /** The relay is about to close a caller's connection: its waiting calls are answered now, failed, saying `why`. */
+  failPending(caller: Caller, why: string): void;
   /** What relay heartbeats say of the account. */
   linkStatus(selfId: SelfId): { online: boolean; good: boolean };
 }
@@ -176,6 +178,10 @@ export class Hub implements Accounts {
 
   abandon(caller: Caller): void {
     for (const account of this.accounts) account.calls.abandon(caller);
+  }
+
+  failPending(caller: Caller, why: string): void {
+    for (const account of this.accounts) account.calls.failPending(caller, why);
   }
 
   linkStatus(selfId: SelfId): { online: boolean; good: boolean } {

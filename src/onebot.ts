@@ -55,8 +55,8 @@ export function failedReply(retcode: number, message: string): Record<string, un
   return { status: 'failed', retcode, data: null, message, wording: message };
 }
 
-/** connect: a client is attached; disable: the relay stops serving it. */
-export function lifecycle(selfId: SelfId, subType: 'connect' | 'disable'): string {
+/** connect: a client socket is attached; enable: an HTTP POST target is served; disable: the relay stops serving it. */
+export function lifecycle(selfId: SelfId, subType: 'connect' | 'enable' | 'disable'): string {
   return JSON.stringify({
     time: nowSeconds(),
     self_id: selfId,

@@ -3,7 +3,7 @@
 // key changed is started, swapped in, and the old one cleaned up.
 import type { AdminSources } from './admin.ts';
 import { type Blueprint, blueprint } from './blueprint.ts';
-import { type Config, ConfigError } from './config.ts';
+import { type Config, ConfigError, configWarnings } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { Endpoints } from './endpoints.ts';
 import { Hub } from './hub.ts';
@@ -31,7 +31,9 @@ export interface Relay {
 export async function startRelay(settings: () => Config, baseLog: Logger): Promise<Relay> {
   const warnings = new RecentWarnings();
   const log = warnings.tap(baseLog);
-  const built = blueprint(settings(), log);
+  const config = settings();
+  for (const warning of configWarnings(config)) log.warn(warning);
+  const built = blueprint(config, log);
   const hub = new Hub(built.hub, log);
   const upstreams = new Upstreams(hub, log);
   const endpoints = new Endpoints(hub, log);
@@ -63,7 +65,9 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   async function apply(): Promise<boolean> {
     let next: Blueprint;
     try {
-      next = blueprint(settings(), log);
+      const config = settings();
+      for (const warning of configWarnings(config)) log.warn(warning);
+      next = blueprint(config, log);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       log.error(`reload refused, the running settings stay: ${err.message}`);

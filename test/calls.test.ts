@@ -118,3 +118,39 @@ describe('oversized frames', { timeout: 10_000 }, () => {
     }
   });
 });
+
+describe('calls of a connection the relay closes', { timeout: 20_000 }, () => {
+  it('are answered, failed, before the close: a replaced named client, and every client at shutdown', async () => {
+    const fake = await FakeImplementation.start();
+    fake.unanswered.add('send_msg');
+    const relay = await startTestRelay(fake.url, { callTimeout: 10_000 });
+    try {
+      await waitFor(() => relay.relay.hub.health().self_id !== null, 'the relay to learn self_id');
+      const older = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      older.send({ action: 'send_msg', params: { message: 'a' }, echo: '1' });
+      await waitFor(() => fake.calls.some((c) => c.action === 'send_msg'), 'the call upstream');
+      const newer = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      assert.equal((await older.closed).code, 1008);
+      const replaced = older.replies().find((r) => r.echo === '1');
+      assert.equal(replaced?.retcode, RelayRetcode.outcomeUnknown);
+      assert.match(
+        replaced!.message,
+        /the relay closed this connection \(replaced by a newer connection.*\) before "send_msg" was answered/,
+      );
+
+      newer.send({ action: 'send_msg', params: { message: 'b' }, echo: '1' });
+      await waitFor(() => fake.calls.filter((c) => c.action === 'send_msg').length === 2, 'the second call upstream');
+      const stopping = relay.stop();
+      assert.equal((await newer.closed).code, 1001);
+      await stopping;
+      const shutdown = newer.replies().find((r) => r.echo === '1');
+      assert.equal(shutdown?.retcode, RelayRetcode.outcomeUnknown);
+      assert.match(shutdown!.message, /the relay closed this connection \(relay shutting down\)/);
+      const order = newer.parsed().map((f) => f.echo ?? f.sub_type);
+      assert.deepEqual(order.slice(-2), ['1', 'disable'], 'the failed reply before the lifecycle disable and the close');
+    } finally {
+      await relay.stop();
+      await fake.stop();
+    }
+  });
+});

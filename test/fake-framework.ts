@@ -117,7 +117,12 @@ export class FakeWebhook {
   }
 
   events(): Record<string, any>[] {
-    return this.posts.map((p) => JSON.parse(p.body)).filter((e) => e.post_type !== 'meta_event');
+    return this.eventPosts().map((p) => JSON.parse(p.body));
+  }
+
+  /** The posts of events, without heartbeats and lifecycle. */
+  eventPosts(): ReceivedPost[] {
+    return this.posts.filter((p) => JSON.parse(p.body).post_type !== 'meta_event');
   }
 
   async stop(): Promise<void> {

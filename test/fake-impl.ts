@@ -21,6 +21,8 @@ export interface ReceivedCall {
   echo: unknown;
   /** When it arrived (Date.now()). */
   at?: number;
+  /** What it was answered (the last frame of a stream), without the echo. */
+  reply?: Record<string, unknown>;
 }
 
 export class FakeImplementation {
@@ -70,6 +72,13 @@ export class FakeImplementation {
       sent.push(text);
     }
     return sent;
+  }
+
+  /** Send a group message event with `text` (textMessage) to every socket; returns its message_id. */
+  say(text: string): number {
+    const messageId = 5000 + ++this.seq;
+    this.broadcast(textMessage(this.selfId, messageId, text));
+    return messageId;
   }
 
   broadcast(text: string): void {
@@ -177,9 +186,13 @@ export class FakeImplementation {
 
   private answer(ws: WebSocket, text: string): void {
     const { action, params = {}, echo } = JSON.parse(text) as ReceivedCall;
-    this.calls.push({ action, params, echo, at: Date.now() });
+    const call: ReceivedCall = { action, params, echo, at: Date.now() };
+    this.calls.push(call);
     if (this.unanswered.has(action)) return;
-    for (const frame of this.replies.to(action, params)) ws.send(JSON.stringify({ ...frame, echo }));
+    for (const frame of this.replies.to(action, params)) {
+      call.reply = frame;
+      ws.send(JSON.stringify({ ...frame, echo }));
+    }
   }
 }
 
@@ -219,6 +232,20 @@ export class FakeReplies {
 export function groupMessage(selfId: number, n: number): string {
   // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
   return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
+}
+
+/** The group and sender of textMessage. */
+export const GROUP = 987654;
+export const SENDER = 246810;
+
+/**
+ * A group message event with `text`, as an implementation would write it. Odd spacing and a \u escape on purpose:
+ * Koishi checks the signature over JSON.stringify of what it parsed, so only a relay that posts exactly those bytes
+ * gets through.
+ */
+export function textMessage(selfId: number, messageId: number, text: string): string {
+  const escaped = JSON.stringify(text).replaceAll('你', '\\u4f60');
+  return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId}, "post_type":"message","message_type":"group","sub_type":"normal","message_id":${messageId},"group_id":${GROUP},"user_id":${SENDER},"message":[{"type":"text","data":{"text":${escaped}}}],"raw_message":${escaped},"font":0,"sender":{"user_id":${SENDER},"nickname":"tester","card":"","role":"member"}}`;
 }
 
 function socketOf(ws: WebSocket): Socket {

@@ -16,14 +16,16 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     try {
       await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const sent = fake.emit(30);
-      await waitFor(() => hook.posts.length === 30, '30 posts');
-      hook.posts.forEach((post, i) => {
+      await waitFor(() => hook.eventPosts().length === 30, '30 posts');
+      const enable = JSON.parse(hook.posts[0]!.body);
+      assert.deepEqual([enable.meta_event_type, enable.sub_type, enable.self_id], ['lifecycle', 'enable', fake.selfId], 'enable first');
+      hook.eventPosts().forEach((post, i) => {
         assert.equal(post.body, JSON.stringify(JSON.parse(sent[i]!)), 'compact, unescaped, key order kept');
         assert.equal(post.headers['content-type'], 'application/json');
         assert.equal(post.headers['x-self-id'], String(fake.selfId));
         assert.equal(post.headers['x-signature'], sign('shh', post.body));
       });
-      assert.ok(hook.posts[0]!.body.includes('你好'), 'non-ASCII is not \\u-escaped');
+      assert.ok(hook.eventPosts()[0]!.body.includes('你好'), 'non-ASCII is not \\u-escaped');
     } finally {
       await relay.stop();
       await hook.stop();
@@ -35,18 +37,20 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     const fake = await FakeImplementation.start();
     const hook = await FakeWebhook.start();
     let n = 0;
-    hook.answer = () =>
-      n++ === 0
-        ? { status: 200, body: JSON.stringify({ reply: 'pong', at_sender: false }) }
-        : n === 2
-          ? { status: 200, body: '' }
-          : { status: 204 };
+    hook.answer = (post) =>
+      JSON.parse(post.body).post_type === 'meta_event'
+        ? { status: 204 }
+        : n++ === 0
+          ? { status: 200, body: JSON.stringify({ reply: 'pong', at_sender: false }) }
+          : n === 2
+            ? { status: 200, body: '' }
+            : { status: 204 };
     const relay = await startTestRelay(fake.url, { post: [hook.url] });
     try {
       await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const [first] = fake.emit(3);
       await waitFor(() => fake.calls.some((c) => c.action === '.handle_quick_operation'), 'the quick operation');
-      await waitFor(() => hook.posts.length === 3, 'all posts');
+      await waitFor(() => hook.eventPosts().length === 3, 'all posts');
       const quick = fake.calls.filter((c) => c.action === '.handle_quick_operation');
       assert.equal(quick.length, 1);
       assert.deepEqual(quick[0]!.params, { context: JSON.parse(first!), operation: { reply: 'pong', at_sender: false } });
@@ -66,12 +70,13 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     try {
       await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       const sent = fake.emit(10);
-      await waitFor(() => up.posts.length === 10, 'the healthy target');
+      await waitFor(() => up.eventPosts().length === 10, 'the healthy target');
       await new Promise((r) => setTimeout(r, 300));
       await down.restart();
-      await waitFor(() => down.posts.length === 10, 'the returning target', 5000);
+      await waitFor(() => down.posts.length === 11, 'the returning target', 5000);
+      assert.equal(JSON.parse(down.posts[0]!.body).sub_type, 'enable', 'the kept lifecycle enable first');
       assert.deepEqual(
-        down.posts.map((p) => p.body),
+        down.eventPosts().map((p) => p.body),
         sent.map((s) => JSON.stringify(JSON.parse(s))),
       );
       assert.ok(relay.logs.some((l) => /cannot reach HTTP POST to/.test(l)));
@@ -97,7 +102,8 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
       const [later] = fake.emit(1);
       await waitFor(() => hook.posts.length === 1, 'the next event delivered');
       assert.equal(hook.posts[0]!.body, JSON.stringify(JSON.parse(later!)));
-      assert.equal(relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals().dropped, 1, 'the expired one is counted');
+      const { dropped } = relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals();
+      assert.equal(dropped, 2, 'the expired event and lifecycle enable are counted');
     } finally {
       await relay.stop();
       await hook.stop();
@@ -108,18 +114,19 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
   it('never drops the event it is posting to a slow target when its queue overflows', async () => {
     const fake = await FakeImplementation.start();
     const hook = await FakeWebhook.start();
-    hook.answer = () => ({ status: 204, delay: 50 });
+    hook.answer = (post) => ({ status: 204, delay: JSON.parse(post.body).post_type === 'message' ? 50 : 0 });
     const relay = await startTestRelay(fake.url, { post: [hook.url], bufferEvents: 2 });
+    const target = relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!;
     try {
-      await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
+      await waitFor(() => target.totals().delivered === 1, 'the lifecycle enable');
       const sent = fake.emit(10);
-      await waitFor(() => hook.posts.length === 3, 'the first, then the two newest');
+      await waitFor(() => hook.eventPosts().length === 3, 'the first, then the two newest');
       await new Promise((r) => setTimeout(r, 150));
       assert.deepEqual(
-        hook.posts.map((p) => p.body),
+        hook.eventPosts().map((p) => p.body),
         [sent[0], sent[8], sent[9]].map((s) => JSON.stringify(JSON.parse(s!))),
       );
-      assert.equal(relay.relay.adapters.find((a) => a.name.startsWith('HTTP POST'))!.totals().dropped, 7);
+      assert.equal(target.totals().dropped, 7);
     } finally {
       await relay.stop();
       await hook.stop();
@@ -135,7 +142,7 @@ describe('HTTP POST targets (--post)', { timeout: 30_000 }, () => {
     try {
       await waitFor(() => relay.relay.hub.health().self_id !== null, 'self_id');
       fake.emit(3);
-      await waitFor(() => hook.posts.length >= 3, 'all three');
+      await waitFor(() => hook.eventPosts().length >= 3, 'all three');
       await new Promise((r) => setTimeout(r, 1000));
       assert.deepEqual(
         hook.events().map((e) => e.message_id),

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Server as NodeServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { FakeImplementation } from './fake-impl.ts';
+import { type FakeImplementation, GROUP, SENDER } from './fake-impl.ts';
 import { waitFor } from './helpers.ts';
 
 // Just the parts of Koishi these tests touch (its own typings do not fit a plain `ctx.plugin(OneBot, config)` call).
@@ -67,17 +67,7 @@ export const OneBot = (require('koishi-plugin-adapter-onebot') as { default: unk
  */
 export const RESPONSE_TIMEOUT = 6000;
 
-export const GROUP = 987654;
-export const SENDER = 246810;
-
-/**
- * A group message event as an implementation would write it. Odd spacing and a \u escape on purpose: Koishi checks
- * the signature over JSON.stringify of what it parsed, so only a relay that posts exactly those bytes gets through.
- */
-export function groupMessage(selfId: number, messageId: number, text: string): string {
-  const escaped = JSON.stringify(text).replaceAll('你', '\\u4f60');
-  return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId}, "post_type":"message","message_type":"group","sub_type":"normal","message_id":${messageId},"group_id":${GROUP},"user_id":${SENDER},"message":[{"type":"text","data":{"text":${escaped}}}],"raw_message":${escaped},"font":0,"sender":{"user_id":${SENDER},"nickname":"tester","card":"","role":"member"}}`;
-}
+export { GROUP, SENDER, textMessage as groupMessage } from './fake-impl.ts';
 
 export const loginCalls = (fake: FakeImplementation) => fake.calls.filter((c) => c.action === 'get_login_info').length;
 

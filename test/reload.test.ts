@@ -97,8 +97,9 @@ describe('reload', { timeout: 30_000 }, () => {
         'the named client away',
       );
       const before = fake.emit(4);
+      // The POST target keeps its lifecycle enable too.
       await waitFor(
-        () => relay.relay.adapters.every((a) => a.clients().every((c) => c.role === 'api' || c.buffered === 4)),
+        () => relay.relay.adapters.every((a) => a.clients().every((c) => c.role === 'api' || c.buffered === (c.role === 'post' ? 5 : 4))),
         'four kept for each',
       );
       relay.settings.heartbeat = 300; // the WS server and the reverse target restart

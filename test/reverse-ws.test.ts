@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import pkg from '../package.json' with { type: 'json' };
 import { FakeFramework } from './fake-framework.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { listenOn, startTestRelay, waitFor } from './helpers.ts';
+import { freePort, listenOn, startTestRelay, waitFor } from './helpers.ts';
 
 describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
   it('dials only once self_id is known, with the headers frameworks check, then relays events and calls', async () => {
@@ -147,6 +147,28 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       squatter.terminate();
       await relay.stop();
       await framework.stop();
+      await fake.stop();
+    }
+  });
+
+  it('warns at start when one server is both a POST target and a reverse target (NoneBot then refuses the socket for good)', async () => {
+    const fake = await FakeImplementation.start();
+    const port = await freePort();
+    const relay = await startTestRelay(fake.url, {
+      post: [`http://127.0.0.1:${port}/onebot/v11/http`, `http://127.0.0.1:${port + 1}/onebot/v11/http`],
+      reverse: [`ws://127.0.0.1:${port}/onebot/v11/ws`, `ws://localhost:${port + 1}/onebot/v11/ws`],
+    });
+    try {
+      const warnings = relay.logs.filter((l) => /are one server/.test(l));
+      assert.equal(warnings.length, 1, 'only the pair on one host and port');
+      assert.match(
+        warnings[0]!,
+        new RegExp(
+          `WARN .*post target http://127.0.0.1:${port}/onebot/v11/http and reverse target ws://127.0.0.1:${port}/onebot/v11/ws are one server \\(127.0.0.1:${port}\\): if it is NoneBot, .*"Duplicate X-Self-ID".*serve that framework one way only`,
+        ),
+      );
+    } finally {
+      await relay.stop();
       await fake.stop();
     }
   });

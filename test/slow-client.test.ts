@@ -47,4 +47,37 @@ describe('slow clients', { timeout: 30_000 }, () => {
       await fake.stop();
     }
   });
+
+  it('answers the calls of a client it drops as too slow, failed, ahead of the close', async () => {
+    const fake = await FakeImplementation.start();
+    fake.unanswered.add('get_group_list');
+    // No pings: a client that does not read would be dropped as dead first.
+    const relay = await startTestRelay(fake.url, { queueLimit: 64 * 1024, ping: 60_000, callTimeout: 10_000 });
+    const slow = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => relay.relay.hub.health().self_id !== null && slow.meta('lifecycle').length === 1, 'the client to be live');
+      slow.send({ action: 'get_group_list', params: {}, echo: 'pending' });
+      await waitFor(() => fake.calls.some((c) => c.action === 'get_group_list'), 'the call upstream');
+      const socket = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+      socket.pause();
+      const padding = 'x'.repeat(16 * 1024);
+      for (let i = 0; i < 2000 && !relay.logs.some((l) => /too slow/.test(l)); i++) {
+        fake.broadcast(JSON.stringify({ time: 1, self_id: fake.selfId, post_type: 'message', message_id: i, raw_message: padding }));
+        if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
+      }
+      await waitFor(() => relay.logs.some((l) => /too slow/.test(l)), 'the client to be dropped as too slow');
+      socket.resume();
+      assert.equal((await slow.closed).code, CLOSE_TOO_SLOW);
+      const reply = slow.replies().find((r) => r.echo === 'pending');
+      assert.equal(reply?.status, 'failed', 'its pending call was answered before the close');
+      assert.match(
+        reply!.message,
+        /the relay closed this connection \(too slow: outbound queue full\) before "get_group_list" was answered/,
+      );
+    } finally {
+      slow.close();
+      await relay.stop();
+      await fake.stop();
+    }
+  });
 });

@@ -160,6 +160,9 @@ class AccountPoster {
   }
 
   start(): void {
+    // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot, before any
+    // message), disable at the end.
+    this.deliver(lifecycle(this.selfId, 'enable'));
     if (this.target.heartbeat <= 0) return;
     this.beats = setInterval(() => {
       // Heartbeats say "alive now": never queued behind events or kept for later.

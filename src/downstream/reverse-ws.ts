@@ -194,7 +194,7 @@ class ReverseSocket {
       'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
     };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    const ws = dialWebSocket(this.url, headers, this.options, (why) => (this.lastError = why));
+    const ws = dialWebSocket(this.url, headers, this.options, (why) => (this.lastError = explainRefusal(why)));
     this.ws = ws;
     ws.on('open', () => {
       const session = new WsSession(
@@ -234,4 +234,10 @@ class ReverseSocket {
       }
     });
   }
+}
+
+/** NoneBot answers HTTP 403 both to a wrong token and to a second socket for an account it has a bot for. */
+function explainRefusal(why: string): string {
+  if (!why.endsWith('HTTP 403')) return why;
+  return `${why} (a wrong token, or NoneBot's "Duplicate X-Self-ID": it has a bot for this account already, from another socket, an HTTP POST, or the relay's previous socket it has not yet seen close)`;
 }

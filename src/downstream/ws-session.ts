@@ -33,6 +33,8 @@ export class WsSession implements Caller {
   selfId: SelfId | undefined;
   private heartbeats: NodeJS.Timeout | undefined;
   private tooSlow = false;
+  /** The relay is closing it: its last frames go out whatever its queue holds. */
+  private closing = false;
   private isConnected = false;
   private readonly since = new Date().toISOString();
   /** Events kept for this client while it was away, sent before any new one, at the pace it reads. */
@@ -154,10 +156,13 @@ export class WsSession implements Caller {
   }
 
   /**
-   * Close politely; a peer that does not answer the close frame within a second is cut off.
-   * `farewell`: the relay stops serving it, so say lifecycle disable first.
+   * Close politely; a peer that does not answer the close frame within a second is cut off. Its calls still waiting
+   * are answered first (failed), so that they fail at once. `farewell`: the relay stops serving it, so say lifecycle
+   * disable too.
    */
   close(code: number, reason: string, farewell = false): Promise<void> {
+    this.closing = true;
+    this.accounts.failPending(this, `the relay closed this connection (${reason})`);
     if (farewell && this.isConnected) this.send(lifecycle(this.selfId!, 'disable'));
     return closeSurely(this.ws, code, reason);
   }
@@ -193,10 +198,13 @@ export class WsSession implements Caller {
 
   /** Never waits: a client whose queue is over the limit is disconnected instead. */
   private send(text: string): boolean {
-    if (this.ws.readyState !== this.ws.OPEN || this.tooSlow) return false;
-    if (this.ws.bufferedAmount + text.length > this.options.queueLimit) {
-      this.dropTooSlow();
-      return false;
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (!this.closing) {
+      if (this.tooSlow) return false;
+      if (this.ws.bufferedAmount + text.length > this.options.queueLimit) {
+        this.dropTooSlow();
+        return false;
+      }
     }
     this.ws.send(text);
     return true;

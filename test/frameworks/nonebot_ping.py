@@ -1,0 +1,49 @@
+"""The NoneBot2 plugin of the test bot: reports lifecycle and heartbeat events, answers group "ping" with "pong"."""
+
+from nonebot import on_message, on_metaevent
+from nonebot.adapters.onebot.v11 import (
+    ActionFailed,
+    Bot,
+    GroupMessageEvent,
+    HeartbeatMetaEvent,
+    LifecycleMetaEvent,
+    MetaEvent,
+    NetworkError,
+)
+from report import NAME, report
+
+meta = on_metaevent()
+
+
+@meta.handle()
+async def on_meta(event: MetaEvent) -> None:
+    if isinstance(event, LifecycleMetaEvent):
+        report("lifecycle", type=type(event).__name__, sub_type=event.sub_type, self_id=event.self_id)
+    elif isinstance(event, HeartbeatMetaEvent):
+        report(
+            "heartbeat",
+            type=type(event).__name__,
+            time=event.time,
+            self_id=event.self_id,
+            online=event.status.online,
+            good=event.status.good,
+            interval=event.interval,
+        )
+
+
+ping = on_message()
+
+
+@ping.handle()
+async def on_group_message(bot: Bot, event: GroupMessageEvent) -> None:
+    text = event.get_plaintext()
+    report("message", type=type(event).__name__, group_id=event.group_id, message_id=event.message_id, text=text)
+    if text != "ping":
+        return
+    try:
+        result = await bot.send(event, f"pong from {NAME}")
+        report("sent", message_id=result["message_id"])
+    except ActionFailed as e:
+        report("failed", error="ActionFailed", retcode=e.info.get("retcode"), message=e.info.get("message"))
+    except NetworkError as e:
+        report("failed", error="NetworkError", message=e.msg)
