@@ -49,6 +49,11 @@ export interface AccountHealth {
   };
   self_id: SelfId | null;
   nickname: string | null;
+  /** What the implementation last said of the QQ account (false while the link is down). */
+  online: boolean;
+  good: boolean;
+  /** Its clients connected now (the hub counts them). */
+  clients: number;
   reconnects: number;
   pending_calls: number;
   events_received: number;
@@ -172,6 +177,8 @@ export class Account implements UpstreamSink {
       },
       self_id: this.selfId ?? null,
       nickname: this.nickname ?? null,
+      ...this.linkStatus(),
+      clients: 0,
       reconnects: this.reconnects,
       pending_calls: this.calls.pending,
       events_received: this.eventsReceived,

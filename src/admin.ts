@@ -58,6 +58,12 @@ export function adminListener(options: AdminOptions, sources: AdminSources, log:
     const health = sources.health();
     return c.json(health, health.status === 'up' ? 200 : 503);
   });
+  app.get('/healthz/:selfId', (c) => {
+    const selfId = c.req.param('selfId');
+    const account = sources.health().accounts.find((a) => String(a.self_id) === selfId);
+    if (!account) return c.json({ status: 'unknown', reason: `no account ${selfId} is linked to the relay` }, 404);
+    return c.json(account, account.status === 'up' ? 200 : 503);
+  });
   app.get('/metrics', async (c) => {
     const { contentType, body } = await sources.metrics();
     return c.body(body, 200, { 'Content-Type': contentType });

@@ -189,7 +189,12 @@ export class Hub implements Accounts {
   }
 
   health(): Health {
-    const accounts = this.accounts.map((a) => a.health());
+    const connected = [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected);
+    const accounts = this.accounts.map((a) => {
+      const health = a.health();
+      health.clients = connected.filter((c) => c.self_id !== undefined && String(c.self_id) === String(health.self_id)).length;
+      return health;
+    });
     const main = this.account(undefined)?.health();
     const up = accounts.filter((a) => a.status !== 'down');
     const healthy = this.options.healthyWhen === 'any' ? up.length > 0 : accounts.length > 0 && up.length === accounts.length;
@@ -210,7 +215,7 @@ export class Hub implements Accounts {
       },
       self_id: main?.self_id ?? null,
       nickname: main?.nickname ?? null,
-      clients: [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected).length,
+      clients: connected.length,
       reconnects: accounts.reduce((n, a) => n + a.reconnects, 0),
       pending_calls: accounts.reduce((n, a) => n + a.pending_calls, 0),
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),

@@ -1,6 +1,7 @@
 // Prometheus metrics: read from the relay's own counters when scraped (nothing on the hot path), plus a
 // latency histogram of the calls as they finish.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AccountHealth } from './account.ts';
 import type { CallRecord } from './calls.ts';
 import type { Adapter, ClientStatus, EndpointTotals } from './downstream/adapter.ts';
 import type { Hub } from './hub.ts';
@@ -16,17 +17,22 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_' });
 
+  /** Per account, by self_id ('' while an account is not identified yet). */
+  const perAccount = (pick: (a: AccountHealth) => number) => () =>
+    new Map(hub.health().accounts.map((a) => [String(a.self_id ?? ''), pick(a)]));
   new Gauge({
     name: 'onebot_relay_upstream_up',
-    help: '1 while the link to the implementation is up',
+    help: '1 while the link to the implementation is up, per account',
+    labelNames: ['self_id'],
     registers,
     collect() {
-      this.set(hub.health().link.state === 'up' ? 1 : 0);
+      this.reset();
+      for (const [selfId, up] of perAccount((a) => (a.link.state === 'up' ? 1 : 0))()) this.set({ self_id: selfId }, up);
     },
   });
   new Gauge({
     name: 'onebot_relay_health',
-    help: '1 for the current health: up, degraded or down',
+    help: '1 for the current health: up, degraded or down (overall)',
     labelNames: ['status'],
     registers,
     collect() {
@@ -36,10 +42,16 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
   });
   totalOf(
     'onebot_relay_upstream_reconnects_total',
-    'times the upstream link came back after a drop',
-    () => new Map([['', hub.health().reconnects]]),
+    'times the upstream link came back after a drop, per account',
+    perAccount((a) => a.reconnects),
+    'self_id',
   );
-  totalOf('onebot_relay_events_received_total', 'events received from the implementation', () => new Map([['', hub.eventsReceived]]));
+  totalOf(
+    'onebot_relay_events_received_total',
+    'events received from the implementation, per account',
+    perAccount((a) => a.events_received),
+    'self_id',
+  );
 
   // Two endpoints with one name (the same POST target twice) add up.
   const perEndpoint =

@@ -45,7 +45,6 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     reload: () => relay.reload(),
   };
-  const hook = new UnhealthyHook(built.hook, log.child('health'));
   let admin = built.admin.make(sources);
 
   await endpoints.start(built.endpoints);
@@ -56,11 +55,21 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
     throw err;
   }
-  const healthCheck = setInterval(() => hook.check(hub.health()), 1000);
-
   /** What the running pieces were built from: a piece that could not move keeps its previous one. */
   const running = { ...built };
   const atStart = built.atStart;
+  /** --on-unhealthy watches each account on its own: one account down runs it with that account's self_id. */
+  const hooks = new Map<string, UnhealthyHook>();
+  const healthCheck = setInterval(() => {
+    const accounts = hub.health().accounts;
+    for (const account of accounts) {
+      const id = String(account.self_id ?? account.link.target);
+      let hook = hooks.get(id);
+      if (!hook) hooks.set(id, (hook = new UnhealthyHook(running.hook, log.child('health'))));
+      hook.check(account);
+    }
+    for (const id of hooks.keys()) if (!accounts.some((a) => String(a.self_id ?? a.link.target) === id)) hooks.delete(id);
+  }, 1000);
 
   async function apply(): Promise<boolean> {
     let next: Blueprint;
@@ -92,7 +101,8 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         await admin.open();
       }
     }
-    hook.configure(next.hook);
+    running.hook = next.hook;
+    for (const hook of hooks.values()) hook.configure(next.hook);
     const relog = changedKeys(running.logging, next.logging).length > 0;
     if (relog) changes.push(`logging now at ${next.logging.logLevel} level in ${next.logging.logFormat} format`);
     running.logging = next.logging;

@@ -97,7 +97,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 <p id="stale" class="note" data-testid="stale" hidden></p>
 <section id="health" class="banner" data-testid="health" data-status=""><div class="word" id="health-word">Loading…</div><div class="summary" id="health-summary"></div><ul id="health-reasons" data-testid="health-reasons"></ul></section>
 <div class="row a">
-<section class="card" data-testid="link"><h2>Upstream link</h2><dl id="link"></dl></section>
+<section class="card" data-testid="link"><h2 id="link-title">Upstream link</h2><dl id="link"></dl></section>
 <section class="card traffic"><h2>Traffic</h2><div class="tiles">
 <div class="tile"><b id="events-per-s" data-testid="events-per-s">–</b><span>events/s</span></div>
 <div class="tile"><b id="calls-per-s" data-testid="calls-per-s">–</b><span>calls/s</span></div>
@@ -106,6 +106,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 </div><div class="chart"><div class="plot"><svg viewBox="0 0 300 70" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-e" class="ev" points=""/><polyline id="spark-c" class="ca" points=""/></svg></div>
 <div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
 </div>
+<section class="card" id="accounts-card" data-testid="accounts" hidden><h2>Accounts <span class="count" id="accounts-count"></span></h2><div id="accounts"></div></section>
 <div id="endpoints" data-testid="endpoints"></div>
 <div class="row b">
 <section class="card" data-testid="calls"><h2>Call latency <span class="count" id="calls-count"></span></h2><div id="calls"></div></section>
@@ -206,7 +207,11 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     b.setAttribute('data-status', h.status);
     setText($('health-word'), WORDS[h.status] || h.status);
     var who = h.self_id === null ? 'bot not identified yet' : (h.nickname ? h.nickname + ' (' + h.self_id + ')' : 'bot ' + h.self_id);
-    setText($('health-summary'), (L.state === 'up' ? 'Linked to ' : 'Not linked to ') + L.target + ' · ' + who + ' · ' + plural(h.clients, 'client') + ' connected');
+    var n = h.accounts.length, linked = 0;
+    for (var k = 0; k < n; k++) if (h.accounts[k].link.state === 'up') linked++;
+    var where = n > 1 ? linked + ' of ' + n + ' accounts linked' : (L.state === 'up' ? 'Linked to ' : 'Not linked to ') + L.target + ' · ' + who;
+    setText($('health-summary'), where + ' · ' + plural(h.clients, 'client') + ' connected');
+    setText($('link-title'), n > 1 ? 'Upstream link of the default account' : 'Upstream link');
     if (changed('reasons', h.reasons)) {
       clear($('health-reasons'));
       for (var r = 0; r < h.reasons.length; r++) add($('health-reasons'), el('li', '', h.reasons[r]));
@@ -238,11 +243,46 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 
     var scrolls = {}, boxes = document.querySelectorAll('.scroll[data-key]'), i;
     for (i = 0; i < boxes.length; i++) scrolls[boxes[i].getAttribute('data-key')] = boxes[i].scrollLeft;
+    renderAccounts(h.accounts, at);
     if (changed('endpoints', s.endpoints)) renderEndpoints(s.endpoints);
     if (changed('calls', s.calls)) renderCalls(s.calls);
     if (changed('warnings', s.warnings)) renderWarnings(s.warnings);
     boxes = document.querySelectorAll('.scroll[data-key]');
     for (i = 0; i < boxes.length; i++) if (scrolls[boxes[i].getAttribute('data-key')]) boxes[i].scrollLeft = scrolls[boxes[i].getAttribute('data-key')];
+  }
+
+  /** One row per account when the relay serves several (with one, the link card says it all). */
+  function renderAccounts(list, at) {
+    var card = $('accounts-card'), rows = [];
+    card.hidden = list.length < 2;
+    if (list.length < 2) return;
+    for (var i = 0; i < list.length; i++) {
+      var a = list[i];
+      rows.push([a.self_id, a.nickname, a.status, a.link.state, a.online, a.good, Math.round((at - Date.parse(a.link.since)) / 1000),
+        a.reconnects, rate(a.events_per_s), rate(a.calls_per_s), a.pending_calls, a.clients, a.link.target]);
+    }
+    if (!changed('accounts', rows)) return;
+    var box = $('accounts');
+    clear(box);
+    setText($('accounts-count'), '· ' + list.length);
+    var t = table(['Account', 'Health', 'QQ', 'For', '#Reconnects', '#Events/s', '#Calls/s', '#Pending', '#Clients', 'Link'], 'accounts', 'stack');
+    add(box, t.wrap);
+    for (var j = 0; j < list.length; j++) {
+      var c = list[j], r = rows[j], tr = add(t.body, el('tr'));
+      tr.setAttribute('data-testid', 'account-row');
+      tr.setAttribute('data-self-id', String(c.self_id));
+      var who = cell(t, tr, c.self_id === null ? 'not identified yet' : String(c.self_id), 'mono');
+      if (c.nickname) add(who, el('small', '', c.nickname));
+      add(cell(t, tr, ''), el('span', 'badge ' + (c.status === 'up' ? 'b-ok' : c.status === 'down' ? 'b-bad' : 'b-warn'), c.status));
+      cell(t, tr, c.link.state !== 'up' ? '–' : c.online ? (c.good ? 'online' : 'online, not good') : 'offline', c.link.state === 'up' && !c.online ? 'err' : '');
+      cell(t, tr, dur(r[6] * 1000));
+      cell(t, tr, num(c.reconnects), 'n');
+      cell(t, tr, r[8], 'n');
+      cell(t, tr, r[9], 'n');
+      cell(t, tr, num(c.pending_calls), 'n');
+      cell(t, tr, num(c.clients), 'n');
+      cell(t, tr, c.link.target + (c.reasons.length ? ' · ' + c.reasons.join('; ') : ''), 'mono');
+    }
   }
 
   function renderEndpoints(list) {

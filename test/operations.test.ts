@@ -33,9 +33,9 @@ describe('operations', { timeout: 30_000 }, () => {
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
       const text = await res.text();
       const endpoint = `{endpoint="ws://${relay.wsUrl.slice(5)}/ (WebSocket server: /, /api, /event)"}`;
-      assert.equal(sample(text, 'onebot_relay_upstream_up'), 1);
+      assert.equal(sample(text, 'onebot_relay_upstream_up', `{self_id="${fake.selfId}"}`), 1);
       assert.equal(sample(text, 'onebot_relay_health', '{status="up"}'), 1);
-      assert.ok(sample(text, 'onebot_relay_events_received_total')! >= 7);
+      assert.ok(sample(text, 'onebot_relay_events_received_total', `{self_id="${fake.selfId}"}`)! >= 7);
       assert.equal(sample(text, 'onebot_relay_events_delivered_total', endpoint), 7);
       assert.equal(sample(text, 'onebot_relay_clients', endpoint), 1);
       assert.equal(sample(text, 'onebot_relay_buffered_events', endpoint), 0);
@@ -78,7 +78,7 @@ describe('operations', { timeout: 30_000 }, () => {
       await fake.kill();
       await waitFor(() => relay.relay.hub.health().status === 'down', 'the drop');
       const after = await (await fetch(`${relay.adminUrl}/metrics`)).text();
-      assert.equal(sample(after, 'onebot_relay_upstream_up'), 0);
+      assert.equal(sample(after, 'onebot_relay_upstream_up', `{self_id="${fake.selfId}"}`), 0);
       assert.equal(sample(after, 'onebot_relay_health', '{status="down"}'), 1);
     } finally {
       client.close();

@@ -11,10 +11,12 @@ import { STATUS_PAGE } from '../src/status-page.ts';
 import { launchChromium } from './chromium.ts';
 import { FakeWebhook } from './fake-framework.ts';
 import { FakeImplementation } from './fake-impl.ts';
+import { FakeReverseImplementation } from './fake-other-impls.ts';
 import { startTestRelay, TestClient, type TestRelay } from './helpers.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const README_SHOT = fileURLToPath(new URL('./screenshots/status-page.png', import.meta.url));
+const README_ACCOUNTS_SHOT = fileURLToPath(new URL('./screenshots/status-page-accounts.png', import.meta.url));
 const TOKEN = 'adm';
 
 /** Wait until `selector` (optionally with that text) is visible on the page. */
@@ -173,6 +175,47 @@ describe('status page', { timeout: 60_000 }, () => {
       await browser?.close();
       await relay?.stop();
       await hook.stop();
+      await fake.stop();
+    }
+  });
+
+  it('lists every account with its link, QQ state and traffic when the relay serves several', async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const fake = await FakeImplementation.start({ selfId: 10001 });
+    const second = new FakeReverseImplementation(10002);
+    const third = new FakeReverseImplementation(10003);
+    let relay: TestRelay | undefined;
+    let browser: Browser | undefined;
+    const clients: TestClient[] = [];
+    const errors: string[] = [];
+    try {
+      relay = await startTestRelay(undefined, { upstreams: [fake.url, { listen: '127.0.0.1:0' }] });
+      const listener = `ws://${(relay.relay.upstreams[1] as unknown as { listener: { url: string } }).listener.url}/`;
+      const [secondSocket, thirdSocket] = await Promise.all([second.connect(listener, 'Universal'), third.connect(listener, 'Universal')]);
+      clients.push(await TestClient.connect(relay.wsUrl), await TestClient.connect(`${relay.wsUrl}/10002/?client=koishi`));
+      fake.emit(2);
+      second.emit(secondSocket, 3);
+      browser = await launchChromium();
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      await page.goto(relay.adminUrl);
+      await shows(page, '[data-testid=accounts] [data-testid=account-row][data-self-id="10003"]');
+      assert.equal(await page.locator('[data-testid=account-row]').count(), 3);
+      for (const id of ['10001', '10002', '10003']) {
+        await shows(page, `[data-testid=account-row][data-self-id="${id}"]`, /up/);
+      }
+      // One account's implementation goes away: only its row says so.
+      thirdSocket.terminate();
+      await shows(page, '[data-testid=account-row][data-self-id="10003"]', /down/);
+      await shows(page, '[data-testid=account-row][data-self-id="10002"]', /up/);
+      await page.screenshot({ path: `${ARTIFACTS}status-page-accounts.png`, fullPage: true });
+      if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(`${ARTIFACTS}status-page-accounts.png`, README_ACCOUNTS_SHOT);
+      await shows(page, '[data-testid=health]', /2 of 3 accounts linked · 2 clients connected/);
+      assert.deepEqual(errors, []);
+    } finally {
+      for (const client of clients) client.close();
+      await browser?.close();
+      await relay?.stop();
       await fake.stop();
     }
   });

@@ -12,6 +12,8 @@ export interface ClientStatus {
   role: 'universal' | 'api' | 'event' | 'post';
   /** The name a forward-WS client gave itself. */
   name?: string;
+  /** The account it is served, once known. */
+  self_id?: SelfId;
   connected: boolean;
   /** Since when it is connected (ISO time). */
   since?: string;

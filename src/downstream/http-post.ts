@@ -139,6 +139,7 @@ class AccountPoster {
   status(): ClientStatus {
     return {
       label: `${redactUrl(this.target.url)} as ${this.selfId}`,
+      self_id: this.selfId,
       role: 'post',
       connected: this.reachable,
       queueBytes: 0,

@@ -160,6 +160,7 @@ class ReverseSocket {
     return {
       label: this.target,
       role: this.role,
+      self_id: this.selfId,
       connected: false,
       queueBytes: 0,
       delivered: this.delivered,

@@ -107,6 +107,7 @@ export class WsSession implements Caller {
       label,
       role: this.role,
       ...(this.name === undefined ? {} : { name: this.name }),
+      ...(this.selfId === undefined ? {} : { self_id: this.selfId }),
       connected: this.ws.readyState === this.ws.OPEN,
       since: this.since,
       queueBytes: this.ws.bufferedAmount,
