@@ -8,10 +8,17 @@ interface Flag {
   key: Key;
   arg: string;
   help: string;
+  /** Given more than once, it is a list (the setting also takes one value). */
+  repeatable?: boolean;
 }
 
 const FLAGS: Record<string, Flag> = {
-  '--upstream': { key: 'upstream', arg: 'URL', help: "the implementation's forward WebSocket server (ws://) or HTTP API (http://)" },
+  '--upstream': {
+    key: 'upstream',
+    arg: 'URL',
+    help: "the implementation's forward WebSocket server (ws://) or HTTP API (http://); repeat for several accounts",
+    repeatable: true,
+  },
   '--upstream-listen': {
     key: 'upstreamListen',
     arg: 'HOST:PORT',
@@ -40,6 +47,7 @@ const FLAGS: Record<string, Flag> = {
   '--admin': { key: 'admin', arg: 'HOST:PORT', help: 'admin endpoint: status page, /healthz, /metrics, POST /reload' },
   '--admin-token': { key: 'adminToken', arg: 'TOKEN', help: 'token for the admin endpoint (required beyond loopback)' },
   '--health-probe': { key: 'healthProbe', arg: 'MS', help: 'ask the implementation get_status this often (0: never)' },
+  '--healthy-when': { key: 'healthyWhen', arg: 'all|any', help: '/healthz is up when every account is up (all), or at least one (any)' },
   '--unhealthy-after': { key: 'unhealthyAfter', arg: 'N', help: 'send_* calls failing or timing out in a row that make the bot degraded' },
   '--on-unhealthy': { key: 'onUnhealthy', arg: 'COMMAND', help: 'run this when the bot stays degraded or down (e.g. restart NapCat)' },
   '--unhealthy-grace': { key: 'unhealthyGrace', arg: 'MS', help: 'how long degraded or down before --on-unhealthy runs' },
@@ -100,6 +108,7 @@ export function parseCommandLine(argv: string[]): Command {
     }
     sources[flag.key] = name;
     if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
+    else if (flag.repeatable && fromFlags[flag.key] !== undefined) fromFlags[flag.key] = [fromFlags[flag.key], value].flat();
     else if (boolean) fromFlags[flag.key] = value === 'true' ? true : value === 'false' ? false : value;
     else fromFlags[flag.key] = typeof DEFAULTS[flag.key] === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }

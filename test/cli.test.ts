@@ -1,6 +1,6 @@
 // The command line as an operator uses it: flags, config file, errors, defaults, signals.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,6 +39,34 @@ describe('settings', () => {
     const ports = addresses.map((a) => a.port);
     for (const port of ports) assert.ok(![3000, 3001, 5140, 5700, 6099, 6700, 8080].includes(port), `${port} is taken by a common tool`);
     for (const a of addresses) assert.equal(a.host, '127.0.0.1');
+  });
+
+  it('makes one upstream per --upstream, and gathers the single-upstream keys and "upstreams" into one list', () => {
+    const two = parseCommandLine(['--upstream', 'ws://127.0.0.1:3001', '--upstream', 'ws://127.0.0.1:3002', '--upstream-token', 't']);
+    assert.ok(two.kind === 'run');
+    assert.deepEqual(
+      two.config.upstreams.map((u) => [u.url, u.token]),
+      [
+        ['ws://127.0.0.1:3001', 't'],
+        ['ws://127.0.0.1:3002', 't'],
+      ],
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'relay-cli-'));
+    const file = join(dir, 'relay.json');
+    writeFileSync(file, JSON.stringify({ upstreams: ['ws://127.0.0.1:3001', { listen: '127.0.0.1:6712', token: 'own' }] }));
+    const listed = parseCommandLine(['--config', file]);
+    assert.ok(listed.kind === 'run');
+    assert.deepEqual(
+      listed.config.upstreams.map((u) => [u.url ?? u.listen?.port, u.token]),
+      [
+        ['ws://127.0.0.1:3001', ''],
+        [6712, 'own'],
+      ],
+      'the default upstream is not added to a list',
+    );
+    writeFileSync(file, JSON.stringify({ upstreams: [{ url: 'http://127.0.0.1:3000' }] }));
+    assert.throws(() => parseCommandLine(['--config', file]), /upstreams\.0.*needs "postListen"/);
+    rmSync(dir, { recursive: true });
   });
 
   const rejects = (argv: string[], pattern: RegExp) =>
