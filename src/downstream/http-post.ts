@@ -107,7 +107,6 @@ class AccountPoster {
   private readonly queue: EventBuffer;
   private readonly reconnector: Reconnector;
   private sending = false;
-  private reachable = true;
   /** A retry is scheduled: new events wait for it. Without one (what it had to send expired), the next event is the next attempt. */
   private retrying = false;
   private delivered = 0;
@@ -140,7 +139,7 @@ class AccountPoster {
     return {
       label: `${redactUrl(this.target.url)} as ${this.selfId}`,
       role: 'post',
-      connected: this.reachable,
+      connected: this.reconnector.isUp,
       queueBytes: 0,
       delivered: this.delivered,
       buffered: this.queue.size,
@@ -160,6 +159,7 @@ class AccountPoster {
   }
 
   start(): void {
+    this.reconnector.up(); // reachable until a POST finds otherwise
     // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot, before any
     // message), disable at the end.
     this.deliver(lifecycle(this.selfId, 'enable'));
@@ -167,7 +167,7 @@ class AccountPoster {
     this.beats = setInterval(() => {
       // Heartbeats say "alive now": never queued behind events or kept for later.
       // Its outcome does not matter: the next event finds out whether the target is there.
-      if (this.reachable && this.queue.size === 0 && !this.sending) {
+      if (this.reconnector.isUp && this.queue.size === 0 && !this.sending) {
         void this.post(heartbeat(this.selfId, this.accounts.linkStatus(this.selfId), this.target.heartbeat));
       }
     }, this.target.heartbeat);
@@ -186,7 +186,7 @@ class AccountPoster {
     this.reconnector.stop();
     if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
     // Briefly: a shutdown must not wait out --post-timeout.
-    if (this.reachable) await this.post(lifecycle(this.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
+    if (this.reconnector.isUp) await this.post(lifecycle(this.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
@@ -198,15 +198,13 @@ class AccountPoster {
       const outcome = await this.post(event.text);
       if (outcome === 'unreachable') {
         this.queue.unshift(event);
-        this.reachable = false;
         this.retrying = true;
         this.reconnector.failed(this.lastError!);
         break;
       }
       if (outcome === 'delivered') this.delivered++;
       else this.failed++;
-      if (!this.reachable) {
-        this.reachable = true;
+      if (!this.reconnector.isUp) {
         this.reconnector.up();
         this.queue.replaying();
       }
