@@ -6,7 +6,7 @@ import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
-import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -28,7 +28,7 @@ export interface ReverseWsOptions extends DialOptions {
 /** X-Client-Role as the frameworks check it: Koishi wants exactly "Universal". */
 const ROLE_HEADER: Record<Role, string> = { universal: 'Universal', api: 'API', event: 'Event' };
 
-export class ReverseWsAdapter implements Adapter {
+export class ReverseWsAdapter implements EventAdapter {
   readonly name: string;
   private readonly roles: [Role, string][];
   /** Each account's sockets (one Universal, or an API and an Event one), by self_id. */
@@ -162,18 +162,9 @@ class ReverseSocket {
 
   status(): ClientStatus {
     const kept = { buffered: this.buffer?.size ?? 0, dropped: this.buffer?.dropped ?? 0 };
-    const lastError = this.redial.problem ?? this.redial.lastError;
     if (this.session) return { ...this.session.status(this.target), delivered: this.delivered + this.session.delivered, ...kept };
-    return {
-      label: this.target,
-      role: this.role,
-      connected: false,
-      queueBytes: 0,
-      delivered: this.delivered,
-      ...kept,
-      failed: 0,
-      ...(lastError ? { lastError } : {}),
-    };
+    const lastError = this.redial.problem ?? this.redial.lastError;
+    return clientStatus({ label: this.target, role: this.role, delivered: this.delivered, ...kept, lastError });
   }
 
   start(): void {
@@ -186,7 +177,7 @@ class ReverseSocket {
 
   async close(): Promise<void> {
     this.redial.stop();
-    if (this.buffer?.size) this.log.warn(`reverse target ${this.target} was away: ${this.buffer.size} buffered event(s) not delivered`);
+    this.buffer?.abandon();
     if (this.session) await this.session.close(1001, 'relay shutting down', true);
     else this.redial.socket?.terminate();
   }
