@@ -26,8 +26,8 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down, or is being replaced. */
   stateChanged(account: Account): void;
-  /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own). */
-  event(account: Account, text: string): void;
+  /** An event from its implementation, as received and as parsed (not a heartbeat or lifecycle: the relay makes its own). */
+  event(account: Account, text: string, event: Record<string, unknown>): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -99,6 +99,16 @@ export class Account implements UpstreamSink {
     return this.state === 'up';
   }
 
+  /** Its link is up and its QQ account online (as the implementation last said): it can answer. */
+  get canAnswer(): boolean {
+    return this.state === 'up' && this.watch.reported.online;
+  }
+
+  /** The heartbeat interval its implementation announced, ms (0: none yet). */
+  get heartbeatEvery(): number {
+    return this.heartbeatInterval;
+  }
+
   /** New call timeouts, hold, rate limit and health settings take effect from now on. */
   configure(options: AccountOptions): void {
     Object.assign(this.options, options);
@@ -152,7 +162,7 @@ export class Account implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame);
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
@@ -208,7 +218,8 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(text: string, event: EventFrame): void {
+  private event(text: string, frame: Record<string, unknown>): void {
+    const event = v.parse(EventFrame, frame);
     this.eventsReceived++;
     this.rates.events.mark();
     this.learnSelfId(event.self_id);
@@ -217,12 +228,12 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
-    this.host.event(this, text);
+    this.host.event(this, text, frame);
   }
 
   private heartbeat(event: EventFrame): void {
     this.lastHeartbeat = Date.now();
-    this.watch.report(event.status);
+    this.report(event.status);
     if (event.interval) this.heartbeatInterval = event.interval;
     this.watchdog.beat(this.heartbeatInterval);
   }
@@ -252,8 +263,15 @@ export class Account implements UpstreamSink {
     const answered = reply.retcode !== RelayRetcode.timeout;
     if (this.state !== 'up') return answered;
     this.watch.probed(answered);
-    if (reply.status === 'ok') this.watch.report(reply.data);
+    if (reply.status === 'ok') this.report(reply.data);
     return answered;
+  }
+
+  /** What the implementation says of itself; whether its QQ is online decides who answers in a group. */
+  private report(status: unknown): void {
+    const wasOnline = this.watch.reported.online;
+    this.watch.report(status);
+    if (this.watch.reported.online !== wasOnline) this.host.stateChanged(this);
   }
 
   private callFinished(record: CallRecord): void {

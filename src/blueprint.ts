@@ -10,6 +10,7 @@ import { WsServerAdapter } from './downstream/ws-server.ts';
 import type { Hub, HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
+import type { Spool } from './spool.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
@@ -39,7 +40,7 @@ export interface Blueprint {
   hook: HookOptions;
   logging: Pick<Config, 'logLevel' | 'logFormat'>;
   /** Settings the process reads once, at start. */
-  atStart: Pick<Config, 'logFile' | 'logFileSize' | 'keepQuickEdit'>;
+  atStart: Pick<Config, 'logFile' | 'logFileSize' | 'keepQuickEdit' | 'spool' | 'spoolFsync'>;
 }
 
 /** The piece `make` builds from `options`, keyed by them. */
@@ -53,10 +54,10 @@ function piece<O, T, Args extends unknown[]>(
 }
 
 /** The pieces `config` builds. */
-export function blueprint(config: Config, log: Logger): Blueprint {
+export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint {
   return {
     upstreams: upstreamPieces(config, log.child('upstream')),
-    endpoints: endpointPieces(config, log),
+    endpoints: endpointPieces(config, log, spool),
     admin: piece(
       'admin endpoint',
       formatAddress(config.admin),
@@ -71,6 +72,9 @@ export function blueprint(config: Config, log: Logger): Blueprint {
       healthProbe: config.healthProbe,
       unhealthyAfter: config.unhealthyAfter,
       healthyWhen: config.healthyWhen,
+      dedupeWindow: config.dedupeWindow,
+      groupDedupe: config.groupDedupe,
+      heartbeat: config.heartbeat,
     },
     hook: {
       command: config.onUnhealthy,
@@ -79,7 +83,13 @@ export function blueprint(config: Config, log: Logger): Blueprint {
       timeout: config.unhealthyTimeout,
     },
     logging: { logLevel: config.logLevel, logFormat: config.logFormat },
-    atStart: { logFile: config.logFile, logFileSize: config.logFileSize, keepQuickEdit: config.keepQuickEdit },
+    atStart: {
+      logFile: config.logFile,
+      logFileSize: config.logFileSize,
+      keepQuickEdit: config.keepQuickEdit,
+      spool: config.spool,
+      spoolFsync: config.spoolFsync,
+    },
   };
 }
 
@@ -116,11 +126,11 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   return distinct(pieces);
 }
 
-function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
+function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): Piece<Adapter, [Hub]>[] {
   const ping = pingOf(config);
   const reconnect = reconnectOf(config);
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
-  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
+  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge, spool };
   const pieces = [
     ...config.ws.map((e) =>
       piece(

@@ -2,7 +2,9 @@
 // events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
 import { Account, type AccountHealth, type AccountHost, type AccountOptions, type LinkState } from './account.ts';
 import type { Caller, CallRecord } from './calls.ts';
+import { DuplicateFilter } from './dedupe.ts';
 import { type Adapter, carriesEvents } from './downstream/adapter.ts';
+import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
@@ -12,6 +14,12 @@ import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upst
 export type HubOptions = AccountOptions & {
   /** /healthz is up when every account is up ("all"), or when at least one is ("any"). */
   healthyWhen: 'all' | 'any';
+  /** Drop an event an account repeats within this long, ms (0: off). */
+  dedupeWindow: number;
+  /** One copy of each group message and notice, from the group's primary account. */
+  groupDedupe: boolean;
+  /** The relay's heartbeat interval, ms: how long another account's copy waits for the primary's, when its implementation announced none. */
+  heartbeat: number;
 };
 
 /** Which account a client wants: a self_id, or undefined for the default one (the first configured). */
@@ -67,6 +75,12 @@ export class Hub implements Accounts {
   private readonly announced = new Map<Account, number>();
   private announcements = 0;
   private readonly adapters = new Set<Adapter>();
+  /** Each account's filter of repeated events. */
+  private readonly repeats = new Map<Account, DuplicateFilter>();
+  /** One copy of each group message (groupDedupe); none when off. */
+  private groups: GroupDedupe | undefined;
+  /** Events dropped as repeats by the accounts the hub no longer has. */
+  private repeatsGone = 0;
   private readonly waiters = new Set<{ selector: Selector; then: (selfId: SelfId) => void }>();
   private readonly accountListeners = new Set<(selfId: SelfId, change: AccountChange) => void>();
   private readonly startedAt = Date.now();
@@ -79,7 +93,20 @@ export class Hub implements Accounts {
   constructor(
     private readonly options: HubOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.configureGroups();
+  }
+
+  /** Events dropped as duplicates: repeated by one account, and (groupDedupe) reported by another account too. */
+  get duplicates(): { repeated: number; otherAccount: number } {
+    const repeated = [...this.repeats.values()].reduce((n, f) => n + f.dropped, this.repeatsGone);
+    return { repeated, otherAccount: this.groups?.dropped ?? 0 };
+  }
+
+  /** Each group seen with groupDedupe on, and its primary account. */
+  groupPrimaries(): GroupStatus[] {
+    return this.groups?.groups() ?? [];
+  }
 
   /** Every account, in configuration order. */
   get accounts(): Account[] {
@@ -121,6 +148,8 @@ export class Hub implements Accounts {
     for (const account of this.byOrigin.get(origin) ?? []) {
       account.close();
       this.announced.delete(account);
+      this.repeatsGone += this.repeats.get(account)?.dropped ?? 0;
+      this.repeats.delete(account);
     }
     this.byOrigin.delete(origin);
     this.reviewServing();
@@ -130,6 +159,8 @@ export class Hub implements Accounts {
   configure(options: HubOptions): void {
     Object.assign(this.options, options);
     for (const account of this.accounts) account.configure(options);
+    for (const filter of this.repeats.values()) filter.configure(options.dedupeWindow);
+    this.configureGroups();
   }
 
   add(adapter: Adapter): void {
@@ -225,6 +256,7 @@ export class Hub implements Accounts {
 
   /** Close every endpoint, then fail what the accounts still hold. */
   async stop(): Promise<void> {
+    this.groups?.close();
     await Promise.all([...this.adapters].map((a) => a.close()));
     for (const account of this.accounts) account.close();
   }
@@ -242,11 +274,13 @@ export class Hub implements Accounts {
       this.reviewServing();
     },
     stateChanged: () => this.reviewServing(),
-    event: (account, text) => {
+    event: (account, text, event) => {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(text, selfId);
+      if (this.repeatsOf(account).isDuplicate(event)) return;
+      if (this.groups) this.groups.event(selfId, text, event);
+      else this.fanOut(selfId, text);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
@@ -255,6 +289,37 @@ export class Hub implements Accounts {
       for (const listener of this.callListeners) listener(record);
     },
   };
+
+  /** An event to every endpoint that carries the account's events. */
+  private fanOut(selfId: SelfId, text: string): void {
+    for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(text, selfId);
+  }
+
+  private repeatsOf(account: Account): DuplicateFilter {
+    let filter = this.repeats.get(account);
+    if (!filter) this.repeats.set(account, (filter = new DuplicateFilter(this.options.dedupeWindow)));
+    return filter;
+  }
+
+  /** groupDedupe turned on or off (at start or by a reload). */
+  private configureGroups(): void {
+    if (this.options.groupDedupe && !this.groups) {
+      this.groups = new GroupDedupe((selfId, text) => this.fanOut(selfId, text));
+      this.reviewGroups();
+    } else if (!this.options.groupDedupe && this.groups) {
+      this.groups.close();
+      this.groups = undefined;
+    }
+  }
+
+  /** Tell group dedupe which accounts can answer now, in configuration order. */
+  private reviewGroups(): void {
+    this.groups?.setAccounts(
+      [...this.serving.values()]
+        .sort((a, b) => this.accounts.indexOf(a) - this.accounts.indexOf(b))
+        .map((a) => ({ selfId: a.selfId!, available: a.canAnswer, grace: a.heartbeatEvery || this.options.heartbeat })),
+    );
+  }
 
   /** Decide again which account serves each self_id; say which self_ids came and went; wake waiters. */
   private reviewServing(): void {
@@ -274,6 +339,7 @@ export class Hub implements Accounts {
       this.waiters.delete(waiter);
       waiter.then(selfId);
     }
+    this.reviewGroups();
   }
 
   /** Up beats down; then the newer announcement beats the older. */

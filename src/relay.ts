@@ -10,6 +10,7 @@ import { Hub } from './hub.ts';
 import type { HttpListener } from './listen.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { Spool } from './spool.ts';
 import { type StatusSnapshot, statusOf } from './status.ts';
 import { UnhealthyHook } from './unhealthy-hook.ts';
 import type { Upstream } from './upstream/upstream.ts';
@@ -33,7 +34,8 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const log = warnings.tap(baseLog);
   const config = settings();
   for (const warning of configWarnings(config)) log.warn(warning);
-  const built = blueprint(config, log);
+  const spool = openSpool(config, log);
+  const built = blueprint(config, log, spool);
   const hub = new Hub(built.hub, log);
   const upstreams = new Upstreams(hub, log);
   const endpoints = new Endpoints(hub, log);
@@ -53,6 +55,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     await upstreams.start(built.upstreams);
   } catch (err) {
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
+    spool?.close();
     throw err;
   }
   /** What the running pieces were built from: a piece that could not move keeps its previous one. */
@@ -76,7 +79,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     try {
       const config = settings();
       for (const warning of configWarnings(config)) log.warn(warning);
-      next = blueprint(config, log);
+      next = blueprint(config, log, spool);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       log.error(`reload refused, the running settings stay: ${err.message}`);
@@ -136,10 +139,21 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         })),
     stop: () => {
       clearInterval(healthCheck);
-      return Promise.all([hub.stop().then(() => upstreams.stop()), admin.close()]).then(() => {});
+      return Promise.all([hub.stop().then(() => upstreams.stop()), admin.close()]).then(() => spool?.close());
     },
   };
   return relay;
+}
+
+/** The spool, when the settings name a folder: events kept for away targets survive a restart. */
+function openSpool(config: Config, log: Logger): Spool | undefined {
+  if (!config.spool) return undefined;
+  const spool = new Spool({ dir: config.spool, fsync: config.spoolFsync, maxAge: config.bufferAge }, log.child('spool'));
+  if (spool.problem === undefined) {
+    const sync = config.spoolFsync ? `synced every ${config.spoolFsync} ms` : 'synced after every record';
+    log.info(`spool: events kept for away targets are also written to ${config.spool} (${sync})`);
+  }
+  return spool;
 }
 
 /** The keys whose values differ between two settings objects of one shape. */

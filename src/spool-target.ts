@@ -47,8 +47,8 @@ interface Segment {
 }
 
 export class TargetSpool {
-  /** What was kept before this start and not done with, oldest first. */
-  readonly recovered: SpooledEvent[] = [];
+  /** What was kept before this start and not done with, oldest first (until taken). */
+  private recovered: SpooledEvent[] = [];
   private segments: Segment[] = [];
   private fd: number | undefined;
   private nextSeq = 1;
@@ -75,6 +75,13 @@ export class TargetSpool {
       if (this.recovered.length === 0) this.fs.rmSync(dir, { recursive: true, force: true });
       else this.roll();
     });
+  }
+
+  /** What was kept before this start and not done with, oldest first: given once. */
+  takeRecovered(): SpooledEvent[] {
+    const recovered = this.recovered;
+    this.recovered = [];
+    return recovered;
   }
 
   /** Bytes on disk. */

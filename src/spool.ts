@@ -83,7 +83,7 @@ export class Spool implements SpoolHost {
   target(key: string): TargetSpool {
     let target = this.targets.get(key);
     if (!target) {
-      target = new TargetSpool(this, key, join(this.options.dir, folderOf(key)), this.log.child('spool'));
+      target = new TargetSpool(this, key, join(this.options.dir, folderOf(key)), this.log);
       this.targets.set(key, target);
     }
     return target;
@@ -91,6 +91,11 @@ export class Spool implements SpoolHost {
 
   get segmentBytes(): number {
     return this.options.segmentBytes ?? SEGMENT_BYTES;
+  }
+
+  /** As settings see it (piece keys): the folder. */
+  toJSON(): string {
+    return this.options.dir;
   }
 
   /** Bytes on disk, over every target. */

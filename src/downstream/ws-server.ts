@@ -7,7 +7,7 @@ import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, HttpListener, messageText } from '../listen.ts';
+import { type Address, formatAddress, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
@@ -126,7 +126,15 @@ export class WsServerAdapter implements EventAdapter {
     return addTotals([...[...this.sessions].map((s) => s.status()), ...buffers], { ...this.gone });
   }
 
+  /** Named clients the spool kept events for before the relay stopped are away until they return. */
   open(): Promise<void> {
+    const prefix = this.spoolPrefix();
+    for (const key of this.options.buffer.spool?.keys(prefix) ?? []) {
+      const client = this.namedClient(key.slice(prefix.length));
+      client.buffer.recover();
+      if (client.buffer.size) this.leave(client);
+      else if (!client.session) this.named.delete(client.key); // nothing to give it: unknown, as before it stopped
+    }
     return this.listener.open();
   }
 
@@ -192,7 +200,7 @@ export class WsServerAdapter implements EventAdapter {
     client.session = session;
     // Kept events are for the account it had; it gets its account's events from now on.
     this.accounts.whenKnown(session.selector, (selfId) => {
-      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.takeAll();
+      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.discard();
       client.selfId = selfId;
     });
     session.replay(client.buffer);
@@ -207,7 +215,7 @@ export class WsServerAdapter implements EventAdapter {
         key,
         name,
         session: undefined,
-        buffer: new EventBuffer(`client "${name}"`, this.options.buffer, this.log),
+        buffer: new EventBuffer(`client "${name}"`, this.options.buffer, this.log, `${this.spoolPrefix()}${key}`),
         selfId: undefined,
         awaySince: 0,
       };
@@ -235,6 +243,12 @@ export class WsServerAdapter implements EventAdapter {
     );
     this.named.delete(oldest.key);
     this.gone.dropped += oldest.buffer.dropped + oldest.buffer.size;
+    oldest.buffer.remove();
+  }
+
+  /** What starts the spool keys of this server's named clients. */
+  private spoolPrefix(): string {
+    return `ws ${formatAddress(this.options.listen)} `;
   }
 }
 

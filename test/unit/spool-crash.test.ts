@@ -33,7 +33,10 @@ for (const at of [3_000, 20_000]) {
     await waitFor(() => exited, 'the writer to die');
 
     const spool = new Spool({ dir, fsync: 100, maxAge: 600_000 }, createLogger('error'));
-    const numbers = spool.target(KEY).recovered.map((e) => (JSON.parse(e.text) as { n: number }).n);
+    const numbers = spool
+      .target(KEY)
+      .takeRecovered()
+      .map((e) => (JSON.parse(e.text) as { n: number }).n);
     spool.close();
     const last = numbers.at(-1)!;
     assert.ok(last >= said, `the last event it said it kept (${said}) is there (last: ${last})`);

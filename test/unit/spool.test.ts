@@ -26,7 +26,10 @@ function open(dir: string, options: Partial<SpoolOptions> = {}, files: SpoolFs =
 /** Open the folder again, as a restarted relay does, and say what each key recovers. */
 function reopen(dir: string, key = 'reverse ws://a/ 10001/universal', options: Partial<SpoolOptions> = {}) {
   const again = open(dir, options);
-  const texts = again.spool.target(key).recovered.map((e) => e.text);
+  const texts = again.spool
+    .target(key)
+    .takeRecovered()
+    .map((e) => e.text);
   return { ...again, texts };
 }
 
@@ -57,7 +60,7 @@ describe('Spool: what a restart recovers', () => {
     const again = open(dir);
     const back = again.spool.target(KEY);
     assert.deepEqual(
-      back.recovered.map((e) => [e.text, e.at]),
+      back.takeRecovered().map((e) => [e.text, e.at]),
       [
         ['{"n":3}', 1002],
         ['{"n":4}', 1003],
@@ -91,11 +94,17 @@ describe('Spool: what a restart recovers', () => {
     const again = open(dir).spool;
     assert.deepEqual(again.keys('ws 127.0.0.1:6710 ').sort(), ['ws 127.0.0.1:6710 10001/bot', 'ws 127.0.0.1:6710 10001/other']);
     assert.deepEqual(
-      again.target('ws 127.0.0.1:6710 10001/other').recovered.map((e) => e.text),
+      again
+        .target('ws 127.0.0.1:6710 10001/other')
+        .takeRecovered()
+        .map((e) => e.text),
       ['b'],
     );
     assert.deepEqual(
-      again.target('new target').recovered.map((e) => e.text),
+      again
+        .target('new target')
+        .takeRecovered()
+        .map((e) => e.text),
       [],
     );
   });
@@ -127,10 +136,13 @@ describe('Spool: events taken out and put back', () => {
     target.requeue({ seq: s1, at: 100, text: '{"n":1}' }); // ...the first came back unsent
     target.append('{"n":4}', 103);
     spool.close();
-    const again = reopen(dir);
-    assert.deepEqual(again.texts, ['{"n":1}', '{"n":3}', '{"n":4}']);
+    const recovered = open(dir).spool.target(KEY).takeRecovered();
     assert.deepEqual(
-      again.spool.target(KEY).recovered.map((e) => [e.seq, e.at]),
+      recovered.map((e) => e.text),
+      ['{"n":1}', '{"n":3}', '{"n":4}'],
+    );
+    assert.deepEqual(
+      recovered.map((e) => [e.seq, e.at]),
       [
         [s1, 100],
         [s3, 102],
