@@ -317,7 +317,17 @@ export class Hub implements Accounts {
     this.groups?.setAccounts(
       [...this.serving.values()]
         .sort((a, b) => this.accounts.indexOf(a) - this.accounts.indexOf(b))
-        .map((a) => ({ selfId: a.selfId!, available: a.canAnswer, grace: a.heartbeatEvery || this.options.heartbeat })),
+        .map((a) => {
+          const heartbeat = () => a.heartbeatEvery || this.options.heartbeat;
+          // Read when a copy starts to wait: the interval is announced after the account is.
+          return {
+            selfId: a.selfId!,
+            available: a.canAnswer,
+            get grace() {
+              return heartbeat();
+            },
+          };
+        }),
     );
   }
 

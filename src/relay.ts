@@ -39,11 +39,11 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const hub = new Hub(built.hub, log);
   const upstreams = new Upstreams(hub, log);
   const endpoints = new Endpoints(hub, log);
-  const metrics = createMetrics(hub, () => endpoints.adapters);
+  const metrics = createMetrics(hub, () => endpoints.adapters, spool);
   hub.callListeners.add((record) => metrics.call(record));
   const sources: AdminSources = {
     health: () => hub.health(),
-    status: () => statusOf(hub, endpoints.adapters, warnings),
+    status: () => statusOf(hub, endpoints.adapters, warnings, spool),
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     reload: () => relay.reload(),
   };

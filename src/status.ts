@@ -1,7 +1,9 @@
 // Everything the status page shows, in one snapshot.
 import pkg from '../package.json' with { type: 'json' };
 import type { Adapter, ClientStatus } from './downstream/adapter.ts';
+import type { GroupStatus } from './group-dedupe.ts';
 import type { Health, Hub } from './hub.ts';
+import type { Spool } from './spool.ts';
 import type { ActionStats } from './stats.ts';
 import type { RecentWarnings, Warning } from './warnings.ts';
 
@@ -23,9 +25,16 @@ export interface StatusSnapshot {
   calls: ActionStats[];
   /** Newest first. */
   warnings: Warning[];
+  /** Events dropped as duplicates: repeated by an account (dedupeWindow), or reported by another account too (groupDedupe). */
+  duplicates: { repeated: number; other_account: number };
+  /** With groupDedupe: each group seen and the account that answers in it. */
+  groups: GroupStatus[];
+  /** Where kept events are also written; null: memory only. */
+  spool: { dir: string; bytes: number; problem: string | null } | null;
 }
 
-export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings): StatusSnapshot {
+export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, spool?: Spool): StatusSnapshot {
+  const { repeated, otherAccount } = hub.duplicates;
   return {
     version: pkg.version,
     time: new Date().toISOString(),
@@ -35,5 +44,8 @@ export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings
     endpoints: adapters.map((a) => ({ name: a.name, clients: a.clients() })),
     calls: hub.callStats.snapshot().sort((a, b) => b.count - a.count),
     warnings: warnings.list(),
+    duplicates: { repeated, other_account: otherAccount },
+    groups: hub.groupPrimaries(),
+    spool: spool ? { dir: spool.options.dir, bytes: spool.bytes, problem: spool.problem ?? null } : null,
   };
 }
