@@ -8,10 +8,16 @@
 //
 // Run: npm run bench (about 40 s on 2 cores). BENCH_RELAY_NODE_ARGS passes node flags to the relay child,
 // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile the relay under this load.
+//
+// npm run bench -- spool: the spool's cost instead. Two relays, each with one reverse target away (its events
+// kept, so written to the spool) and the latency workload's four connected clients: one with a spool, one
+// without, in interleaved rounds. Passes when the connected clients' p99 with the spool is at most 1.1 times
+// that without; the relays' CPU ratio is reported.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -27,9 +33,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF_ID = 10001;
 
 type Mode = 'direct' | 'relay';
+/** The spool bench's two relays. */
+type SpoolMode = 'spool on' | 'spool off';
 
 interface Target {
-  mode: Mode;
+  mode: Mode | SpoolMode;
   /** Where clients connect. */
   url: string;
   /** The fake implementation this mode's clients are (directly or indirectly) fed by. */
@@ -106,8 +114,8 @@ function eventText(marker: string, n: number, sentAt: number): string {
 
 let runs = 0;
 /** A marker unique to one workload run, as it appears in the event text (and as bytes, to search frames cheaply). */
-function newMarker(what: string, mode: Mode): { text: string; bytes: Buffer } {
-  const text = `"bench":"${what}-${mode}-${++runs}"`;
+function newMarker(what: string, mode: Mode | SpoolMode): { text: string; bytes: Buffer } {
+  const text = `"bench":"${what}-${mode.replace(' ', '-')}-${++runs}"`;
   return { text, bytes: Buffer.from(text) };
 }
 
@@ -323,7 +331,7 @@ interface RelayProcess {
   stop(): Promise<void>;
 }
 
-async function startRelayProcess(upstream: string): Promise<RelayProcess> {
+async function startRelayProcess(upstream: string, extraArgs: string[] = []): Promise<RelayProcess> {
   const [wsPort, adminPort] = await freePorts(2);
   // BENCH_RELAY_NODE_ARGS adds node flags for the relay child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
   const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -340,6 +348,7 @@ async function startRelayProcess(upstream: string): Promise<RelayProcess> {
     `127.0.0.1:${adminPort}`,
     '--log-level',
     'warn',
+    ...extraArgs,
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -561,7 +570,66 @@ async function main(): Promise<void> {
   }
 }
 
-main()
+/** A relay with one reverse target away, as a Target for the latency workload. */
+async function awayTargetRelay(mode: SpoolMode, spool: string, away: string): Promise<{ target: Target; relay: RelayProcess }> {
+  const fake = await FakeImplementation.start({ selfId: SELF_ID });
+  const relay = await startRelayProcess(fake.url, [`--spool=${spool}`, '--reverse', away]);
+  const idle = async () => {
+    const start = performance.now();
+    while ((await relay.health()).clients !== 0) {
+      if (performance.now() - start > 5_000) throw new Error(`${mode}: clients did not disconnect within 5 s`);
+      await sleep(5);
+    }
+  };
+  return { target: { mode, url: relay.url, fake, idle }, relay };
+}
+
+/** The spool on vs off: connected clients' latency and the relay's CPU while it keeps every event for an away target. */
+async function spoolBench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
+  const [closedPort] = await freePorts(1);
+  const away = `ws://127.0.0.1:${closedPort}/onebot/v11/ws`; // refused: the target is away, every event is kept
+  const relays = await Promise.all([awayTargetRelay('spool on', join(dir, 'spool'), away), awayTargetRelay('spool off', '', away)]);
+  try {
+    const events = LATENCY.rate * LATENCY.seconds;
+    for (const { target, relay } of relays) {
+      relayPid = relay.pid;
+      await latency(target, WARMUP.latencyEvents);
+    }
+    const results: Record<SpoolMode, { p99: number; p50: number; cpu: number }[]> = { 'spool on': [], 'spool off': [] };
+    for (let i = 0; i < ROUNDS * 2; i++) {
+      const { target, relay } = relays[i % 2]!;
+      relayPid = relay.pid;
+      const [lat, cpu] = await measured(() => latency(target, events));
+      results[target.mode as SpoolMode].push({ ...lat, cpu: cpu.relay });
+      process.stderr.write(
+        `bench: ${target.mode}: p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms, relay CPU ${cpu.relay.toFixed(0)} ms\n`,
+      );
+    }
+    const med = (mode: SpoolMode, key: 'p50' | 'p99' | 'cpu') => median(results[mode].map((r) => r[key]));
+    const p99 = med('spool on', 'p99') / med('spool off', 'p99');
+    const cpu = med('spool on', 'cpu') / med('spool off', 'cpu');
+    process.stdout.write(
+      [
+        '',
+        `onebot-relay spool bench: node ${process.version}, ${cpus().length} CPU; ${LATENCY.rate} events/s for ${LATENCY.seconds} s to ${LATENCY.clients} connected clients, one reverse target away (every event kept); medians of ${ROUNDS} interleaved rounds`,
+        `connected clients' latency, spool on | off: p50 ${med('spool on', 'p50').toFixed(3)} | ${med('spool off', 'p50').toFixed(3)} ms, p99 ${med('spool on', 'p99').toFixed(3)} | ${med('spool off', 'p99').toFixed(3)} ms`,
+        `ratio p99 spool on/off: ${p99.toFixed(2)}x (${p99 <= 1.1 ? 'within' : 'OVER'} the 1.1x bound)`,
+        `relay CPU per round, spool on | off: ${med('spool on', 'cpu').toFixed(0)} | ${med('spool off', 'cpu').toFixed(0)} ms (ratio ${cpu.toFixed(2)}x)`,
+        '',
+      ].join('\n'),
+    );
+    if (p99 > 1.1) process.exitCode = 1;
+  } finally {
+    for (const { target, relay } of relays) {
+      await relay.stop();
+      await target.fake.stop();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+(process.argv[2] === 'spool' ? spoolBench() : main())
   .catch((err: Error) => {
     process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
     process.exitCode = 1;
