@@ -36,7 +36,7 @@ const id = (selfId: SelfId) => String(selfId);
 
 export class GroupDedupe {
   private accounts: GroupAccount[] = [];
-  /** Accounts seen in each group, by group_id. */
+  /** Accounts in each group (listed by their implementation, or seen there), by group_id. */
   private readonly members = new Map<string, Set<string>>();
   /** Identities delivered, and when (oldest first). */
   private readonly delivered = new Map<string, number>();
@@ -90,6 +90,12 @@ export class GroupDedupe {
     const copies = new Map([[id(selfId), text]]);
     const timer = setTimeout(() => this.release(identity, this.held.get(identity)!, this.best(copies)), grace);
     this.held.set(identity, { group, copies, timer });
+  }
+
+  /** The groups an account is in, as its implementation lists them (get_group_list): it may be the primary before it reports anything. */
+  joined(selfId: SelfId, groupIds: (number | string)[]): void {
+    for (const groupId of groupIds) this.join(String(groupId), groupId, id(selfId));
+    this.setAccounts(this.accounts);
   }
 
   /** Each group seen, with its primary. */

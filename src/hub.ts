@@ -273,7 +273,10 @@ export class Hub implements Accounts {
       if (previous !== undefined) this.log.debug(`self_id ${previous} is now ${account.selfId}`);
       this.reviewServing();
     },
-    stateChanged: () => this.reviewServing(),
+    stateChanged: (account) => {
+      this.reviewServing();
+      if (account.isUp) void this.learnGroups(account);
+    },
     event: (account, text, event) => {
       this.rates.events.mark();
       const selfId = account.selfId;
@@ -310,6 +313,23 @@ export class Hub implements Accounts {
       this.groups.close();
       this.groups = undefined;
     }
+  }
+
+  /** With groupDedupe, ask an account that came up which groups it is in, so that it can be their primary at once. */
+  private async learnGroups(account: Account): Promise<void> {
+    if (!this.groups) return;
+    const reply = await account.calls.request('get_group_list', {});
+    const list = reply.status === 'ok' && Array.isArray(reply.data) ? (reply.data as { group_id?: number | string }[]) : undefined;
+    if (!list) {
+      this.log.debug(`get_group_list failed (${String(reply.message ?? reply.retcode)}): its groups are learned from its events`);
+      return;
+    }
+    const selfId = account.selfId;
+    if (selfId !== undefined)
+      this.groups?.joined(
+        selfId,
+        list.flatMap((g) => (g.group_id === undefined ? [] : [g.group_id])),
+      );
   }
 
   /** Tell group dedupe which accounts can answer now, in configuration order. */

@@ -61,6 +61,22 @@ describe('GroupDedupe: one copy of each group message', () => {
     assert.deepEqual(dedupe.groups(), [{ group_id: 555, primary: A, accounts: [A, B, C] }]);
   });
 
+  it('makes the first account its implementation lists in a group the primary before it reports anything there', (t) => {
+    const { out, dedupe, report } = setup(t);
+    dedupe.joined(A, [555, 556]);
+    report(B, 1); // B first: it waits for A, listed in the group
+    assert.deepEqual(out, []);
+    report(A, 1);
+    assert.deepEqual(out, [`${A}:1`]);
+    assert.deepEqual(
+      dedupe.groups().map((g) => [g.group_id, g.primary, g.accounts]),
+      [
+        [555, A, [A, B]],
+        [556, A, [A]],
+      ],
+    );
+  });
+
   it('leaves alone what is not a group message or notice, and other groups have their own primary', (t) => {
     const { out, dedupe, report } = setup(t);
     const privateMessage = { ...message(B, 9), message_type: 'private', group_id: undefined };
