@@ -309,6 +309,7 @@ export class Hub implements Accounts {
     if (this.options.groupDedupe && !this.groups) {
       this.groups = new GroupDedupe((selfId, text) => this.fanOut(selfId, text));
       this.reviewGroups();
+      for (const account of this.accounts) if (account.isUp) void this.learnGroups(account);
     } else if (!this.options.groupDedupe && this.groups) {
       this.groups.close();
       this.groups = undefined;
