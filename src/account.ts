@@ -24,7 +24,7 @@ export type LinkState = 'connecting' | 'up' | 'down';
 export interface AccountHost {
   /** It learned (or changed) its self_id. */
   identified(account: Account, previous: SelfId | undefined): void;
-  /** Its link came up, went down, or is being replaced. */
+  /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
   /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own). */
   event(account: Account, text: string): void;
@@ -223,6 +223,7 @@ export class Account implements UpstreamSink {
   private heartbeat(event: EventFrame): void {
     this.lastHeartbeat = Date.now();
     this.watch.report(event.status);
+    this.host.stateChanged(this);
     if (event.interval) this.heartbeatInterval = event.interval;
     this.watchdog.beat(this.heartbeatInterval);
   }
@@ -252,7 +253,10 @@ export class Account implements UpstreamSink {
     const answered = reply.retcode !== RelayRetcode.timeout;
     if (this.state !== 'up') return answered;
     this.watch.probed(answered);
-    if (reply.status === 'ok') this.watch.report(reply.data);
+    if (reply.status === 'ok') {
+      this.watch.report(reply.data);
+      this.host.stateChanged(this);
+    }
     return answered;
   }
 

@@ -8,7 +8,7 @@ import { HttpPostAdapter } from './downstream/http-post.ts';
 import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
 import { WsServerAdapter } from './downstream/ws-server.ts';
 import type { Hub, HubOptions } from './hub.ts';
-import { formatAddress, type HttpListener } from './listen.ts';
+import { formatAddress, type HttpListener, isLoopback } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
@@ -20,6 +20,8 @@ import type { UpstreamPiece } from './upstreams.ts';
 const FIRST_RETRY_MS = 1_000;
 /** A link up this long starts its next outage from the first retry delay again, ms. */
 const STABLE_AFTER_MS = 60_000;
+/** Retry a link on this machine every LOOPBACK_RETRY_MS / 2 to LOOPBACK_RETRY_MS: linked again within a second of the peer being back. */
+const LOOPBACK_RETRY_MS = 500;
 
 /** Something the settings describe: equal keys mean nothing about it changed. */
 export interface Piece<T, Args extends unknown[] = []> {
@@ -83,18 +85,31 @@ export function blueprint(config: Config, log: Logger): Blueprint {
   };
 }
 
+/** Implementations are watched strictly (a dead NapCat is found in seconds); clients patiently (see clientPingTimeout). */
 const pingOf = (config: Config) => ({ interval: config.ping, timeout: config.pingTimeout });
-const reconnectOf = (config: Config) => ({ base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS });
+const clientPingOf = (config: Config) => ({ interval: config.ping, timeout: config.clientPingTimeout });
+
+/**
+ * How often to try a link again. On this machine a refused connection costs nothing and the peer (an
+ * implementation or a framework restarting) is back within seconds: retry within LOOPBACK_RETRY_MS
+ * however long the outage. Elsewhere: exponential backoff with jitter up to reconnectMax.
+ */
+function reconnectOf(config: Config, url: string) {
+  if (isLoopback(new URL(url).hostname)) {
+    return { base: LOOPBACK_RETRY_MS, cap: LOOPBACK_RETRY_MS, floor: LOOPBACK_RETRY_MS / 2, stableAfter: STABLE_AFTER_MS };
+  }
+  return { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
+}
 
 function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   const ping = pingOf(config);
-  const reconnect = reconnectOf(config);
   const pieces = config.upstreams.map((u): UpstreamPiece => {
     if (u.listen) {
       const options = { listen: u.listen, token: u.token, allowOrigins: config.allowOrigins, ping, maxPayload: config.maxPayload };
       return piece('upstream', `listening on ${formatAddress(u.listen)}`, options, (o, host) => new ReverseListener(o, host, log));
     }
     const url = u.url!;
+    const reconnect = reconnectOf(config, url);
     if (u.postListen) {
       const options = {
         url,
@@ -117,9 +132,7 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
 }
 
 function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
-  const ping = pingOf(config);
-  const reconnect = reconnectOf(config);
-  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
+  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping: clientPingOf(config), queueLimit: config.queueLimit });
   const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
   const pieces = [
     ...config.ws.map((e) =>
@@ -157,7 +170,13 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [
           { ...t, token: t.token ?? config.token },
-          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
+          {
+            session: session(t.heartbeat),
+            reconnect: reconnectOf(config, (t.url ?? t.apiUrl)!),
+            handshakeTimeout: config.handshakeTimeout,
+            maxPayload: config.maxPayload,
+            buffer,
+          },
         ] as const,
         ([target, options], hub: Hub) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
       ),
@@ -168,7 +187,7 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
         redactUrl(t.url),
         [
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
-          { reconnect, buffer },
+          { reconnect: reconnectOf(config, t.url), buffer },
         ] as const,
         ([target, options], hub: Hub) => new HttpPostAdapter(target, hub, options, log.child('post')),
       ),

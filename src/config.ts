@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { hostNameOf, originOf } from './browser-guard.ts';
-import type { Address } from './listen.ts';
+import { type Address, isLoopback } from './listen.ts';
 import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
 
 type Issue = { received: string };
@@ -240,6 +240,8 @@ export const DEFAULTS = {
   unhealthyGrace: 60_000,
   unhealthyCooldown: 10 * 60_000,
   unhealthyTimeout: 60_000,
+  /** A client is dropped for silence only after this long: longer than a stalled console or a blocking download. */
+  clientPingTimeout: 60_000,
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
   logLevel: 'info' as (typeof LEVELS)[number],
@@ -331,6 +333,7 @@ const ConfigSchema = v.strictObject(
     unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
     unhealthyCooldown: v.optional(milliseconds(1000), DEFAULTS.unhealthyCooldown),
     unhealthyTimeout: v.optional(milliseconds(100), DEFAULTS.unhealthyTimeout),
+    clientPingTimeout: v.optional(milliseconds(50), DEFAULTS.clientPingTimeout),
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
     logLevel: v.optional(v.picklist(LEVELS, expected(LEVELS.map((l) => `"${l}"`).join(', '))), DEFAULTS.logLevel),
@@ -403,8 +406,7 @@ function mostSpecific(issue: ConfigIssue): ConfigIssue {
 
 /** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */
 function adminProblem(config: Pick<Config, 'admin' | 'adminToken'>): string | undefined {
-  const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(config.admin.host);
-  if (!loopback && !config.adminToken)
+  if (!isLoopback(config.admin.host) && !config.adminToken)
     return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
   return undefined;
 }

@@ -35,6 +35,8 @@ export interface Accounts {
   failPending(caller: Caller, why: string): void;
   /** What relay heartbeats say of the account. */
   linkStatus(selfId: SelfId): { online: boolean; good: boolean };
+  /** Told when what linkStatus says of `selfId` changes (the link went down or up, QQ went offline); returns an unsubscribe function. */
+  onStatusChange(selfId: SelfId, listener: () => void): () => void;
 }
 
 export interface Health {
@@ -69,6 +71,8 @@ export class Hub implements Accounts {
   private readonly adapters = new Set<Adapter>();
   private readonly waiters = new Set<{ selector: Selector; then: (selfId: SelfId) => void }>();
   private readonly accountListeners = new Set<(selfId: SelfId, change: AccountChange) => void>();
+  /** Listeners of each self_id's link status, and the status they last heard. */
+  private readonly statusListeners = new Map<string, { listeners: Set<() => void>; last: string }>();
   private readonly startedAt = Date.now();
   readonly rates = { events: new RateMeter(), calls: new RateMeter() };
   readonly callStats = new CallStats();
@@ -188,6 +192,19 @@ export class Hub implements Accounts {
     return this.serving.get(key(selfId))?.linkStatus() ?? { online: false, good: false };
   }
 
+  onStatusChange(selfId: SelfId, listener: () => void): () => void {
+    let entry = this.statusListeners.get(key(selfId));
+    if (!entry) {
+      entry = { listeners: new Set(), last: JSON.stringify(this.linkStatus(selfId)) };
+      this.statusListeners.set(key(selfId), entry);
+    }
+    entry.listeners.add(listener);
+    return () => {
+      entry.listeners.delete(listener);
+      if (!entry.listeners.size) this.statusListeners.delete(key(selfId));
+    };
+  }
+
   health(): Health {
     const connected = [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected);
     const accounts = this.accounts.map((a) => {
@@ -241,7 +258,10 @@ export class Hub implements Accounts {
       if (previous !== undefined) this.log.debug(`self_id ${previous} is now ${account.selfId}`);
       this.reviewServing();
     },
-    stateChanged: () => this.reviewServing(),
+    stateChanged: () => {
+      this.reviewServing();
+      this.tellStatus();
+    },
     event: (account, text) => {
       this.rates.events.mark();
       const selfId = account.selfId;
@@ -280,6 +300,16 @@ export class Hub implements Accounts {
   private outranks(a: Account, b: Account): boolean {
     if (a.isUp !== b.isUp) return a.isUp;
     return (this.announced.get(a) ?? 0) > (this.announced.get(b) ?? 0);
+  }
+
+  /** Tell the listeners of each self_id whose link status changed. */
+  private tellStatus(): void {
+    for (const [k, entry] of this.statusListeners) {
+      const now = JSON.stringify(this.serving.get(k)?.linkStatus() ?? { online: false, good: false });
+      if (now === entry.last) continue;
+      entry.last = now;
+      for (const listener of [...entry.listeners]) listener();
+    }
   }
 
   private tell(selfId: SelfId, change: AccountChange): void {

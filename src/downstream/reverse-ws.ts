@@ -207,8 +207,17 @@ class ReverseSocket {
   }
 }
 
-/** NoneBot answers HTTP 403 both to a wrong token and to a second socket for an account it has a bot for. */
+/** What a refused handshake usually means, for the frameworks known to refuse that way. */
+const REFUSALS: Record<number, string> = {
+  400: "aiocqhttp (HoshinoBot, LangBot) answers 400 without an X-Client-Role: check the target's path (/ws/, /ws/api/, /ws/event/)",
+  401: "no token where the framework wants one: set the target's token (or --token)",
+  403: 'a wrong token, or NoneBot\'s "Duplicate X-Self-ID": it has a bot for this account already, from another socket, an HTTP POST, or the relay\'s previous socket it has not yet seen close',
+  404: 'no WebSocket at this path: NoneBot serves /onebot/v11/ws, Koishi /onebot, aiocqhttp /ws/',
+  500: "the framework failed on the handshake: MaiBot's adapter answers 500 to a wrong token",
+};
+
 function explainRefusal(why: string): string {
-  if (!why.endsWith('HTTP 403')) return why;
-  return `${why} (a wrong token, or NoneBot's "Duplicate X-Self-ID": it has a bot for this account already, from another socket, an HTTP POST, or the relay's previous socket it has not yet seen close)`;
+  const status = /HTTP (\d{3})$/.exec(why)?.[1];
+  const hint = status === undefined ? undefined : REFUSALS[Number(status)];
+  return hint ? `${why} (${hint})` : why;
 }
