@@ -1,7 +1,8 @@
 // The running downstream endpoints, and how a reload moves them to new pieces: new ones open first, then
 // the hub switches over, then the old ones close. Kept events pass from an endpoint to its restarted self.
 import type { Piece } from './blueprint.ts';
-import type { Adapter, KeptEvents } from './downstream/adapter.ts';
+import { type Adapter, carriesEvents, type KeptEvents } from './downstream/adapter.ts';
+import { reportUndelivered } from './event-buffer.ts';
 import type { Hub } from './hub.ts';
 import type { Logger } from './log.ts';
 
@@ -72,7 +73,7 @@ export class Endpoints {
     if (retired) {
       // Closed above with their kept events taken out: count those here, as close() would have.
       const lost = retired.flatMap(({ kept }) => [...kept.values()]).reduce((n, events) => n + events.length, 0);
-      if (lost) this.log.warn(`reload: ${lost} buffered event(s) of removed endpoints not delivered`);
+      reportUndelivered(this.log, 'the endpoints this reload removed', lost);
     } else {
       for (const old of removed) {
         this.leave(old);
@@ -97,13 +98,13 @@ export class Endpoints {
   /** Stop giving it events; what it kept for away targets, in case it comes back. */
   private retire(r: Running): KeptEvents {
     this.leave(r);
-    return r.adapter.handOver();
+    return carriesEvents(r.adapter) ? r.adapter.handOver() : new Map();
   }
 
   /** An endpoint as it was before a reload that could not apply, with what it kept. */
   private async bringBack(piece: Piece<Adapter, [Hub]>, kept: KeptEvents): Promise<void> {
     const adapter = piece.make(this.hub);
-    adapter.adopt(kept);
+    if (carriesEvents(adapter)) adapter.adopt(kept);
     this.join({ piece, adapter });
     await adapter.open();
   }
@@ -114,7 +115,8 @@ export class Endpoints {
    */
   private async restart(old: Running, piece: Piece<Adapter, [Hub]>): Promise<string> {
     const adapter = piece.make(this.hub);
-    adapter.adopt(this.retire(old));
+    const kept = this.retire(old);
+    if (carriesEvents(adapter)) adapter.adopt(kept);
     const fresh = { piece, adapter };
     this.join(fresh);
     await old.adapter.close();

@@ -16,6 +16,11 @@ export interface KeptEvent {
   at: number;
 }
 
+/** Say that `count` kept events for `what` will never be delivered: it closed for good, or a reload removed it. */
+export function reportUndelivered(log: Logger, what: string, count: number): void {
+  if (count > 0) log.warn(`${count} kept event(s) for ${what} not delivered`);
+}
+
 export class EventBuffer {
   /** Taken or dropped entries before `first` are cleared at once, and cut off now and then. */
   private entries: (KeptEvent | undefined)[] = [];
@@ -83,6 +88,11 @@ export class EventBuffer {
     }
     this.expire(Date.now());
     this.bound();
+  }
+
+  /** The target is gone for good: say how many events it never gets. */
+  abandon(): void {
+    reportUndelivered(this.log, this.target, this.size);
   }
 
   /** The target is back: say what it gets and what it lost. */

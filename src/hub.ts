@@ -2,7 +2,7 @@
 // events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
 import { Account, type AccountHealth, type AccountHost, type AccountOptions, type LinkState } from './account.ts';
 import type { Caller, CallRecord } from './calls.ts';
-import type { Adapter } from './downstream/adapter.ts';
+import { type Adapter, carriesEvents } from './downstream/adapter.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
@@ -246,7 +246,7 @@ export class Hub implements Accounts {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      for (const adapter of this.adapters) adapter.deliver(text, selfId);
+      for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(text, selfId);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };

@@ -14,12 +14,6 @@ export interface ReconnectOptions {
 
 const SUMMARY_EVERY_MS = 60_000;
 
-/**
- * A connection counts as up once it has lasted this long (or, upstream, sent a frame). One the peer closes
- * sooner (a refused token, a duplicate X-Self-ID) is a failed attempt: summarised, not an up and a down.
- */
-export const SETTLE_MS = 500;
-
 export class Reconnector {
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
@@ -38,6 +32,11 @@ export class Reconnector {
     private readonly log: Logger,
   ) {
     this.backoff = new Backoff({ base: options.base, cap: options.cap, random: options.random });
+  }
+
+  /** Between up() and the next lost() or failed(): what the link's users ask before they use it. */
+  get isUp(): boolean {
+    return this.upSince !== undefined;
   }
 
   /** The link is up: report how long it was failing, if it was. */
@@ -63,6 +62,7 @@ export class Reconnector {
    */
   failed(reason: string): void {
     this.wentDown();
+    if (this.stopped) return; // no retry to announce
     const now = Date.now();
     this.failures++;
     this.lastFailure = reason;

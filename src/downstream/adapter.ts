@@ -30,6 +30,25 @@ export interface ClientStatus {
   lastError?: string;
 }
 
+/** A client's status: what `fields` says, and otherwise not connected, nothing waiting, delivered, kept or failed. */
+export function clientStatus(fields: Pick<ClientStatus, 'label' | 'role'> & Partial<ClientStatus>): ClientStatus {
+  const { label, role, name, self_id, since, lastError } = fields;
+  return {
+    label,
+    role,
+    ...(name === undefined ? {} : { name }),
+    ...(self_id === undefined ? {} : { self_id }),
+    connected: fields.connected ?? false,
+    ...(since === undefined ? {} : { since }),
+    queueBytes: fields.queueBytes ?? 0,
+    delivered: fields.delivered ?? 0,
+    buffered: fields.buffered ?? 0,
+    dropped: fields.dropped ?? 0,
+    failed: fields.failed ?? 0,
+    ...(lastError === undefined ? {} : { lastError }),
+  };
+}
+
 /** Running totals of an endpoint since it opened: they never go down, whoever comes and goes. */
 export type EndpointTotals = Pick<ClientStatus, 'delivered' | 'dropped' | 'failed'>;
 
@@ -41,19 +60,28 @@ export function addTotals(clients: EndpointTotals[], base: EndpointTotals = { de
   );
 }
 
+/** One downstream endpoint: what the relay opens, closes and shows. */
 export interface Adapter {
   /** What it is and where, for logs and the status page, e.g. "HTTP POST to http://127.0.0.1:8080/". */
   readonly name: string;
   open(): Promise<void>;
   /** Close every connection (clients get lifecycle disable, then 1001) and stop listening or dialling. */
   close(): Promise<void>;
-  /** One upstream event of account `selfId`, exactly as the implementation sent it. Must never wait for a client. */
-  deliver(event: string, selfId: SelfId): void;
   /** Its clients, connected or kept for. */
   clients(): ClientStatus[];
   totals(): EndpointTotals;
+}
+
+/** An endpoint that carries events (all but the HTTP API): it gets each one, and keeps some for targets away. */
+export interface EventAdapter extends Adapter {
+  /** One upstream event of account `selfId`, exactly as the implementation sent it. Must never wait for a client. */
+  deliver(event: string, selfId: SelfId): void;
   /** Take out what it keeps for targets that are away, for the endpoint that replaces it on a reload. */
   handOver(): KeptEvents;
   /** Keep what the endpoint it replaces kept (before it opens). */
   adopt(kept: KeptEvents): void;
+}
+
+export function carriesEvents(adapter: Adapter): adapter is EventAdapter {
+  return 'deliver' in adapter;
 }

@@ -9,7 +9,7 @@ import { type Address, HttpListener, mediaType } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { isJsonObject } from '../onebot.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
-import type { Adapter, ClientStatus, EndpointTotals, KeptEvents } from './adapter.ts';
+import type { Adapter, ClientStatus, EndpointTotals } from './adapter.ts';
 
 export interface HttpApiOptions {
   listen: Address;
@@ -72,18 +72,8 @@ export class HttpApiAdapter implements Adapter {
     return { delivered: 0, dropped: 0, failed: 0 }; // calls only
   }
 
-  handOver(): KeptEvents {
-    return new Map();
-  }
-
-  adopt(): void {}
-
   open(): Promise<void> {
     return this.listener.open();
-  }
-
-  deliver(): void {
-    // The HTTP API carries calls only; events go to HTTP POST targets.
   }
 
   close(): Promise<void> {

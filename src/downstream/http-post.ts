@@ -4,10 +4,11 @@ import { type BufferLimits, EventBuffer, type KeptEvent } from '../event-buffer.
 import { fetchFailure } from '../fetch-failure.ts';
 import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
-import { heartbeat, isJsonObject, lifecycle, type SelfId } from '../onebot.ts';
+import { isJsonObject, type SelfId } from '../onebot.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
-import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
+import { ClientLifecycle } from './lifecycle.ts';
 
 export interface PostTarget {
   url: string;
@@ -30,7 +31,7 @@ type Outcome = 'delivered' | 'failed' | 'unreachable';
 /** The lifecycle disable at shutdown gets at most this long, ms. */
 const FAREWELL_TIMEOUT_MS = 1000;
 
-export class HttpPostAdapter implements Adapter {
+export class HttpPostAdapter implements EventAdapter {
   readonly name: string;
   /** One poster per account, by self_id. */
   private readonly posters = new Map<string, AccountPoster>();
@@ -107,14 +108,13 @@ class AccountPoster {
   private readonly queue: EventBuffer;
   private readonly reconnector: Reconnector;
   private sending = false;
-  private reachable = true;
   /** A retry is scheduled: new events wait for it. Without one (what it had to send expired), the next event is the next attempt. */
   private retrying = false;
   private delivered = 0;
   private failed = 0;
   private lastError: string | undefined;
   private stopped = false;
-  private beats: NodeJS.Timeout | undefined;
+  private readonly lifecycle: ClientLifecycle;
 
   constructor(
     private readonly target: PostTarget,
@@ -134,21 +134,28 @@ class AccountPoster {
       log,
     );
     this.queue = new EventBuffer(this.name, options.buffer, log);
+    this.lifecycle = new ClientLifecycle(accounts, target.heartbeat, {
+      lifecycle: (event) => this.deliver(event),
+      // Heartbeats say "alive now": never queued behind events or kept for later.
+      // Its outcome does not matter: the next event finds out whether the target is there.
+      heartbeat: (event) => {
+        if (this.reconnector.isUp && this.queue.size === 0 && !this.sending) void this.post(event);
+      },
+    });
   }
 
   status(): ClientStatus {
-    return {
+    return clientStatus({
       label: `${redactUrl(this.target.url)} as ${this.selfId}`,
       self_id: this.selfId,
       role: 'post',
-      connected: this.reachable,
-      queueBytes: 0,
+      connected: this.reconnector.isUp,
       delivered: this.delivered,
       buffered: this.queue.size,
       dropped: this.queue.dropped,
       failed: this.failed,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
-    };
+      lastError: this.lastError,
+    });
   }
 
   takeAll(): KeptEvent[] {
@@ -161,17 +168,10 @@ class AccountPoster {
   }
 
   start(): void {
+    this.reconnector.up(); // reachable until a POST finds otherwise
     // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot, before any
     // message), disable at the end.
-    this.deliver(lifecycle(this.selfId, 'enable'));
-    if (this.target.heartbeat <= 0) return;
-    this.beats = setInterval(() => {
-      // Heartbeats say "alive now": never queued behind events or kept for later.
-      // Its outcome does not matter: the next event finds out whether the target is there.
-      if (this.reachable && this.queue.size === 0 && !this.sending) {
-        void this.post(heartbeat(this.selfId, this.accounts.linkStatus(this.selfId), this.target.heartbeat));
-      }
-    }, this.target.heartbeat);
+    this.lifecycle.begin(this.selfId, 'enable');
   }
 
   deliver(event: string): void {
@@ -183,11 +183,11 @@ class AccountPoster {
   /** Tell the target the relay stops serving it (lifecycle disable), then stop. */
   async close(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.beats);
+    const disable = this.lifecycle.end();
     this.reconnector.stop();
-    if (this.queue.size) this.log.warn(`${this.name}: ${this.queue.size} event(s) not delivered`);
+    this.queue.abandon();
     // Briefly: a shutdown must not wait out --post-timeout.
-    if (this.reachable) await this.post(lifecycle(this.selfId, 'disable'), Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
+    if (this.reconnector.isUp && disable) await this.post(disable, Math.min(this.target.timeout, FAREWELL_TIMEOUT_MS));
   }
 
   /** Send queued events one at a time, in order; stop at an unreachable target and retry with backoff. */
@@ -199,15 +199,13 @@ class AccountPoster {
       const outcome = await this.post(event.text);
       if (outcome === 'unreachable') {
         this.queue.unshift(event);
-        this.reachable = false;
         this.retrying = true;
         this.reconnector.failed(this.lastError!);
         break;
       }
       if (outcome === 'delivered') this.delivered++;
       else this.failed++;
-      if (!this.reachable) {
-        this.reachable = true;
+      if (!this.reconnector.isUp) {
         this.reconnector.up();
         this.queue.replaying();
       }

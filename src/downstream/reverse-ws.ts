@@ -1,13 +1,12 @@
 // Reverse WebSocket target: the relay dials a framework (NoneBot, Koishi, aiocqhttp) as the implementation would.
 import type { WebSocket } from 'ws';
 import pkg from '../../package.json' with { type: 'json' };
-import { type DialOptions, dialWebSocket } from '../dial.ts';
+import { closeText, type DialOptions, Redialler, SETTLE_MS, type SocketClosed } from '../dial.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
-import { type ReconnectOptions, Reconnector, SETTLE_MS } from '../reconnector.ts';
-import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -23,14 +22,13 @@ export interface ReverseTarget {
 
 export interface ReverseWsOptions extends DialOptions {
   session: SessionOptions;
-  reconnect: ReconnectOptions;
   buffer: BufferLimits;
 }
 
 /** X-Client-Role as the frameworks check it: Koishi wants exactly "Universal". */
 const ROLE_HEADER: Record<Role, string> = { universal: 'Universal', api: 'API', event: 'Event' };
 
-export class ReverseWsAdapter implements Adapter {
+export class ReverseWsAdapter implements EventAdapter {
   readonly name: string;
   private readonly roles: [Role, string][];
   /** Each account's sockets (one Universal, or an API and an Event one), by self_id. */
@@ -126,52 +124,51 @@ function keptKey(selfId: SelfId, role: Role): string {
 /** One role's socket to one URL: at most one open or opening at a time, redialled with backoff. */
 class ReverseSocket {
   private readonly target: string;
-  private readonly reconnector: Reconnector;
+  private readonly redial: Redialler;
   /** Events kept while the socket is down (event-carrying roles only). */
   readonly buffer: EventBuffer | undefined;
-  private ws: WebSocket | undefined;
   private session: WsSession | undefined;
-  private lastError: string | undefined;
-  /** The socket has lasted SETTLE_MS: counted and logged as connected. */
-  private settled = false;
-  private settle: NodeJS.Timeout | undefined;
   /** Events delivered over earlier sockets. */
   private delivered = 0;
-  private stopped = false;
 
   constructor(
-    private readonly url: string,
+    url: string,
     readonly role: Role,
     readonly selfId: SelfId,
-    private readonly token: string,
+    token: string,
     private readonly accounts: Accounts,
     private readonly options: ReverseWsOptions,
     private readonly log: Logger,
   ) {
     this.target = `${redactUrl(url)} (${ROLE_HEADER[role]}, ${selfId})`;
-    this.reconnector = new Reconnector(`reverse target ${this.target}`, () => this.dial(), options.reconnect, log);
+    const headers = {
+      'X-Self-ID': String(selfId),
+      'X-Client-Role': ROLE_HEADER[role],
+      'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
+    };
+    this.redial = new Redialler(
+      `reverse target ${this.target}`,
+      { url, token, headers, explain: explainRefusal },
+      options,
+      {
+        open: (ws) => this.opened(ws),
+        up: () => this.log.info(`connected to reverse target ${this.target}`),
+        closed: (closed) => this.closed(closed),
+      },
+      log,
+    );
     if (role !== 'api') this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log);
   }
 
   status(): ClientStatus {
     const kept = { buffered: this.buffer?.size ?? 0, dropped: this.buffer?.dropped ?? 0 };
-    const lastError = this.reconnector.lastFailure ?? this.lastError;
     if (this.session) return { ...this.session.status(this.target), delivered: this.delivered + this.session.delivered, ...kept };
-    return {
-      label: this.target,
-      role: this.role,
-      self_id: this.selfId,
-      connected: false,
-      queueBytes: 0,
-      delivered: this.delivered,
-      ...kept,
-      failed: 0,
-      ...(lastError ? { lastError } : {}),
-    };
+    const lastError = this.redial.problem ?? this.redial.lastError;
+    return clientStatus({ label: this.target, role: this.role, self_id: this.selfId, delivered: this.delivered, ...kept, lastError });
   }
 
   start(): void {
-    this.dial();
+    this.redial.start();
   }
 
   deliver(event: string): void {
@@ -179,61 +176,34 @@ class ReverseSocket {
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
-    this.reconnector.stop();
-    if (this.buffer?.size) this.log.warn(`reverse target ${this.target} was away: ${this.buffer.size} buffered event(s) not delivered`);
+    this.redial.stop();
+    this.buffer?.abandon();
     if (this.session) await this.session.close(1001, 'relay shutting down', true);
-    else this.ws?.terminate();
+    else this.redial.socket?.terminate();
   }
 
-  private dial(): void {
-    if (this.stopped || this.ws) return;
-    this.lastError = undefined;
-    const headers: Record<string, string> = {
-      'X-Self-ID': String(this.selfId),
-      'X-Client-Role': ROLE_HEADER[this.role],
-      'User-Agent': `OneBot/11 onebot-relay/${pkg.version}`,
-    };
-    if (this.token) headers.Authorization = `Bearer ${this.token}`;
-    const ws = dialWebSocket(this.url, headers, this.options, (why) => (this.lastError = explainRefusal(why)));
-    this.ws = ws;
-    ws.on('open', () => {
-      const session = new WsSession(
-        ws,
-        this.role,
-        `reverse target ${this.target}`,
-        this.accounts,
-        this.selfId,
-        this.options.session,
-        this.log,
-      );
-      this.session = session;
-      ws.on('message', (data) => session.receive(data.toString()));
-      session.start();
-      if (this.buffer) session.replay(this.buffer, SETTLE_MS);
-      this.settle = setTimeout(() => {
-        if (this.stopped) return;
-        this.settled = true;
-        this.reconnector.up();
-        this.log.info(`connected to reverse target ${this.target}`);
-      }, SETTLE_MS);
-    });
-    ws.on('close', (code, reason) => {
-      this.ws = undefined;
-      clearTimeout(this.settle);
-      const session = this.session;
-      this.session = undefined;
-      session?.closed();
-      this.delivered += session?.delivered ?? 0;
-      const closed = `code ${code}${reason.length ? ` "${reason}"` : ''}`;
-      if (this.settled) {
-        this.settled = false;
-        this.log.warn(`reverse target ${this.target} closed: ${closed}${this.lastError ? ` (${this.lastError})` : ''}`);
-        this.reconnector.lost();
-      } else {
-        this.reconnector.failed(this.lastError ?? (session ? `closed with ${closed} as soon as it opened` : `closed with ${closed}`));
-      }
-    });
+  private opened(ws: WebSocket): void {
+    const session = new WsSession(
+      ws,
+      this.role,
+      `reverse target ${this.target}`,
+      this.accounts,
+      this.selfId,
+      this.options.session,
+      this.log,
+    );
+    this.session = session;
+    ws.on('message', (data) => session.receive(data.toString()));
+    session.start();
+    if (this.buffer) session.replay(this.buffer, SETTLE_MS);
+  }
+
+  private closed({ code, reason, wasUp, lastError }: SocketClosed): void {
+    const session = this.session;
+    this.session = undefined;
+    session?.closed();
+    this.delivered += session?.delivered ?? 0;
+    if (wasUp) this.log.warn(`reverse target ${this.target} closed: ${closeText(code, reason)}${lastError ? ` (${lastError})` : ''}`);
   }
 }
 

@@ -11,7 +11,7 @@ import { type Address, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
-import { type Adapter, addTotals, type ClientStatus, type EndpointTotals, type KeptEvents } from './adapter.ts';
+import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface WsServerOptions {
@@ -46,7 +46,7 @@ interface NamedClient {
   awaySince: number;
 }
 
-export class WsServerAdapter implements Adapter {
+export class WsServerAdapter implements EventAdapter {
   readonly listener: HttpListener;
   private readonly sessions = new Set<WsSession>();
   /** Clients that name themselves (?client=NAME or X-Client-Name), by account and name: their events are kept while away. */
@@ -90,17 +90,13 @@ export class WsServerAdapter implements Adapter {
       const buffer = session.name === undefined ? undefined : this.named.get(namedKey(session.selector, session.name))?.buffer;
       return { ...session.status(), buffered: buffer?.size ?? 0, dropped: buffer?.dropped ?? 0 };
     });
-    const away = this.away().map(
-      (client): ClientStatus => ({
+    const away = this.away().map((client) =>
+      clientStatus({
         label: `client "${client.name}" (away)`,
         role: 'universal',
         name: client.name,
-        connected: false,
-        queueBytes: 0,
-        delivered: 0,
         buffered: client.buffer.size,
         dropped: client.buffer.dropped,
-        failed: 0,
       }),
     );
     return [...connected, ...away];
@@ -149,9 +145,7 @@ export class WsServerAdapter implements Adapter {
   }
 
   async close(): Promise<void> {
-    for (const client of this.named.values()) {
-      if (client.buffer.size) this.log.warn(`client "${client.name}" was away: ${client.buffer.size} buffered event(s) not delivered`);
-    }
+    for (const client of this.named.values()) client.buffer.abandon();
     await Promise.all([...this.sessions].map((session) => session.close(1001, 'relay shutting down', true)));
     await this.listener.close();
   }

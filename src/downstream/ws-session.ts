@@ -6,8 +6,9 @@ import type { EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
-import { ActionRequest, failedReply, heartbeat, isJsonObject, lifecycle, RelayRetcode, type SelfId } from '../onebot.ts';
-import type { ClientStatus } from './adapter.ts';
+import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
+import { type ClientStatus, clientStatus } from './adapter.ts';
+import { ClientLifecycle } from './lifecycle.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -31,11 +32,10 @@ export class WsSession implements Caller {
   private cancelKnown: () => void = () => {};
   /** The account it is served, once known. */
   selfId: SelfId | undefined;
-  private heartbeats: NodeJS.Timeout | undefined;
+  private readonly lifecycle: ClientLifecycle;
   private tooSlow = false;
   /** The relay is closing it: its last frames go out whatever its queue holds. */
   private closing = false;
-  private isConnected = false;
   private readonly since = new Date().toISOString();
   /** Events kept for this client while it was away, sent before any new one, at the pace it reads. */
   private backlog: EventBuffer | undefined;
@@ -57,7 +57,10 @@ export class WsSession implements Caller {
     private readonly log: Logger,
     /** A name the client gave itself, so that its events are kept while it is away. */
     readonly name?: string,
-  ) {}
+  ) {
+    const send = (event: string) => void this.send(event);
+    this.lifecycle = new ClientLifecycle(accounts, options.heartbeat, { lifecycle: send, heartbeat: send });
+  }
 
   get receivesEvents(): boolean {
     return this.role !== 'api';
@@ -71,7 +74,7 @@ export class WsSession implements Caller {
     });
     this.cancelKnown = this.accounts.whenKnown(this.selector, (selfId) => {
       this.selfId = selfId;
-      if (this.receivesEvents) this.connected(selfId);
+      if (this.receivesEvents) this.lifecycle.begin(selfId, 'connect');
     });
   }
 
@@ -103,20 +106,17 @@ export class WsSession implements Caller {
   }
 
   status(label = this.label): ClientStatus {
-    return {
+    return clientStatus({
       label,
       role: this.role,
-      ...(this.name === undefined ? {} : { name: this.name }),
-      ...(this.selfId === undefined ? {} : { self_id: this.selfId }),
+      name: this.name,
+      self_id: this.selfId,
       connected: this.ws.readyState === this.ws.OPEN,
       since: this.since,
       queueBytes: this.ws.bufferedAmount,
       delivered: this.delivered,
-      buffered: 0,
-      dropped: 0,
-      failed: 0,
-      ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
-    };
+      lastError: this.lastError,
+    });
   }
 
   reply(frame: Record<string, unknown>): void {
@@ -152,7 +152,7 @@ export class WsSession implements Caller {
     clearTimeout(this.pumpTimer);
     this.stopPings();
     this.cancelKnown();
-    clearInterval(this.heartbeats);
+    this.lifecycle.end();
     this.accounts.abandon(this);
   }
 
@@ -164,17 +164,9 @@ export class WsSession implements Caller {
   close(code: number, reason: string, farewell = false): Promise<void> {
     this.closing = true;
     this.accounts.failPending(this, `the relay closed this connection (${reason})`);
-    if (farewell && this.isConnected) this.send(lifecycle(this.selfId!, 'disable'));
+    const disable = this.lifecycle.end();
+    if (farewell && disable) this.send(disable);
     return closeSurely(this.ws, code, reason);
-  }
-
-  private connected(selfId: SelfId): void {
-    this.isConnected = true;
-    this.send(lifecycle(selfId, 'connect'));
-    this.heartbeats = setInterval(
-      () => this.send(heartbeat(selfId, this.accounts.linkStatus(selfId), this.options.heartbeat)),
-      this.options.heartbeat,
-    );
   }
 
   private sendEvent(event: string): boolean {

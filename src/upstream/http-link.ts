@@ -34,7 +34,6 @@ export class HttpLink implements Upstream, LinkPort {
   private readonly base: string;
   readonly receiver: HttpListener;
   private readonly reconnector: Reconnector;
-  private isUp = false;
   private stopped = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
@@ -78,7 +77,7 @@ export class HttpLink implements Upstream, LinkPort {
   }
 
   send(text: string): boolean {
-    if (!this.isUp) return false;
+    if (!this.reconnector.isUp) return false;
     const { action, params, echo } = JSON.parse(text) as { action: string; params: unknown; echo: unknown };
     void this.call(action, params, echo);
     return true;
@@ -153,8 +152,7 @@ export class HttpLink implements Upstream, LinkPort {
       this.probing = false;
     }
     if (this.stopped) return;
-    if (!this.isUp) {
-      this.isUp = true;
+    if (!this.reconnector.isUp) {
       this.reconnector.up();
       this.log.info(`upstream up: ${this.target}`);
       this.sink.linkUp();
@@ -165,13 +163,12 @@ export class HttpLink implements Upstream, LinkPort {
   private lost(reason: string, by: 'relay' | 'network'): void {
     if (this.stopped) return;
     clearTimeout(this.probeTimer);
-    if (!this.isUp) {
+    if (!this.reconnector.isUp) {
       this.reconnector.failed(reason);
       return;
     }
-    this.isUp = false;
+    this.reconnector.lost();
     this.log.warn(`upstream down: ${reason}`);
     this.sink.linkDown({ by, reason });
-    this.reconnector.lost();
   }
 }

@@ -1,4 +1,6 @@
 // The one link to the OneBot implementation, whatever transport carries it.
+
+import { closeText } from '../dial.ts';
 import type { SelfId } from '../onebot.ts';
 
 export interface LinkDown {
@@ -55,7 +57,7 @@ export function describeClose(code: number, reason: string, killedFor: string | 
   if (code === 1006) {
     return { by: 'network', code, reason: `connection lost without a close frame (1006)${lastError ? `: ${lastError}` : ''}` };
   }
-  return { by: 'implementation', code, reason: `closed by the implementation with code ${code}${reason ? ` "${reason}"` : ''}` };
+  return { by: 'implementation', code, reason: `closed by the implementation with ${closeText(code, reason)}` };
 }
 
 /** X-Self-ID as the implementation sent it: a number when it is one. */

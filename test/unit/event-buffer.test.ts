@@ -177,3 +177,14 @@ describe('EventBuffer: saying what a returning target gets', () => {
     assert.equal(records.length, 2, 'the count starts over once reported');
   });
 });
+
+describe('EventBuffer: a target gone for good', () => {
+  it('says how many kept events it never gets, and nothing when none were kept', (t) => {
+    const { buffer, records, push } = setup(t);
+    buffer.abandon();
+    assert.deepEqual(records, []);
+    push('a', 'b');
+    buffer.abandon();
+    assert.deepEqual(records, [{ level: 'warn', msg: '2 kept event(s) for client "bot" not delivered' }]);
+  });
+});

@@ -93,13 +93,29 @@ describe('Reconnector', () => {
     assert.match(messages('warn')[3]!, /^cannot reach .*: refused again;/, 'a new outage starts its own series');
   });
 
-  it('makes no attempt once stopped, pending or asked for', (t) => {
-    const { clock, reconnector, attempts } = setup(t);
+  it('is up from up() until lost() or failed()', (t) => {
+    const { reconnector } = setup(t);
+    assert.equal(reconnector.isUp, false, 'not before the first up()');
+    reconnector.up();
+    assert.equal(reconnector.isUp, true);
+    reconnector.lost();
+    assert.equal(reconnector.isUp, false);
+    reconnector.up();
+    reconnector.failed('HTTP 502');
+    assert.equal(reconnector.isUp, false);
+  });
+
+  it('makes no attempt once stopped, pending or asked for, and announces no retry', (t) => {
+    const { clock, reconnector, attempts, messages } = setup(t);
     reconnector.failed('refused');
     reconnector.stop();
+    reconnector.up();
     reconnector.failed('refused');
+    assert.equal(reconnector.isUp, false, 'a failure after stop still counts it down');
     reconnector.lost();
     clock.tick(60_000);
     assert.equal(attempts(), 0);
+    assert.equal(messages('warn').length, 1, 'only the failure before stop');
+    assert.equal(messages('debug').length, 0);
   });
 });
