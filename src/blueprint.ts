@@ -1,7 +1,7 @@
 // What a configuration builds: each piece with the options it is made from. A piece's key is those
 // options, so "what changed" on a reload is derived from what is actually built, never listed by hand.
 import { type AdminSources, adminListener } from './admin.ts';
-import type { Config } from './config.ts';
+import type { Config, ProfileFields } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
@@ -10,6 +10,7 @@ import { WsServerAdapter } from './downstream/ws-server.ts';
 import type { Hub, HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
+import { EndpointProfiles } from './profile/endpoint-profiles.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
@@ -31,9 +32,14 @@ export interface Piece<T, Args extends unknown[] = []> {
   make(...args: Args): T;
 }
 
+/** An endpoint: rebuilt when its key changes; its delivery profiles are no part of the key, they change on the running endpoint. */
+export interface EndpointPiece extends Piece<Adapter, [Hub]> {
+  profiles: EndpointProfiles;
+}
+
 export interface Blueprint {
   upstreams: UpstreamPiece[];
-  endpoints: Piece<Adapter, [Hub]>[];
+  endpoints: EndpointPiece[];
   admin: Piece<HttpListener, [AdminSources]>;
   hub: HubOptions;
   hook: HookOptions;
@@ -116,14 +122,32 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   return distinct(pieces);
 }
 
-function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
+/** The delivery profiles an endpoint's settings describe, and the settings without them. */
+function splitProfile<T extends ProfileFields>(fields: T): [Omit<T, keyof ProfileFields>, EndpointProfiles] {
+  const { messagePostFormat, filter, filterFile: _, reportSelfMessage, compat, ...rest } = fields;
+  const clients = 'clients' in fields ? (fields.clients as Record<string, ProfileFields> | undefined) : undefined;
+  return [rest, new EndpointProfiles({ messagePostFormat, filter, reportSelfMessage, compat }, clients)];
+}
+
+/** `piece` with the endpoint's delivery profiles, which its adapter is made with. */
+function endpoint<O>(
+  kind: string,
+  where: string,
+  options: O,
+  profiles: EndpointProfiles,
+  make: (options: O, hub: Hub, profiles: EndpointProfiles) => Adapter,
+): EndpointPiece {
+  return { ...piece(kind, where, options, (o, hub: Hub) => make(o, hub, profiles)), profiles };
+}
+
+function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
   const ping = pingOf(config);
   const reconnect = reconnectOf(config);
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
   const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
   const pieces = [
     ...config.ws.map((e) =>
-      piece(
+      endpoint(
         'WebSocket server',
         formatAddress(e.listen),
         {
@@ -134,11 +158,12 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
           session: session(e.heartbeat),
           buffer,
         },
-        (o, hub: Hub) => new WsServerAdapter(o, hub, log.child('ws')),
+        splitProfile(e)[1],
+        (o, hub, profiles) => new WsServerAdapter(o, hub, log.child('ws'), profiles),
       ),
     ),
     ...config.http.map((e) =>
-      piece(
+      endpoint(
         'HTTP API server',
         formatAddress(e.listen),
         {
@@ -148,29 +173,33 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
           allowHosts: e.allowHosts ?? config.allowHosts,
           maxPayload: config.maxPayload,
         },
-        (o, hub: Hub) => new HttpApiAdapter(o, hub, log.child('http')),
+        splitProfile(e)[1],
+        (o, hub, profiles) => new HttpApiAdapter(o, hub, log.child('http'), profiles),
       ),
     ),
-    ...config.reverse.map((t) =>
-      piece(
+    ...config.reverse.map((t) => {
+      const [target, profiles] = splitProfile(t);
+      return endpoint(
         'reverse WebSocket target',
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [
-          { ...t, token: t.token ?? config.token },
+          { ...target, token: t.token ?? config.token },
           { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
         ] as const,
-        ([target, options], hub: Hub) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
-      ),
-    ),
+        profiles,
+        ([target, options], hub, profiles) => new ReverseWsAdapter(target, hub, options, log.child('reverse'), profiles),
+      );
+    }),
     ...config.post.map((t) =>
-      piece(
+      endpoint(
         'HTTP POST target',
         redactUrl(t.url),
         [
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
           { reconnect, buffer },
         ] as const,
-        ([target, options], hub: Hub) => new HttpPostAdapter(target, hub, options, log.child('post')),
+        splitProfile(t)[1],
+        ([target, options], hub, profiles) => new HttpPostAdapter(target, hub, options, log.child('post'), profiles),
       ),
     ),
   ];
