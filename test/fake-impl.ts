@@ -249,6 +249,12 @@ export const STORED_MESSAGE = [
 ];
 export const STORED_CQ = 'see &#91;this&#93; &amp; that, [CQ:image,file=a&#44;b.jpg,url=http://x/?a=1&amp;b=&#91;2&#93;]';
 
+/** NapCat's input_status notice of a private chat (NapCatQQ#234): without the group_id NoneBot's NotifyEvent requires. */
+export function inputStatus(selfId: number): string {
+  const notice = { post_type: 'notice', notice_type: 'notify', sub_type: 'input_status', status_text: '对方正在输入...', event_type: 1 };
+  return JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: selfId, ...notice, user_id: SENDER });
+}
+
 /** The group and sender of textMessage. */
 export const GROUP = 987654;
 export const SENDER = 246810;

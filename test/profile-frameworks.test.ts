@@ -4,23 +4,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { CompatFix } from '../src/profile/compat.ts';
-import { FakeImplementation, textMessage } from './fake-impl.ts';
+import { FakeImplementation, inputStatus, textMessage } from './fake-impl.ts';
 import { assertLifecycle, FRAMEWORK, pingPong, TOKEN } from './framework-kit.ts';
 import { freePort, startTestRelay, type TestRelay } from './helpers.ts';
 import { frameworkPython, PythonBot } from './python-bot.ts';
 
-/** NapCat's input_status notice of a private chat: no group_id, which NoneBot's NotifyEvent requires. */
-const inputStatus = (selfId: number) =>
-  JSON.stringify({
-    time: Math.floor(Date.now() / 1000),
-    self_id: selfId,
-    post_type: 'notice',
-    notice_type: 'notify',
-    sub_type: 'input_status',
-    status_text: '对方正在输入...',
-    event_type: 1,
-    user_id: 20002,
-  });
 /** A group message whose font is a font name, as lc-cn/onebots#168 reports. */
 const fontNamed = (selfId: number, messageId: number, text: string) =>
   textMessage(selfId, messageId, text).replace('"font":0', '"font":"宋体"');

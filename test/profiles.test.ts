@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeFramework, FakeWebhook } from './fake-framework.ts';
-import { FakeImplementation, STORED_CQ, STORED_MESSAGE } from './fake-impl.ts';
+import { FakeImplementation, inputStatus, STORED_CQ, STORED_MESSAGE } from './fake-impl.ts';
 import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 const SELF = 10001;
@@ -42,14 +42,7 @@ const STREAM = [
     raw_message: '',
     font: 0,
   }),
-  event({
-    post_type: 'notice',
-    notice_type: 'notify',
-    sub_type: 'input_status',
-    status_text: '对方正在输入...',
-    event_type: 1,
-    user_id: 20002,
-  }),
+  inputStatus(SELF),
   message(5, { font: '宋体' }),
   event({ post_type: 'notice', notice_type: 'group_recall', group_id: 30003, user_id: 20002, operator_id: 20002, message_id: 1 }),
 ];

@@ -3,23 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileFilter, FilterError } from '../../src/profile/event-filter.ts';
+import { groupEvent as group } from './kit.ts';
 
-const group = (fields: Record<string, unknown> = {}) => ({
-  time: 1_700_000_000,
-  self_id: 10001,
-  post_type: 'message',
-  message_type: 'group',
-  sub_type: 'normal',
-  message_id: 1,
-  group_id: 30003,
-  user_id: 20002,
-  anonymous: null,
-  message: [{ type: 'text', data: { text: 'hi' } }],
-  raw_message: 'hi',
-  font: 0,
-  sender: { user_id: 20002, nickname: 'n', sex: 'male' },
-  ...fields,
-});
 const privateMessage = (fields: Record<string, unknown> = {}) => {
   const { group_id: _, anonymous: __, ...rest } = group({ message_type: 'private', sub_type: 'friend', ...fields });
   return rest;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutgoingEvent, Profile, type ProfileSettings } from '../../src/profile/profile.ts';
+import { groupEvent } from './kit.ts';
 
 const arrayMessage = [
   { type: 'text', data: { text: 'hi [x] & ' } },
@@ -10,21 +11,8 @@ const arrayMessage = [
 ];
 const stringMessage = 'hi &#91;x&#93; &amp; [CQ:at,qq=10001]';
 
-const group = (fields: Record<string, unknown> = {}) => ({
-  time: 1_700_000_000,
-  self_id: 10001,
-  post_type: 'message',
-  message_type: 'group',
-  sub_type: 'normal',
-  message_id: 7,
-  group_id: 30003,
-  user_id: 20002,
-  message: arrayMessage,
-  raw_message: stringMessage,
-  font: 0,
-  sender: { user_id: 20002, nickname: 'n' },
-  ...fields,
-});
+const group = (fields: Record<string, unknown> = {}) =>
+  groupEvent({ message_id: 7, message: arrayMessage, raw_message: stringMessage, ...fields });
 const heartbeat = {
   time: 1,
   self_id: 10001,
