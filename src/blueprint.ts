@@ -1,7 +1,7 @@
 // What a configuration builds: each piece with the options it is made from. A piece's key is those
 // options, so "what changed" on a reload is derived from what is actually built, never listed by hand.
 import { type AdminSources, adminListener } from './admin.ts';
-import type { Config, ProfileFields } from './config.ts';
+import type { Config, ListenEndpoint, PostEndpoint, ReverseEndpoint } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
@@ -122,11 +122,9 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   return distinct(pieces);
 }
 
-/** The delivery profiles an endpoint's settings describe, and the settings without them. */
-function splitProfile<T extends ProfileFields>(fields: T): [Omit<T, keyof ProfileFields>, EndpointProfiles] {
-  const { messagePostFormat, filter, filterFile: _, reportSelfMessage, compat, ...rest } = fields;
-  const clients = 'clients' in fields ? (fields.clients as Record<string, ProfileFields> | undefined) : undefined;
-  return [rest, new EndpointProfiles({ messagePostFormat, filter, reportSelfMessage, compat }, clients)];
+/** The delivery profiles an endpoint's settings describe: its own, and its named clients'. */
+function profilesOf(fields: ListenEndpoint | ReverseEndpoint | PostEndpoint): EndpointProfiles {
+  return new EndpointProfiles(fields, 'clients' in fields ? fields.clients : undefined);
 }
 
 /** `piece` with the endpoint's delivery profiles, which its adapter is made with. */
@@ -158,7 +156,7 @@ function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
           session: session(e.heartbeat),
           buffer,
         },
-        splitProfile(e)[1],
+        profilesOf(e),
         (o, hub, profiles) => new WsServerAdapter(o, hub, log.child('ws'), profiles),
       ),
     ),
@@ -173,23 +171,22 @@ function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
           allowHosts: e.allowHosts ?? config.allowHosts,
           maxPayload: config.maxPayload,
         },
-        splitProfile(e)[1],
+        profilesOf(e),
         (o, hub, profiles) => new HttpApiAdapter(o, hub, log.child('http'), profiles),
       ),
     ),
-    ...config.reverse.map((t) => {
-      const [target, profiles] = splitProfile(t);
-      return endpoint(
+    ...config.reverse.map((t) =>
+      endpoint(
         'reverse WebSocket target',
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [
-          { ...target, token: t.token ?? config.token },
+          { url: t.url, apiUrl: t.apiUrl, eventUrl: t.eventUrl, accounts: t.accounts, token: t.token ?? config.token },
           { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
         ] as const,
-        profiles,
+        profilesOf(t),
         ([target, options], hub, profiles) => new ReverseWsAdapter(target, hub, options, log.child('reverse'), profiles),
-      );
-    }),
+      ),
+    ),
     ...config.post.map((t) =>
       endpoint(
         'HTTP POST target',
@@ -198,7 +195,7 @@ function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
           { reconnect, buffer },
         ] as const,
-        splitProfile(t)[1],
+        profilesOf(t),
         ([target, options], hub, profiles) => new HttpPostAdapter(target, hub, options, log.child('post'), profiles),
       ),
     ),

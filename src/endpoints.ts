@@ -40,7 +40,8 @@ export class Endpoints {
    * Move to `pieces`; returns what changed, for the log. New endpoints open first. When one cannot (a port
    * in use), the removed ones close and it is tried again, for the port may be one of theirs (127.0.0.1:P
    * moving to 0.0.0.0:P); when it still cannot, the removed ones come back as they were and nothing
-   * changes. Then changed ones restart (same label, new key) and removed ones close.
+   * changes. Then changed ones restart (same label, new key) and removed ones close. Endpoints whose only
+   * change is their delivery profiles take them as they run (first of all).
    */
   async apply(pieces: EndpointPiece[]): Promise<string[]> {
     const next = new Map(pieces.map((p) => [p.key, p]));
@@ -67,13 +68,13 @@ export class Endpoints {
         return [...reprofiled, `endpoints unchanged (${why})`];
       }
     }
-    const changes = reprofiled;
-    changes.push(
+    const changes = [
+      ...reprofiled,
       ...added.map((r) => {
         this.join(r);
         return `added ${r.piece.label}`;
       }),
-    );
+    ];
     if (retired) {
       // Closed above with their kept events taken out: count those here, as close() would have.
       const lost = retired.flatMap(({ kept }) => [...kept.values()]).reduce((n, events) => n + events.length, 0);
