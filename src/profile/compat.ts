@@ -6,12 +6,6 @@ export type Event = Record<string, unknown>;
 /** changed: it rewrote a field; drop: the client must not get this event; undefined: nothing to do. */
 export type FixOutcome = 'changed' | 'drop' | undefined;
 
-interface Fix {
-  /** The report it answers, for the docs and --help. */
-  answers: string;
-  apply(event: Event): FixOutcome;
-}
-
 const isMessage = (event: Event) => event.post_type === 'message' || event.post_type === 'message_sent';
 const DECIMAL = /^-?\d{1,16}$/;
 
@@ -35,51 +29,39 @@ const STANDARD_NOTICES = new Set([
 const STANDARD_NOTIFY = new Set(['poke', 'lucky_king', 'honor', 'title']);
 
 export const COMPAT_FIXES = {
-  /** NoneBot2's MessageEvent wants an integer font: a font name makes the message reach no message handler. */
-  numericFont: {
-    answers: 'lc-cn/onebots#168 (a string font: NoneBot2 raises a ValidationError and the message reaches no handler)',
-    apply(event) {
-      if (!isMessage(event) || !('font' in event) || Number.isInteger(event.font)) return undefined;
-      event.font = typeof event.font === 'string' && DECIMAL.test(event.font) ? Number(event.font) : 0;
-      return 'changed';
-    },
+  /** lc-cn/onebots#168: a string font. NoneBot2's MessageEvent wants an integer: with a font name the message reaches no handler. */
+  numericFont(event) {
+    if (!isMessage(event) || !('font' in event) || Number.isInteger(event.font)) return undefined;
+    event.font = typeof event.font === 'string' && DECIMAL.test(event.font) ? Number(event.font) : 0;
+    return 'changed';
   },
-  /** raw_message is a CQ string; NapCat once put the poke's raw parts there. */
-  stringRawMessage: {
-    answers: 'NapNeko/NapCatQQ#184 (a poke notice whose raw_message is a list, not a string)',
-    apply(event) {
-      if (!('raw_message' in event) || typeof event.raw_message === 'string') return undefined;
-      const raw = event.raw_message;
-      if (!('raw_info' in event)) event.raw_info = raw;
-      event.raw_message = partsText(raw);
-      return 'changed';
-    },
+  /** NapCatQQ#184: a poke notice whose raw_message is NapCat's list of parts; raw_message is a CQ string. */
+  stringRawMessage(event) {
+    if (!('raw_message' in event) || typeof event.raw_message === 'string') return undefined;
+    const raw = event.raw_message;
+    if (!('raw_info' in event)) event.raw_info = raw;
+    event.raw_message = partsText(raw);
+    return 'changed';
   },
-  /** NapCat's own notices (input_status, profile_like, group_msg_emoji_like, ...), which frameworks cannot parse. */
-  dropNonStandardNotices: {
-    answers: 'NapNeko/NapCatQQ#234 (NoneBot2 logs a ValidationError for every input_status notice of a private chat)',
-    apply(event) {
-      if (event.post_type !== 'notice') return undefined;
-      const standard =
-        event.notice_type === 'notify' ? STANDARD_NOTIFY.has(String(event.sub_type)) : STANDARD_NOTICES.has(String(event.notice_type));
-      return standard ? undefined : 'drop';
-    },
+  /** NapCatQQ#234: NapCat's own notices (input_status, profile_like, ...); NoneBot2 cannot parse a private input_status. */
+  dropNonStandardNotices(event) {
+    if (event.post_type !== 'notice') return undefined;
+    const standard =
+      event.notice_type === 'notify' ? STANDARD_NOTIFY.has(String(event.sub_type)) : STANDARD_NOTICES.has(String(event.notice_type));
+    return standard ? undefined : 'drop';
   },
   /** OneBot v11 types these as int64; an implementation that sends decimal strings breaks number-typed clients. */
-  integerIds: {
-    answers: 'OneBot v11 event fields time, self_id, user_id and group_id are int64 (implementations that send them as strings)',
-    apply(event) {
-      let outcome: FixOutcome;
-      for (const key of ['time', 'self_id', 'user_id', 'group_id']) {
-        const value = event[key];
-        if (typeof value !== 'string' || !DECIMAL.test(value) || !Number.isSafeInteger(Number(value))) continue;
-        event[key] = Number(value);
-        outcome = 'changed';
-      }
-      return outcome;
-    },
+  integerIds(event) {
+    let outcome: FixOutcome;
+    for (const key of ['time', 'self_id', 'user_id', 'group_id']) {
+      const value = event[key];
+      if (typeof value !== 'string' || !DECIMAL.test(value) || !Number.isSafeInteger(Number(value))) continue;
+      event[key] = Number(value);
+      outcome = 'changed';
+    }
+    return outcome;
   },
-} satisfies Record<string, Fix>;
+} satisfies Record<string, (event: Event) => FixOutcome>;
 
 export type CompatFix = keyof typeof COMPAT_FIXES;
 export const COMPAT_NAMES = Object.keys(COMPAT_FIXES) as CompatFix[];

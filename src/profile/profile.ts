@@ -1,6 +1,6 @@
 // A delivery profile: what one client gets of each event, and in which shape. A client without one gets
 // every event byte for byte; a profile turns an event's text into the text for its client, or drops it.
-import { COMPAT_FIXES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
+import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
 import { toCq, toSegments } from './cq-code.ts';
 import { compileFilter, type EventFilter } from './event-filter.ts';
 
@@ -36,7 +36,7 @@ export class Profile {
     this.key = JSON.stringify(settings);
     this.filter = settings.filter && compileFilter(settings.filter);
     const listed = new Set(settings.compat ?? []);
-    this.fixes = (Object.keys(COMPAT_FIXES) as CompatFix[]).filter((name) => listed.has(name)).map((name) => COMPAT_FIXES[name].apply);
+    this.fixes = COMPAT_NAMES.filter((name) => listed.has(name)).map((name) => COMPAT_FIXES[name]);
   }
 
   /** The profile `settings` describe, or undefined when they ask for nothing (the client gets events as sent). */

@@ -6,7 +6,7 @@ import { COMPAT_FIXES, type CompatFix, type Event, type FixOutcome } from '../..
 /** The fix applied to a copy: its outcome and the event after it. */
 function run(name: CompatFix, event: Event): [FixOutcome, Event] {
   const copy = { ...event };
-  return [COMPAT_FIXES[name].apply(copy), copy];
+  return [COMPAT_FIXES[name](copy), copy];
 }
 
 const message = (fields: Event = {}): Event => ({
