@@ -1,7 +1,7 @@
 // What a configuration builds: each piece with the options it is made from. A piece's key is those
 // options, so "what changed" on a reload is derived from what is actually built, never listed by hand.
 import { type AdminSources, adminListener } from './admin.ts';
-import type { Config } from './config.ts';
+import type { Config, ListenEndpoint, PostEndpoint, ReverseEndpoint } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
@@ -10,6 +10,7 @@ import { WsServerAdapter } from './downstream/ws-server.ts';
 import type { Hub, HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener, isLoopback } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
+import { EndpointProfiles } from './profile/endpoint-profiles.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
@@ -33,9 +34,14 @@ export interface Piece<T, Args extends unknown[] = []> {
   make(...args: Args): T;
 }
 
+/** An endpoint: rebuilt when its key changes; its delivery profiles are no part of the key, they change on the running endpoint. */
+export interface EndpointPiece extends Piece<Adapter, [Hub]> {
+  profiles: EndpointProfiles;
+}
+
 export interface Blueprint {
   upstreams: UpstreamPiece[];
-  endpoints: Piece<Adapter, [Hub]>[];
+  endpoints: EndpointPiece[];
   admin: Piece<HttpListener, [AdminSources]>;
   hub: HubOptions;
   hook: HookOptions;
@@ -131,12 +137,28 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   return distinct(pieces);
 }
 
-function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
+/** The delivery profiles an endpoint's settings describe: its own, and its named clients'. */
+function profilesOf(fields: ListenEndpoint | ReverseEndpoint | PostEndpoint): EndpointProfiles {
+  return new EndpointProfiles(fields, 'clients' in fields ? fields.clients : undefined);
+}
+
+/** `piece` with the endpoint's delivery profiles, which its adapter is made with. */
+function endpoint<O>(
+  kind: string,
+  where: string,
+  options: O,
+  profiles: EndpointProfiles,
+  make: (options: O, hub: Hub, profiles: EndpointProfiles) => Adapter,
+): EndpointPiece {
+  return { ...piece(kind, where, options, (o, hub: Hub) => make(o, hub, profiles)), profiles };
+}
+
+function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping: clientPingOf(config), queueLimit: config.queueLimit });
   const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
   const pieces = [
     ...config.ws.map((e) =>
-      piece(
+      endpoint(
         'WebSocket server',
         formatAddress(e.listen),
         {
@@ -147,11 +169,12 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
           session: session(e.heartbeat),
           buffer,
         },
-        (o, hub: Hub) => new WsServerAdapter(o, hub, log.child('ws')),
+        profilesOf(e),
+        (o, hub, profiles) => new WsServerAdapter(o, hub, log.child('ws'), profiles),
       ),
     ),
     ...config.http.map((e) =>
-      piece(
+      endpoint(
         'HTTP API server',
         formatAddress(e.listen),
         {
@@ -161,15 +184,16 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
           allowHosts: e.allowHosts ?? config.allowHosts,
           maxPayload: config.maxPayload,
         },
-        (o, hub: Hub) => new HttpApiAdapter(o, hub, log.child('http')),
+        profilesOf(e),
+        (o, hub, profiles) => new HttpApiAdapter(o, hub, log.child('http'), profiles),
       ),
     ),
     ...config.reverse.map((t) =>
-      piece(
+      endpoint(
         'reverse WebSocket target',
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [
-          { ...t, token: t.token ?? config.token },
+          { url: t.url, apiUrl: t.apiUrl, eventUrl: t.eventUrl, accounts: t.accounts, token: t.token ?? config.token },
           {
             session: session(t.heartbeat),
             reconnect: reconnectOf(config, (t.url ?? t.apiUrl)!),
@@ -178,18 +202,20 @@ function endpointPieces(config: Config, log: Logger): Piece<Adapter, [Hub]>[] {
             buffer,
           },
         ] as const,
-        ([target, options], hub: Hub) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
+        profilesOf(t),
+        ([target, options], hub, profiles) => new ReverseWsAdapter(target, hub, options, log.child('reverse'), profiles),
       ),
     ),
     ...config.post.map((t) =>
-      piece(
+      endpoint(
         'HTTP POST target',
         redactUrl(t.url),
         [
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
           { reconnect: reconnectOf(config, t.url), buffer },
         ] as const,
-        ([target, options], hub: Hub) => new HttpPostAdapter(target, hub, options, log.child('post')),
+        profilesOf(t),
+        ([target, options], hub, profiles) => new HttpPostAdapter(target, hub, options, log.child('post'), profiles),
       ),
     ),
   ];

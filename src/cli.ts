@@ -120,7 +120,8 @@ export function parseCommandLine(argv: string[]): Command {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
-  const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
+  // Files a config file names (filter files, the log file) are beside it when relative.
+  const config = validateConfig({ ...fromFile, ...fromFlags }, sources, configFile ? dirname(configFile) : '.');
   // A relative log file is beside the config file that names it, or in the working directory.
   if (config.logFile) config.logFile = resolve(sources.logFile === fileSource ? dirname(configFile!) : '.', config.logFile);
   return { kind: 'run', config, configFile };

@@ -6,6 +6,7 @@ import { type Adapter, carriesEvents } from './downstream/adapter.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
+import { OutgoingEvent } from './profile/profile.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
@@ -266,7 +267,8 @@ export class Hub implements Accounts {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(text, selfId);
+      const outgoing = new OutgoingEvent(text);
+      for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
