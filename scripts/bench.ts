@@ -6,7 +6,11 @@
 // share an event loop with the clients. The relay mode therefore pays one extra hop and one extra process: that
 // is the cost being measured.
 //
-// Run: npm run bench (about 40 s on 2 cores). BENCH_RELAY_NODE_ARGS passes node flags to the relay child,
+// Then the cost of a delivery profile: the relay's CPU at the latency workload's rate to clients without a
+// profile and to clients of an endpoint whose profile rewrites every message (messagePostFormat "string"),
+// in interleaved rounds.
+//
+// Run: npm run bench (about 60 s on 2 cores). BENCH_RELAY_NODE_ARGS passes node flags to the relay child,
 // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile the relay under this load.
 //
 // npm run bench -- spool: the spool's cost instead. Two relays, each with one reverse target away (its events
@@ -14,7 +18,7 @@
 // without, in interleaved rounds. Passes when the connected clients' p99 with the spool is at most 1.1 times
 // that without; the relays' CPU ratio is reported.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +32,10 @@ const LATENCY = { rate: 1_000, seconds: 3, clients: 4 };
 const FANOUT = { events: 20_000, clients: 8, batch: 500 };
 const RTT = { calls: 2_000 };
 const WARMUP = { latencyEvents: 1_500, fanoutEvents: 20_000, rttCalls: 1_000 };
+/** Rounds of the profile comparison (each: the latency workload once raw, once profiled). */
+const PROFILE_ROUNDS = 3;
+/** What the profiled endpoint does to every event: the costlier direction, segments to a CQ string. */
+const PROFILE = { messagePostFormat: 'string' };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF_ID = 10001;
@@ -311,6 +319,22 @@ async function measured<T>(work: () => Promise<T>): Promise<[T, Cpu]> {
   return [result, { bench: after.bench - before.bench, relay: after.relay - before.relay }];
 }
 
+/** Relay CPU (ms) of the latency workload, per round, to clients without a profile and to profiled clients. */
+async function profileCost(raw: Target, profiled: Target): Promise<{ raw: number[]; profiled: number[] }> {
+  const cost = { raw: [] as number[], profiled: [] as number[] };
+  for (let i = 0; i < PROFILE_ROUNDS; i++) {
+    for (const [kind, target] of [
+      ['raw', raw],
+      ['profiled', profiled],
+    ] as const) {
+      const [, cpu] = await measured(() => latency(target, LATENCY.rate * LATENCY.seconds));
+      cost[kind].push(cpu.relay);
+      process.stderr.write(`bench: profile round ${i + 1}/${PROFILE_ROUNDS} ${kind.padEnd(8)} relay CPU ${cpu.relay.toFixed(0)} ms\n`);
+    }
+  }
+  return cost;
+}
+
 async function round(target: Target): Promise<RoundResult> {
   const [lat, latCpu] = await measured(() => latency(target, LATENCY.rate * LATENCY.seconds));
   const [rate, fanCpu] = await measured(() => fanout(target, FANOUT.events));
@@ -326,13 +350,19 @@ async function round(target: Target): Promise<RoundResult> {
 interface RelayProcess {
   pid: number;
   url: string;
+  /** A second WebSocket server, whose clients all have PROFILE. */
+  profiledUrl: string;
   output: string[];
   health(): Promise<{ status: string; self_id: unknown; clients: number }>;
   stop(): Promise<void>;
 }
 
 async function startRelayProcess(upstream: string, extraArgs: string[] = []): Promise<RelayProcess> {
-  const [wsPort, adminPort] = await freePorts(2);
+  const [wsPort, profiledPort, adminPort] = await freePorts(3);
+  // Endpoint objects (and so profiles) are written in a config file.
+  const dir = mkdtempSync(join(tmpdir(), 'onebot-relay-bench-'));
+  const config = join(dir, 'relay.json');
+  writeFileSync(config, JSON.stringify({ ws: [`127.0.0.1:${wsPort}`, { listen: `127.0.0.1:${profiledPort}`, ...PROFILE }] }));
   // BENCH_RELAY_NODE_ARGS adds node flags for the relay child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
   const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const args = [
@@ -340,10 +370,10 @@ async function startRelayProcess(upstream: string, extraArgs: string[] = []): Pr
     '--import',
     'tsx',
     'src/main.ts',
+    '--config',
+    config,
     '--upstream',
     upstream,
-    '--ws',
-    `127.0.0.1:${wsPort}`,
     '--admin',
     `127.0.0.1:${adminPort}`,
     '--log-level',
@@ -369,7 +399,10 @@ async function startRelayProcess(upstream: string, extraArgs: string[] = []): Pr
     }),
   );
   // Never leave the child behind, whatever happens to this process.
-  const killOnExit = () => child.kill('SIGKILL');
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', killOnExit);
 
   const health = async () => {
@@ -378,11 +411,13 @@ async function startRelayProcess(upstream: string, extraArgs: string[] = []): Pr
   };
   const stop = async () => {
     process.off('exit', killOnExit);
-    if (exited) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    await exit;
-    clearTimeout(timer);
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exit;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
 
   const start = performance.now();
@@ -400,7 +435,7 @@ async function startRelayProcess(upstream: string, extraArgs: string[] = []): Pr
     }
     await sleep(50);
   }
-  return { pid: child.pid!, url: `ws://127.0.0.1:${wsPort}/`, output, health, stop };
+  return { pid: child.pid!, url: `ws://127.0.0.1:${wsPort}/`, profiledUrl: `ws://127.0.0.1:${profiledPort}/`, output, health, stop };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -560,7 +595,16 @@ async function main(): Promise<void> {
       );
       check();
     }
+    const profiled: Target = { ...targets.relay, url: relay.profiledUrl };
+    await latency(profiled, WARMUP.latencyEvents);
+    const cost = await profileCost(targets.relay, profiled);
     report(results, order, relay.output);
+    const [raw, withProfile] = [median(cost.raw), median(cost.profiled)];
+    process.stdout.write(
+      `\nprofile cost: relay child CPU at ${LATENCY.rate} ev/s for ${LATENCY.seconds} s to ${LATENCY.clients} clients, medians of ${PROFILE_ROUNDS} interleaved rounds: ` +
+        `without a profile ${raw.toFixed(0)} ms (${cost.raw.map((c) => c.toFixed(0)).join(' ')}), with ${JSON.stringify(PROFILE)} ${withProfile.toFixed(0)} ms (${cost.profiled.map((c) => c.toFixed(0)).join(' ')})\n` +
+        `ratio profile cost: ${(withProfile / raw).toFixed(2)}x profiled/raw (goal: at most 2x)\n`,
+    );
     process.stdout.write(`total time ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } finally {
     for (const cleanup of cleanups.reverse())

@@ -24,7 +24,7 @@ export type LinkState = 'connecting' | 'up' | 'down';
 export interface AccountHost {
   /** It learned (or changed) its self_id. */
   identified(account: Account, previous: SelfId | undefined): void;
-  /** Its link came up, went down, or is being replaced. */
+  /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
   /** An event from its implementation, as received and as parsed (not a heartbeat or lifecycle: the relay makes its own). */
   event(account: Account, text: string, event: Record<string, unknown>): void;
@@ -233,7 +233,8 @@ export class Account implements UpstreamSink {
 
   private heartbeat(event: EventFrame): void {
     this.lastHeartbeat = Date.now();
-    this.report(event.status);
+    this.watch.report(event.status);
+    this.host.stateChanged(this);
     if (event.interval) this.heartbeatInterval = event.interval;
     this.watchdog.beat(this.heartbeatInterval);
   }
@@ -263,15 +264,11 @@ export class Account implements UpstreamSink {
     const answered = reply.retcode !== RelayRetcode.timeout;
     if (this.state !== 'up') return answered;
     this.watch.probed(answered);
-    if (reply.status === 'ok') this.report(reply.data);
+    if (reply.status === 'ok') {
+      this.watch.report(reply.data);
+      this.host.stateChanged(this);
+    }
     return answered;
-  }
-
-  /** What the implementation says of itself; whether its QQ is online decides who answers in a group. */
-  private report(status: unknown): void {
-    const wasOnline = this.watch.reported.online;
-    this.watch.report(status);
-    if (this.watch.reported.online !== wasOnline) this.host.stateChanged(this);
   }
 
   private callFinished(record: CallRecord): void {

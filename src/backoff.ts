@@ -1,9 +1,11 @@
-// Exponential backoff with full jitter: each delay is uniform in [0, min(cap, base * 2^attempt)].
+// Exponential backoff with full jitter: each delay is uniform in [floor, min(cap, base * 2^attempt)].
 export interface BackoffOptions {
   /** Upper bound of the first delay, ms. */
   base: number;
   /** Upper bound of any delay, ms. */
   cap: number;
+  /** Lower bound of any delay, ms (default 0): retries no more often than this. */
+  floor?: number;
   random?: () => number;
 }
 
@@ -19,7 +21,8 @@ export class Backoff {
   next(): number {
     const ceiling = Math.min(this.options.cap, this.options.base * 2 ** Math.min(this.attempt, 30));
     this.attempt++;
-    return Math.floor(this.random() * ceiling);
+    const floor = Math.min(this.options.floor ?? 0, ceiling);
+    return Math.floor(floor + this.random() * (ceiling - floor));
   }
 
   reset(): void {

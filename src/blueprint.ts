@@ -1,15 +1,16 @@
 // What a configuration builds: each piece with the options it is made from. A piece's key is those
 // options, so "what changed" on a reload is derived from what is actually built, never listed by hand.
 import { type AdminSources, adminListener } from './admin.ts';
-import type { Config } from './config.ts';
+import type { Config, ListenEndpoint, PostEndpoint, ReverseEndpoint } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
 import { HttpPostAdapter } from './downstream/http-post.ts';
 import { ReverseWsAdapter } from './downstream/reverse-ws.ts';
 import { WsServerAdapter } from './downstream/ws-server.ts';
 import type { Hub, HubOptions } from './hub.ts';
-import { formatAddress, type HttpListener } from './listen.ts';
+import { formatAddress, type HttpListener, isLoopback } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
+import { EndpointProfiles } from './profile/endpoint-profiles.ts';
 import type { Spool } from './spool.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
@@ -21,6 +22,8 @@ import type { UpstreamPiece } from './upstreams.ts';
 const FIRST_RETRY_MS = 1_000;
 /** A link up this long starts its next outage from the first retry delay again, ms. */
 const STABLE_AFTER_MS = 60_000;
+/** Retry a link on this machine every LOOPBACK_RETRY_MS / 2 to LOOPBACK_RETRY_MS: linked again within a second of the peer being back. */
+const LOOPBACK_RETRY_MS = 500;
 
 /** Something the settings describe: equal keys mean nothing about it changed. */
 export interface Piece<T, Args extends unknown[] = []> {
@@ -32,9 +35,14 @@ export interface Piece<T, Args extends unknown[] = []> {
   make(...args: Args): T;
 }
 
+/** An endpoint: rebuilt when its key changes; its delivery profiles are no part of the key, they change on the running endpoint. */
+export interface EndpointPiece extends Piece<Adapter, [Hub]> {
+  profiles: EndpointProfiles;
+}
+
 export interface Blueprint {
   upstreams: UpstreamPiece[];
-  endpoints: Piece<Adapter, [Hub]>[];
+  endpoints: EndpointPiece[];
   admin: Piece<HttpListener, [AdminSources]>;
   hub: HubOptions;
   hook: HookOptions;
@@ -93,18 +101,31 @@ export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint
   };
 }
 
+/** Implementations are watched strictly (a dead NapCat is found in seconds); clients patiently (see clientPingTimeout). */
 const pingOf = (config: Config) => ({ interval: config.ping, timeout: config.pingTimeout });
-const reconnectOf = (config: Config) => ({ base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS });
+const clientPingOf = (config: Config) => ({ interval: config.ping, timeout: config.clientPingTimeout });
+
+/**
+ * How often to try a link again. On this machine a refused connection costs nothing and the peer (an
+ * implementation or a framework restarting) is back within seconds: retry within LOOPBACK_RETRY_MS
+ * however long the outage. Elsewhere: exponential backoff with jitter up to reconnectMax.
+ */
+function reconnectOf(config: Config, url: string) {
+  if (isLoopback(new URL(url).hostname)) {
+    return { base: LOOPBACK_RETRY_MS, cap: LOOPBACK_RETRY_MS, floor: LOOPBACK_RETRY_MS / 2, stableAfter: STABLE_AFTER_MS };
+  }
+  return { base: FIRST_RETRY_MS, cap: config.reconnectMax, stableAfter: STABLE_AFTER_MS };
+}
 
 function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   const ping = pingOf(config);
-  const reconnect = reconnectOf(config);
   const pieces = config.upstreams.map((u): UpstreamPiece => {
     if (u.listen) {
       const options = { listen: u.listen, token: u.token, allowOrigins: config.allowOrigins, ping, maxPayload: config.maxPayload };
       return piece('upstream', `listening on ${formatAddress(u.listen)}`, options, (o, host) => new ReverseListener(o, host, log));
     }
     const url = u.url!;
+    const reconnect = reconnectOf(config, url);
     if (u.postListen) {
       const options = {
         url,
@@ -126,14 +147,28 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   return distinct(pieces);
 }
 
-function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): Piece<Adapter, [Hub]>[] {
-  const ping = pingOf(config);
-  const reconnect = reconnectOf(config);
-  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping, queueLimit: config.queueLimit });
+/** The delivery profiles an endpoint's settings describe: its own, and its named clients'. */
+function profilesOf(fields: ListenEndpoint | ReverseEndpoint | PostEndpoint): EndpointProfiles {
+  return new EndpointProfiles(fields, 'clients' in fields ? fields.clients : undefined);
+}
+
+/** `piece` with the endpoint's delivery profiles, which its adapter is made with. */
+function endpoint<O>(
+  kind: string,
+  where: string,
+  options: O,
+  profiles: EndpointProfiles,
+  make: (options: O, hub: Hub, profiles: EndpointProfiles) => Adapter,
+): EndpointPiece {
+  return { ...piece(kind, where, options, (o, hub: Hub) => make(o, hub, profiles)), profiles };
+}
+
+function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): EndpointPiece[] {
+  const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping: clientPingOf(config), queueLimit: config.queueLimit });
   const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge, spool };
   const pieces = [
     ...config.ws.map((e) =>
-      piece(
+      endpoint(
         'WebSocket server',
         formatAddress(e.listen),
         {
@@ -144,11 +179,12 @@ function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): 
           session: session(e.heartbeat),
           buffer,
         },
-        (o, hub: Hub) => new WsServerAdapter(o, hub, log.child('ws')),
+        profilesOf(e),
+        (o, hub, profiles) => new WsServerAdapter(o, hub, log.child('ws'), profiles),
       ),
     ),
     ...config.http.map((e) =>
-      piece(
+      endpoint(
         'HTTP API server',
         formatAddress(e.listen),
         {
@@ -158,29 +194,38 @@ function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): 
           allowHosts: e.allowHosts ?? config.allowHosts,
           maxPayload: config.maxPayload,
         },
-        (o, hub: Hub) => new HttpApiAdapter(o, hub, log.child('http')),
+        profilesOf(e),
+        (o, hub, profiles) => new HttpApiAdapter(o, hub, log.child('http'), profiles),
       ),
     ),
     ...config.reverse.map((t) =>
-      piece(
+      endpoint(
         'reverse WebSocket target',
         t.url ? redactUrl(t.url) : `${redactUrl(t.apiUrl!)} + ${redactUrl(t.eventUrl!)}`,
         [
-          { ...t, token: t.token ?? config.token },
-          { session: session(t.heartbeat), reconnect, handshakeTimeout: config.handshakeTimeout, maxPayload: config.maxPayload, buffer },
+          { url: t.url, apiUrl: t.apiUrl, eventUrl: t.eventUrl, accounts: t.accounts, token: t.token ?? config.token },
+          {
+            session: session(t.heartbeat),
+            reconnect: reconnectOf(config, (t.url ?? t.apiUrl)!),
+            handshakeTimeout: config.handshakeTimeout,
+            maxPayload: config.maxPayload,
+            buffer,
+          },
         ] as const,
-        ([target, options], hub: Hub) => new ReverseWsAdapter(target, hub, options, log.child('reverse')),
+        profilesOf(t),
+        ([target, options], hub, profiles) => new ReverseWsAdapter(target, hub, options, log.child('reverse'), profiles),
       ),
     ),
     ...config.post.map((t) =>
-      piece(
+      endpoint(
         'HTTP POST target',
         redactUrl(t.url),
         [
           { url: t.url, secret: t.secret ?? config.secret, timeout: t.timeout ?? config.postTimeout, heartbeat: t.heartbeat ?? 0 },
-          { reconnect, buffer },
+          { reconnect: reconnectOf(config, t.url), buffer },
         ] as const,
-        ([target, options], hub: Hub) => new HttpPostAdapter(target, hub, options, log.child('post')),
+        profilesOf(t),
+        ([target, options], hub, profiles) => new HttpPostAdapter(target, hub, options, log.child('post'), profiles),
       ),
     ),
   ];

@@ -7,7 +7,8 @@ export interface Caller {
   readonly label: string;
   /** The relay's own calls (probes, login info) are not counted in the call statistics. */
   readonly internal?: boolean;
-  reply(frame: Record<string, unknown>): void;
+  /** `action`: the call this answers, so that the reply can take the caller's message format. */
+  reply(frame: Record<string, unknown>, action?: string): void;
 }
 
 export type CallOutcome = 'ok' | 'failed' | 'timeout' | 'not_connected' | 'unknown';
@@ -273,5 +274,5 @@ function answer(caller: Caller, request: ActionRequest, frame: Record<string, un
   const out: Record<string, unknown> = { ...frame };
   if ('echo' in request) out.echo = request.echo;
   else delete out.echo;
-  caller.reply(out);
+  caller.reply(out, request.action);
 }

@@ -56,6 +56,11 @@ const FLAGS: Record<string, Flag> = {
   '--unhealthy-timeout': { key: 'unhealthyTimeout', arg: 'MS', help: 'stop --on-unhealthy if it runs longer' },
   '--ping': { key: 'ping', arg: 'MS', help: 'send a WebSocket ping on every link this often' },
   '--ping-timeout': { key: 'pingTimeout', arg: 'MS', help: 'a link with no pong or frame this long after a ping is dead' },
+  '--client-ping-timeout': {
+    key: 'clientPingTimeout',
+    arg: 'MS',
+    help: 'drop a client (forward or reverse WS) only after this long without a pong or frame after a ping',
+  },
   '--call-timeout': { key: 'callTimeout', arg: 'MS', help: 'answer a call with retcode 1504 if the implementation has not' },
   '--hold': { key: 'hold', arg: 'MS', help: 'how long a call waits for a down upstream before retcode 1502' },
   '--post-timeout': { key: 'postTimeout', arg: 'MS', help: 'give up on one --post request after this long (never resent)' },
@@ -136,7 +141,8 @@ export function parseCommandLine(argv: string[]): Command {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
-  const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
+  // Files a config file names (filter files, the log file) are beside it when relative.
+  const config = validateConfig({ ...fromFile, ...fromFlags }, sources, configFile ? dirname(configFile) : '.');
   // A relative log file or spool is beside the config file that names it, or in the working directory.
   if (config.logFile) config.logFile = resolve(sources.logFile === fileSource ? dirname(configFile!) : '.', config.logFile);
   // A relay run from a config file (the double-clicked executable is) keeps its spool beside it unless told otherwise.

@@ -1,12 +1,21 @@
 // The relay's settings: one schema for the config file and the flags, with errors that name the key.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { hostNameOf, originOf } from './browser-guard.ts';
-import type { Address } from './listen.ts';
+import { type Address, isLoopback } from './listen.ts';
 import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
+import { isJsonObject } from './onebot.ts';
+import { COMPAT_NAMES } from './profile/compat.ts';
+import { compileFilter, FilterError } from './profile/event-filter.ts';
+import type { ProfileSettings } from './profile/profile.ts';
 
 type Issue = { received: string };
 const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
+
+/** An object's message: a key it does not know is named as an unknown setting, anything else gets `what`. */
+const objectOf = (what: string) => (issue: Issue & { expected?: string | null }) =>
+  issue.expected === 'never' ? 'unknown setting (see README for the settings of each endpoint)' : expected(what)(issue);
 
 const milliseconds = (min: number) =>
   v.pipe(
@@ -67,15 +76,22 @@ const HostNameSchema = v.pipe(
 const origins = v.array(OriginSchema, expected('a list of origins such as ["https://example.com"]'));
 const hostNames = v.array(HostNameSchema, expected('a list of host names such as ["bot.example.com"]'));
 
+/** A delivery profile as the settings write it: its filter inline, or in a file (read into `filter`). */
+export interface ProfileFields extends ProfileSettings {
+  filterFile?: string;
+}
+
 /** Per-endpoint settings; what an endpoint leaves out comes from the top-level setting of the same name. */
-export interface ListenEndpoint {
+export interface ListenEndpoint extends ProfileFields {
   listen: Address;
   token?: string;
   heartbeat?: number;
   allowOrigins?: string[];
   allowHosts?: string[];
+  /** WebSocket server: the profiles of named clients (?client=NAME), over the endpoint's own. */
+  clients?: Record<string, ProfileFields>;
 }
-export interface ReverseEndpoint {
+export interface ReverseEndpoint extends ProfileFields {
   url?: string;
   apiUrl?: string;
   eventUrl?: string;
@@ -84,12 +100,32 @@ export interface ReverseEndpoint {
   /** Only these accounts (self_ids); all when absent. */
   accounts?: (number | string)[];
 }
-export interface PostEndpoint {
+export interface PostEndpoint extends ProfileFields {
   url: string;
   secret?: string;
   timeout?: number;
   heartbeat?: number;
 }
+
+/** A filter in go-cqhttp's syntax, checked as it is read: a mistake names its place in the filter. */
+const FilterSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isJsonObject, expected("an object in go-cqhttp's event-filter syntax")),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const why = dataset.typed ? filterProblem(dataset.value) : undefined;
+    if (why) addIssue({ message: why });
+  }),
+);
+
+/** What a profile may say (see README "Delivery profiles"); the names are NapCat's and go-cqhttp's. */
+const profileEntries = {
+  messagePostFormat: v.optional(v.picklist(['array', 'string'], expected('"array" or "string"'))),
+  filter: v.optional(FilterSchema),
+  filterFile: v.optional(v.pipe(v.string(expected('a file path')), v.minLength(1, 'expected a file path'))),
+  reportSelfMessage: v.optional(v.boolean(expected('true or false'))),
+  compat: v.optional(
+    v.array(v.picklist(COMPAT_NAMES, expected(COMPAT_NAMES.map((n) => `"${n}"`).join(', '))), expected('a list of fix names')),
+  ),
+};
 
 /** A listening endpoint: "HOST:PORT", or an object with "listen" and per-endpoint settings. */
 const Listening = <T extends v.ObjectEntries>(extra: T) =>
@@ -100,7 +136,7 @@ const Listening = <T extends v.ObjectEntries>(extra: T) =>
           AddressSchema,
           v.transform((listen) => ({ listen })),
         ),
-        v.strictObject({ listen: AddressSchema, ...extra }, expected('an object with "listen"')),
+        v.strictObject({ listen: AddressSchema, ...extra }, objectOf('an object with "listen"')),
       ],
       expected('"HOST:PORT" or an object with "listen"'),
     ),
@@ -120,14 +156,18 @@ const ReverseTarget = v.pipe(
         v.transform((url) => ({ url })),
       ),
       v.pipe(
-        v.strictObject({
-          url: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws')),
-          apiUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/api')),
-          eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
-          token: v.optional(v.string(expected('a string'))),
-          heartbeat: v.optional(milliseconds(100)),
-          accounts: v.optional(AccountList),
-        }),
+        v.strictObject(
+          {
+            url: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/onebot/v11/ws')),
+            apiUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/api')),
+            eventUrl: v.optional(Url(['ws:', 'wss:'], 'ws://127.0.0.1:8080/ws/event')),
+            token: v.optional(v.string(expected('a string'))),
+            heartbeat: v.optional(milliseconds(100)),
+            accounts: v.optional(AccountList),
+            ...profileEntries,
+          },
+          objectOf('an object with "url", or "apiUrl" and "eventUrl"'),
+        ),
         v.check(
           (t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)),
           'expected either "url" (Universal) or both "apiUrl" and "eventUrl"',
@@ -152,8 +192,9 @@ const PostTarget = v.pipe(
           secret: v.optional(v.string(expected('a string'))),
           timeout: v.optional(milliseconds(100)),
           heartbeat: v.optional(milliseconds(0)),
+          ...profileEntries,
         },
-        expected('an object with "url"'),
+        objectOf('an object with "url"'),
       ),
     ],
     expected('an http:// URL or an object with "url"'),
@@ -185,7 +226,7 @@ const UpstreamEntry = v.pipe(
           token: v.optional(v.string(expected('a string'))),
           secret: v.optional(v.string(expected('a string'))),
         },
-        expected('an object with "url" or "listen"'),
+        objectOf('an object with "url" or "listen"'),
       ),
     ],
     expected('a ws:// or http:// URL, or an object with "url" or "listen"'),
@@ -240,6 +281,8 @@ export const DEFAULTS = {
   unhealthyGrace: 60_000,
   unhealthyCooldown: 10 * 60_000,
   unhealthyTimeout: 60_000,
+  /** A client is dropped for silence only after this long: longer than a stalled console or a blocking download. */
+  clientPingTimeout: 60_000,
   queueLimit: 16 * 1024 * 1024,
   maxPayload: 64 * 1024 * 1024,
   logLevel: 'info' as (typeof LEVELS)[number],
@@ -286,6 +329,14 @@ const ConfigSchema = v.strictObject(
           token: v.optional(v.string(expected('a string'))),
           heartbeat: v.optional(milliseconds(100)),
           allowOrigins: v.optional(origins),
+          ...profileEntries,
+          clients: v.optional(
+            v.record(
+              v.pipe(v.string(), v.minLength(1, 'expected a client name')),
+              v.strictObject(profileEntries, objectOf('an object with profile settings')),
+              expected('an object: client name → its profile settings'),
+            ),
+          ),
         }),
         expected('a list'),
       ),
@@ -298,6 +349,8 @@ const ConfigSchema = v.strictObject(
           token: v.optional(v.string(expected('a string'))),
           allowOrigins: v.optional(origins),
           allowHosts: v.optional(hostNames),
+          // Replies only: the HTTP API carries no events to filter.
+          messagePostFormat: profileEntries.messagePostFormat,
         }),
         expected('a list'),
       ),
@@ -342,6 +395,7 @@ const ConfigSchema = v.strictObject(
     unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
     unhealthyCooldown: v.optional(milliseconds(1000), DEFAULTS.unhealthyCooldown),
     unhealthyTimeout: v.optional(milliseconds(100), DEFAULTS.unhealthyTimeout),
+    clientPingTimeout: v.optional(milliseconds(50), DEFAULTS.clientPingTimeout),
     queueLimit: v.optional(bytes(64 * 1024), DEFAULTS.queueLimit),
     maxPayload: v.optional(bytes(1024), DEFAULTS.maxPayload),
     logLevel: v.optional(v.picklist(LEVELS, expected(LEVELS.map((l) => `"${l}"`).join(', '))), DEFAULTS.logLevel),
@@ -384,11 +438,16 @@ export function readConfigFile(path: string): Record<string, unknown> {
  * Validate settings. `sources` says where each top-level key came from (a flag or the config file),
  * so that an error can say what to fix.
  */
-export function validateConfig(settings: Record<string, unknown>, sources: Record<string, string> = {}): Config {
+export function validateConfig(settings: Record<string, unknown>, sources: Record<string, string> = {}, baseDir = '.'): Config {
   const result = v.safeParse(ConfigSchema, settings);
   if (result.success) {
     const why = upstreamModeProblem(result.output, 'upstream' in settings) ?? adminProblem(result.output);
     if (why) throw new ConfigError(`invalid settings:\n  ${why}`);
+    const filterProblems = readFilterFiles(result.output, baseDir).map(([key, problem]) => {
+      const source = sources[key.split('.')[0]!];
+      return `  ${key}${source ? ` (${source})` : ''}: ${problem}`;
+    });
+    if (filterProblems.length) throw new ConfigError(`invalid settings:\n${filterProblems.join('\n')}`);
     return { ...result.output, upstreams: upstreamsOf(result.output, 'upstream' in settings || 'upstreamListen' in settings) };
   }
   const lines = result.issues.map(mostSpecific).map((issue) => {
@@ -416,10 +475,51 @@ function mostSpecific(issue: ConfigIssue): ConfigIssue {
   return sub ? mostSpecific({ ...sub, path: [...(issue.path ?? []), ...(sub.path ?? [])] } as ConfigIssue) : issue;
 }
 
+/** Why `filter` is no event filter, or undefined. */
+function filterProblem(filter: unknown): string | undefined {
+  try {
+    compileFilter(filter);
+    return undefined;
+  } catch (err) {
+    if (err instanceof FilterError) return err.message;
+    throw err;
+  }
+}
+
+/**
+ * Read each profile's filterFile (relative: beside the config file) into its `filter`. Returns the problems,
+ * each with the key of the setting.
+ */
+function readFilterFiles(config: v.InferOutput<typeof ConfigSchema>, baseDir: string): [string, string][] {
+  const profiles: [string, ProfileFields][] = [
+    ...config.ws.flatMap((e, i) => [
+      [`ws.${i}`, e] as [string, ProfileFields],
+      ...Object.entries(e.clients ?? {}).map(([name, c]): [string, ProfileFields] => [`ws.${i}.clients.${name}`, c]),
+    ]),
+    ...config.reverse.map((t, i): [string, ProfileFields] => [`reverse.${i}`, t]),
+    ...config.post.map((t, i): [string, ProfileFields] => [`post.${i}`, t]),
+  ];
+  return profiles.flatMap(([key, profile]): [string, string][] => {
+    if (profile.filterFile === undefined) return [];
+    if (profile.filter) return [[`${key}.filterFile`, 'set "filter" or "filterFile", not both']];
+    const path = resolve(baseDir, profile.filterFile);
+    let filter: unknown;
+    try {
+      filter = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+    } catch (err) {
+      const why = err instanceof SyntaxError ? `is not valid JSON: ${err.message}` : `cannot be read: ${(err as Error).message}`;
+      return [[`${key}.filterFile`, `filter file ${path} ${why}`]];
+    }
+    const why = filterProblem(filter);
+    if (why) return [[`${key}.filterFile`, `filter file ${path}: ${why}`]];
+    profile.filter = filter as Record<string, unknown>;
+    return [];
+  });
+}
+
 /** The admin endpoint can reload the relay and shows its clients: anywhere but loopback it needs a token. */
 function adminProblem(config: Pick<Config, 'admin' | 'adminToken'>): string | undefined {
-  const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(config.admin.host);
-  if (!loopback && !config.adminToken)
+  if (!isLoopback(config.admin.host) && !config.adminToken)
     return `adminToken (--admin-token): needed when the admin endpoint listens on ${config.admin.host}, beyond loopback`;
   return undefined;
 }

@@ -8,6 +8,7 @@ import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
+import { OutgoingEvent } from './profile/profile.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
@@ -43,6 +44,8 @@ export interface Accounts {
   failPending(caller: Caller, why: string): void;
   /** What relay heartbeats say of the account. */
   linkStatus(selfId: SelfId): { online: boolean; good: boolean };
+  /** Told when what linkStatus says of `selfId` changes (the link went down or up, QQ went offline); returns an unsubscribe function. */
+  onStatusChange(selfId: SelfId, listener: () => void): () => void;
 }
 
 export interface Health {
@@ -79,10 +82,14 @@ export class Hub implements Accounts {
   private readonly repeats = new Map<Account, DuplicateFilter>();
   /** One copy of each group message (groupDedupe); none when off. */
   private groups: GroupDedupe | undefined;
+  /** Accounts asked for their groups since their link came up. */
+  private readonly groupsAsked = new WeakSet<Account>();
   /** Events dropped as repeats by the accounts the hub no longer has. */
   private repeatsGone = 0;
   private readonly waiters = new Set<{ selector: Selector; then: (selfId: SelfId) => void }>();
   private readonly accountListeners = new Set<(selfId: SelfId, change: AccountChange) => void>();
+  /** Listeners of each self_id's link status, and the status they last heard. */
+  private readonly statusListeners = new Map<string, { listeners: Set<() => void>; last: string }>();
   private readonly startedAt = Date.now();
   readonly rates = { events: new RateMeter(), calls: new RateMeter() };
   readonly callStats = new CallStats();
@@ -219,6 +226,19 @@ export class Hub implements Accounts {
     return this.serving.get(key(selfId))?.linkStatus() ?? { online: false, good: false };
   }
 
+  onStatusChange(selfId: SelfId, listener: () => void): () => void {
+    let entry = this.statusListeners.get(key(selfId));
+    if (!entry) {
+      entry = { listeners: new Set(), last: JSON.stringify(this.linkStatus(selfId)) };
+      this.statusListeners.set(key(selfId), entry);
+    }
+    entry.listeners.add(listener);
+    return () => {
+      entry.listeners.delete(listener);
+      if (!entry.listeners.size) this.statusListeners.delete(key(selfId));
+    };
+  }
+
   health(): Health {
     const connected = [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected);
     const accounts = this.accounts.map((a) => {
@@ -275,7 +295,9 @@ export class Hub implements Accounts {
     },
     stateChanged: (account) => {
       this.reviewServing();
-      if (account.isUp) void this.learnGroups(account);
+      this.tellStatus();
+      if (!account.isUp) this.groupsAsked.delete(account);
+      else if (!this.groupsAsked.has(account)) void this.learnGroups(account);
     },
     event: (account, text, event) => {
       this.rates.events.mark();
@@ -295,7 +317,8 @@ export class Hub implements Accounts {
 
   /** An event to every endpoint that carries the account's events. */
   private fanOut(selfId: SelfId, text: string): void {
-    for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(text, selfId);
+    const outgoing = new OutgoingEvent(text);
+    for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
   }
 
   private repeatsOf(account: Account): DuplicateFilter {
@@ -319,6 +342,7 @@ export class Hub implements Accounts {
   /** With groupDedupe, ask an account that came up which groups it is in, so that it can be their primary at once. */
   private async learnGroups(account: Account): Promise<void> {
     if (!this.groups) return;
+    this.groupsAsked.add(account);
     const reply = await account.calls.request('get_group_list', {});
     const list = reply.status === 'ok' && Array.isArray(reply.data) ? (reply.data as { group_id?: number | string }[]) : undefined;
     if (!list) {
@@ -377,6 +401,16 @@ export class Hub implements Accounts {
   private outranks(a: Account, b: Account): boolean {
     if (a.isUp !== b.isUp) return a.isUp;
     return (this.announced.get(a) ?? 0) > (this.announced.get(b) ?? 0);
+  }
+
+  /** Tell the listeners of each self_id whose link status changed. */
+  private tellStatus(): void {
+    for (const [k, entry] of this.statusListeners) {
+      const now = JSON.stringify(this.serving.get(k)?.linkStatus() ?? { online: false, good: false });
+      if (now === entry.last) continue;
+      entry.last = now;
+      for (const listener of [...entry.listeners]) listener();
+    }
   }
 
   private tell(selfId: SelfId, change: AccountChange): void {

@@ -16,6 +16,11 @@ export interface Address {
 /** A listener could not start; the message says which one and why. */
 export class ListenError extends Error {}
 
+/** This machine only: 127.0.0.0/8, ::1 or localhost (an address, or a URL's hostname with its brackets). */
+export function isLoopback(host: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(host);
+}
+
 export function formatAddress({ host, port }: Address): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

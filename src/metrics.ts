@@ -16,7 +16,7 @@ export interface Metrics {
 export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_' });
+  collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_', eventLoopMonitoringPrecision: 100 });
 
   /** Per account, by self_id ('' while an account is not identified yet). */
   const perAccount = (pick: (a: AccountHealth) => number) => () =>

@@ -9,6 +9,8 @@ export interface ReconnectOptions {
   cap: number;
   /** A link that stayed up this long starts the next outage from the first delay again, ms. */
   stableAfter: number;
+  /** Lower bound of any retry delay, ms (default 0). */
+  floor?: number;
   random?: () => number;
 }
 
@@ -31,7 +33,7 @@ export class Reconnector {
     private readonly options: ReconnectOptions,
     private readonly log: Logger,
   ) {
-    this.backoff = new Backoff({ base: options.base, cap: options.cap, random: options.random });
+    this.backoff = new Backoff(options);
   }
 
   /** Between up() and the next lost() or failed(): what the link's users ask before they use it. */

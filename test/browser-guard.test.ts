@@ -370,10 +370,10 @@ describe('a web page in Chromium', { timeout: 60_000 }, () => {
 <form id="g" method="POST" action="${adminUrl(relay)}/reload" target="sink2"><input name="a" value="1"></form>
 <img src="${api}/send_group_msg?group_id=1&amp;message=image">
 <script>
-var ws = new WebSocket('${wsUrl(relay)}/');
-ws.onopen = function () { ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'ws' }, echo: 1 })); };
-ws.onmessage = function (e) { if (JSON.parse(e.data).echo === 1) window.ws = 'answered'; };
-ws.onerror = function () { window.ws = 'refused'; };
+var socket = new WebSocket('${wsUrl(relay)}/');
+socket.onopen = function () { socket.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: 1, message: 'ws' }, echo: 1 })); };
+socket.onmessage = function (e) { if (JSON.parse(e.data).echo === 1) window.ws = 'answered'; };
+socket.onerror = function () { window.ws = 'refused'; };
 document.getElementById('f').submit();
 document.getElementById('g').submit();
 </script>`;

@@ -69,6 +69,83 @@ describe('settings', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('takes a delivery profile on every endpoint and per named client, a filter file beside the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-cli-'));
+    writeFileSync(join(dir, 'groups.json'), JSON.stringify({ group_id: { '.in': [30003] } }));
+    const file = join(dir, 'relay.json');
+    const profile = { messagePostFormat: 'string', reportSelfMessage: false, compat: ['numericFont'] } as const;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ws: [{ listen: '127.0.0.1:7001', ...profile, filterFile: 'groups.json', clients: { nb: { compat: ['dropNonStandardNotices'] } } }],
+        reverse: [{ url: 'ws://127.0.0.1:8080/ws', messagePostFormat: 'array', filter: { '.not': {} } }],
+        post: [{ url: 'http://127.0.0.1:8081/', compat: ['integerIds', 'stringRawMessage'] }],
+        http: [{ listen: '127.0.0.1:7002', messagePostFormat: 'string' }],
+      }),
+    );
+    const cmd = parseCommandLine(['--config', file]);
+    assert.ok(cmd.kind === 'run');
+    const [ws] = cmd.config.ws;
+    assert.deepEqual(
+      { ...ws, listen: undefined },
+      {
+        listen: undefined,
+        ...profile,
+        filterFile: 'groups.json',
+        filter: { group_id: { '.in': [30003] } },
+        clients: { nb: { compat: ['dropNonStandardNotices'] } },
+      },
+    );
+    assert.deepEqual(cmd.config.reverse[0]!.filter, { '.not': {} });
+    assert.deepEqual(cmd.config.post[0]!.compat, ['integerIds', 'stringRawMessage']);
+    assert.equal(cmd.config.http[0]!.messagePostFormat, 'string');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('names the place of a mistake in a profile, a filter or a filter file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-cli-'));
+    const file = join(dir, 'relay.json');
+    const bad = (settings: unknown, pattern: RegExp) => {
+      writeFileSync(file, JSON.stringify(settings));
+      assert.throws(
+        () => parseCommandLine(['--config', file]),
+        (err: Error) => err instanceof ConfigError && pattern.test(err.message),
+        pattern.source,
+      );
+    };
+    const ws = (fields: object) => ({ ws: [{ listen: '127.0.0.1:7001', ...fields }] });
+    bad(ws({ messagePostFormat: 'cq' }), /ws\.0\.messagePostFormat \(config file .*\): expected "array" or "string", got "cq"/);
+    bad(
+      ws({ compat: ['fixEverything'] }),
+      /ws\.0\.compat\.0 .*: expected "numericFont", "stringRawMessage", "dropNonStandardNotices", "integerIds", got "fixEverything"/,
+    );
+    bad(ws({ reportSelfMessage: 'no' }), /ws\.0\.reportSelfMessage .*: expected true or false, got "no"/);
+    bad(
+      ws({ filter: { '.or': [{ group_id: { '.in': { a: 1 } } }] } }),
+      /ws\.0\.filter .*: at \["\.or"\]\[0\]\["group_id"\]\["\.in"\]: expected a list or a string, got an object/,
+    );
+    bad(ws({ filter: [] }), /ws\.0\.filter .*: expected an object in go-cqhttp's event-filter syntax/);
+    bad(ws({ clients: { nb: { messagePostFormat: 'xml' } } }), /ws\.0\.clients\.nb\.messagePostFormat .*: expected "array" or "string"/);
+    bad(ws({ clients: { nb: { token: 'x' } } }), /ws\.0\.clients\.nb\.token .*: unknown setting/);
+    bad({ http: [{ listen: '127.0.0.1:7002', filter: {} }] }, /http\.0\.filter .*: unknown setting/);
+    bad(
+      { reverse: [{ url: 'ws://127.0.0.1:1/', filterFile: 'missing.json' }] },
+      /reverse\.0\.filterFile .*: filter file .*missing\.json cannot be read: ENOENT/,
+    );
+    writeFileSync(join(dir, 'broken.json'), '{ nope');
+    bad(
+      { post: [{ url: 'http://127.0.0.1:1/', filterFile: 'broken.json' }] },
+      /post\.0\.filterFile .*: filter file .*broken\.json is not valid JSON/,
+    );
+    writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ user_id: { '.gt': 1 } }));
+    bad(
+      ws({ clients: { nb: { filterFile: 'wrong.json' } } }),
+      /ws\.0\.clients\.nb\.filterFile .*: filter file .*wrong\.json: at \["user_id"\]\["\.gt"\]: unknown operator/,
+    );
+    bad(ws({ filter: {}, filterFile: 'wrong.json' }), /ws\.0\.filterFile .*: set "filter" or "filterFile", not both/);
+    rmSync(dir, { recursive: true });
+  });
+
   const rejects = (argv: string[], pattern: RegExp) =>
     assert.throws(
       () => parseCommandLine(argv),

@@ -217,6 +217,14 @@ export class FakeReplies {
       case 'send_group_msg':
       case 'send_private_msg':
         return ok({ message_id: ++this.messageId });
+      case 'get_msg':
+        return ok({
+          message_id: params.message_id,
+          message_type: 'group',
+          sender: { user_id: SENDER },
+          message: STORED_MESSAGE,
+          raw_message: STORED_CQ,
+        });
       case 'echo_params':
       case '.handle_quick_operation':
         return ok(params);
@@ -236,6 +244,19 @@ export class FakeReplies {
 export function groupMessage(selfId: number, n: number): string {
   // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
   return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
+}
+
+/** The message get_msg returns, as segments and as the CQ string that says the same (brackets and & escaped). */
+export const STORED_MESSAGE = [
+  { type: 'text', data: { text: 'see [this] & that, ' } },
+  { type: 'image', data: { file: 'a,b.jpg', url: 'http://x/?a=1&b=[2]' } },
+];
+export const STORED_CQ = 'see &#91;this&#93; &amp; that, [CQ:image,file=a&#44;b.jpg,url=http://x/?a=1&amp;b=&#91;2&#93;]';
+
+/** NapCat's input_status notice of a private chat (NapCatQQ#234): without the group_id NoneBot's NotifyEvent requires. */
+export function inputStatus(selfId: number): string {
+  const notice = { post_type: 'notice', notice_type: 'notify', sub_type: 'input_status', status_text: '对方正在输入...', event_type: 1 };
+  return JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: selfId, ...notice, user_id: SENDER });
 }
 
 /** The group and sender of textMessage. */

@@ -27,6 +27,7 @@ export const FAST: Settings = {
   heartbeat: 200,
   ping: 200,
   pingTimeout: 200,
+  clientPingTimeout: 200,
   callTimeout: 2000,
   hold: 1000,
   reconnectMax: 300,

@@ -108,6 +108,11 @@ export class PythonBot {
     return found;
   }
 
+  /** Everything it printed so far (stdout and stderr): its own log included. */
+  get printed(): string {
+    return this.output;
+  }
+
   /** The last lines it printed (stdout and stderr), for a failure message. */
   tail(lines = 30): string {
     return this.output.split('\n').slice(-lines).join('\n');

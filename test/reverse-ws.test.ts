@@ -80,7 +80,7 @@ describe('reverse WebSocket targets (--reverse)', { timeout: 30_000 }, () => {
       const first = fake.emit(3);
       await waitFor(() => framework.events(framework.sockets[0]!).length === 3, 'events');
       await framework.stop();
-      await new Promise((r) => setTimeout(r, 400)); // a few refused redials
+      await new Promise((r) => setTimeout(r, 1200)); // a few refused redials (every 250 to 500 ms on loopback)
       await framework.restart();
       await framework.live();
       const later = fake.emit(3);

@@ -154,7 +154,7 @@ describe('upstream link', { timeout: 30_000 }, () => {
 
   it("takes NapCat's 1403 answer to a wrong token as a failed attempt: a clear hint, no up and down, calls held", async () => {
     const fake = await FakeImplementation.start({ token: 'up-secret', refuseTokenAs: 'napcat' });
-    const relay = await startTestRelay(fake.url, { upstreamToken: 'nope', reconnectMax: 100, hold: 800 });
+    const relay = await startTestRelay(fake.url, { upstreamToken: 'nope', reconnectMax: 100, hold: 2000 });
     const client = await TestClient.connect(`${relay.wsUrl}/api`);
     try {
       const reply = await client.call('send_group_msg', { group_id: 1, message: 'x' }, 1);

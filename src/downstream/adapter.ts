@@ -1,6 +1,8 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
 import type { KeptEvent } from '../event-buffer.ts';
 import type { SelfId } from '../onebot.ts';
+import type { EndpointProfiles } from '../profile/endpoint-profiles.ts';
+import type { OutgoingEvent } from '../profile/profile.ts';
 
 /** Events kept for each of an endpoint's targets (by client name or role), handed from an endpoint to its restarted self. */
 export type KeptEvents = Map<string, KeptEvent[]>;
@@ -70,12 +72,14 @@ export interface Adapter {
   /** Its clients, connected or kept for. */
   clients(): ClientStatus[];
   totals(): EndpointTotals;
+  /** Serve its clients with new delivery profiles from now on; connected ones stay connected. */
+  useProfiles(profiles: EndpointProfiles): void;
 }
 
 /** An endpoint that carries events (all but the HTTP API): it gets each one, and keeps some for targets away. */
 export interface EventAdapter extends Adapter {
-  /** One upstream event of account `selfId`, exactly as the implementation sent it. Must never wait for a client. */
-  deliver(event: string, selfId: SelfId): void;
+  /** One upstream event of account `selfId`, each client getting it in its profile's shape. Must never wait for a client. */
+  deliver(event: OutgoingEvent, selfId: SelfId): void;
   /** Take out what it keeps for targets that are away, for the endpoint that replaces it on a reload. */
   handOver(): KeptEvents;
   /** Keep what the endpoint it replaces kept (before it opens). */

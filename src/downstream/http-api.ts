@@ -8,6 +8,7 @@ import type { Accounts } from '../hub.ts';
 import { type Address, HttpListener, mediaType } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import { isJsonObject } from '../onebot.ts';
+import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
 import type { Adapter, ClientStatus, EndpointTotals } from './adapter.ts';
 
@@ -41,6 +42,8 @@ export class HttpApiAdapter implements Adapter {
     options: HttpApiOptions,
     private readonly accounts: Accounts,
     log: Logger,
+    /** Replies only (the HTTP API carries no events): messages in the callers' format. */
+    private profiles = new EndpointProfiles(),
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
@@ -76,6 +79,10 @@ export class HttpApiAdapter implements Adapter {
     return this.listener.open();
   }
 
+  useProfiles(profiles: EndpointProfiles): void {
+    this.profiles = profiles;
+  }
+
   close(): Promise<void> {
     return this.listener.close();
   }
@@ -102,7 +109,7 @@ export class HttpApiAdapter implements Adapter {
     // The account: from the path, else X-Self-ID, else self_id in the params (HoshinoBot puts it there).
     const selector = parseSelfId(c.req.param('selfId') ?? c.req.header('x-self-id') ?? stringOf(params.self_id));
     const reply = await new Promise<Record<string, unknown>>((resolve) => {
-      const caller: Caller = { label, reply: resolve };
+      const caller: Caller = { label, reply: (frame) => resolve(this.profiles.for()?.reply(action!, frame) ?? frame) };
       this.accounts.call(selector, caller, { action: action!, params });
     });
     const unknownAction = reply.retcode === 1404 || reply.retcode === 404;

@@ -5,6 +5,8 @@ import { fetchFailure } from '../fetch-failure.ts';
 import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { isJsonObject, type SelfId } from '../onebot.ts';
+import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
+import type { OutgoingEvent } from '../profile/profile.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
 import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
@@ -44,6 +46,7 @@ export class HttpPostAdapter implements EventAdapter {
     private readonly accounts: Accounts,
     private readonly options: PostOptions,
     private readonly log: Logger,
+    private profiles = new EndpointProfiles(),
   ) {
     this.name = `HTTP POST to ${redactUrl(target.url)}`;
   }
@@ -72,8 +75,13 @@ export class HttpPostAdapter implements EventAdapter {
     });
   }
 
-  deliver(event: string, selfId: SelfId): void {
-    this.posterFor(selfId).deliver(event);
+  deliver(event: OutgoingEvent, selfId: SelfId): void {
+    const text = event.for(this.profiles.for());
+    if (text !== undefined) this.posterFor(selfId).deliver(text);
+  }
+
+  useProfiles(profiles: EndpointProfiles): void {
+    this.profiles = profiles;
   }
 
   /** Tell the target the relay stops serving each account (lifecycle disable), then stop. */

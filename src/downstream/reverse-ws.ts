@@ -6,6 +6,8 @@ import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts } from '../hub.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
+import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
+import type { OutgoingEvent, Profile } from '../profile/profile.ts';
 import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
@@ -43,6 +45,7 @@ export class ReverseWsAdapter implements EventAdapter {
     private readonly accounts: Accounts,
     private readonly options: ReverseWsOptions,
     private readonly log: Logger,
+    private profiles = new EndpointProfiles(),
   ) {
     this.roles = target.url
       ? [['universal', target.url]]
@@ -79,8 +82,13 @@ export class ReverseWsAdapter implements EventAdapter {
     });
   }
 
-  deliver(event: string, selfId: SelfId): void {
+  deliver(event: OutgoingEvent, selfId: SelfId): void {
     for (const socket of this.sockets.get(String(selfId)) ?? []) socket.deliver(event);
+  }
+
+  useProfiles(profiles: EndpointProfiles): void {
+    this.profiles = profiles;
+    for (const socket of [...this.sockets.values()].flat()) socket.useProfile(profiles.for());
   }
 
   async close(): Promise<void> {
@@ -97,6 +105,7 @@ export class ReverseWsAdapter implements EventAdapter {
     );
     this.sockets.set(String(selfId), sockets);
     for (const socket of sockets) {
+      socket.useProfile(this.profiles.for());
       const key = keptKey(selfId, socket.role);
       socket.buffer?.adopt(this.kept.get(key) ?? []);
       this.kept.delete(key);
@@ -130,6 +139,7 @@ class ReverseSocket {
   private session: WsSession | undefined;
   /** Events delivered over earlier sockets. */
   private delivered = 0;
+  private profile: Profile | undefined;
 
   constructor(
     url: string,
@@ -174,8 +184,15 @@ class ReverseSocket {
     this.redial.start();
   }
 
-  deliver(event: string): void {
-    if (!this.session?.deliver(event)) this.buffer?.push(event);
+  deliver(event: OutgoingEvent): void {
+    const text = event.for(this.profile);
+    if (text !== undefined && !this.session?.deliver(text)) this.buffer?.push(text);
+  }
+
+  /** The target's delivery profile, for this socket and the next. */
+  useProfile(profile: Profile | undefined): void {
+    this.profile = profile;
+    if (this.session) this.session.profile = profile;
   }
 
   async close(): Promise<void> {
@@ -195,6 +212,7 @@ class ReverseSocket {
       this.options.session,
       this.log,
     );
+    session.profile = this.profile;
     this.session = session;
     ws.on('message', (data) => session.receive(data.toString()));
     session.start();
@@ -210,8 +228,17 @@ class ReverseSocket {
   }
 }
 
-/** NoneBot answers HTTP 403 both to a wrong token and to a second socket for an account it has a bot for. */
+/** What a refused handshake usually means, for the frameworks known to refuse that way. */
+const REFUSALS: Record<number, string> = {
+  400: "aiocqhttp (HoshinoBot, LangBot) answers 400 without an X-Client-Role: check the target's path (/ws/, /ws/api/, /ws/event/)",
+  401: "no token where the framework wants one: set the target's token (or --token)",
+  403: 'a wrong token, or NoneBot\'s "Duplicate X-Self-ID": it has a bot for this account already, from another socket, an HTTP POST, or the relay\'s previous socket it has not yet seen close',
+  404: 'no WebSocket at this path: NoneBot serves /onebot/v11/ws, Koishi /onebot, aiocqhttp /ws/',
+  500: "the framework failed on the handshake: MaiBot's adapter answers 500 to a wrong token",
+};
+
 function explainRefusal(why: string): string {
-  if (!why.endsWith('HTTP 403')) return why;
-  return `${why} (a wrong token, or NoneBot's "Duplicate X-Self-ID": it has a bot for this account already, from another socket, an HTTP POST, or the relay's previous socket it has not yet seen close)`;
+  const status = /HTTP (\d{3})$/.exec(why)?.[1];
+  const hint = status === undefined ? undefined : REFUSALS[Number(status)];
+  return hint ? `${why} (${hint})` : why;
 }

@@ -10,6 +10,8 @@ import { tuneSocket } from '../keepalive.ts';
 import { type Address, formatAddress, HttpListener, messageText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
+import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
+import type { OutgoingEvent } from '../profile/profile.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
 import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
@@ -60,6 +62,8 @@ export class WsServerAdapter implements EventAdapter {
     private readonly options: WsServerOptions,
     private readonly accounts: Accounts,
     private readonly log: Logger,
+    /** Its clients' delivery profiles, by name. */
+    private profiles = new EndpointProfiles(),
   ) {
     const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
@@ -138,18 +142,29 @@ export class WsServerAdapter implements EventAdapter {
     return this.listener.open();
   }
 
-  deliver(event: string, selfId: SelfId): void {
+  deliver(event: OutgoingEvent, selfId: SelfId): void {
     for (const session of this.sessions) {
       if (session.selfId !== selfId) continue;
+      const text = event.for(session.profile);
+      if (text === undefined) continue;
       if (session.name === undefined) {
-        session.deliver(event);
+        session.deliver(text);
         continue;
       }
       const client = this.named.get(namedKey(session.selector, session.name));
       // Its socket is closing: the event waits for its return. (A replaced socket gets nothing: the newer one does.)
-      if (client?.session === session && !session.deliver(event)) client.buffer.push(event);
+      if (client?.session === session && !session.deliver(text)) client.buffer.push(text);
     }
-    for (const client of this.named.values()) if (!client.session && client.selfId === selfId) client.buffer.push(event);
+    for (const client of this.named.values()) {
+      if (client.session || client.selfId !== selfId) continue;
+      const text = event.for(this.profiles.for(client.name));
+      if (text !== undefined) client.buffer.push(text);
+    }
+  }
+
+  useProfiles(profiles: EndpointProfiles): void {
+    this.profiles = profiles;
+    for (const session of this.sessions) session.profile = profiles.for(session.name);
   }
 
   async close(): Promise<void> {
@@ -168,6 +183,7 @@ export class WsServerAdapter implements EventAdapter {
       onOpen: (_event, ws) => {
         tuneSocket(socket);
         session = new WsSession(ws.raw as WebSocket, role, label, this.accounts, selector, options, this.log, name);
+        session.profile = this.profiles.for(name);
         this.sessions.add(session);
         this.log.info(`${label} connected (${role})`);
         session.start();

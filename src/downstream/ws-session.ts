@@ -7,6 +7,7 @@ import type { Accounts, Selector } from '../hub.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
+import type { Profile } from '../profile/profile.ts';
 import { type ClientStatus, clientStatus } from './adapter.ts';
 import { ClientLifecycle } from './lifecycle.ts';
 
@@ -45,6 +46,8 @@ export class WsSession implements Caller {
   /** Events handed to the socket. */
   delivered = 0;
   lastError: string | undefined;
+  /** Its delivery profile (none: events as sent), set by its endpoint, which changes it on reload. */
+  profile: Profile | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -119,8 +122,8 @@ export class WsSession implements Caller {
     });
   }
 
-  reply(frame: Record<string, unknown>): void {
-    this.send(JSON.stringify(frame));
+  reply(frame: Record<string, unknown>, action?: string): void {
+    this.send(JSON.stringify(action !== undefined && this.profile ? this.profile.reply(action, frame) : frame));
   }
 
   /** A frame from the client. */

@@ -41,6 +41,7 @@ export function inOrder(numbers: number[]): boolean {
 }
 
 const CHILD = fileURLToPath(new URL('./impl-child.ts', import.meta.url));
+const FRAMEWORK_CHILD = fileURLToPath(new URL('./framework-child.ts', import.meta.url));
 
 /** The fake implementation in a child process. */
 export class ImplProcess {
@@ -71,6 +72,61 @@ export class ImplProcess {
   /** Emit without waiting: the process may die before they are all written. */
   emitAndForget(count: number): void {
     this.child.stdin!.write(`emit ${count}\n`);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** A framework in a process of its own (framework-child.ts), to stop or block as a stalled one would be. */
+export class FrameworkProcess {
+  private output = '';
+  private readonly child: ChildProcess;
+
+  private constructor(args: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', FRAMEWORK_CHILD, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (d) => (this.output += d));
+  }
+
+  /** A client of the relay's WebSocket server at `url` (it dials again 200 ms after a close). */
+  static async forward(url: string): Promise<FrameworkProcess> {
+    const framework = new FrameworkProcess(['forward', url]);
+    await waitFor(() => framework.lines('open').length > 0, 'the framework process to connect', 10_000);
+    return framework;
+  }
+
+  /** A reverse WebSocket server; `url` is where the relay should dial it. */
+  static async reverse(): Promise<{ framework: FrameworkProcess; url: string }> {
+    const framework = new FrameworkProcess(['reverse']);
+    await waitFor(() => framework.lines('listening').length > 0, 'the framework process to listen', 10_000);
+    return { framework, url: `ws://127.0.0.1:${framework.lines('listening')[0]}/` };
+  }
+
+  /** What followed each line that starts with `word`. */
+  lines(word: string): string[] {
+    return this.output
+      .split('\n')
+      .filter((l) => l.startsWith(`${word} `) || l === word)
+      .map((l) => l.slice(word.length + 1));
+  }
+
+  /** The message_id of every group message received, in order. */
+  events(): number[] {
+    return this.lines('event').map(Number);
+  }
+
+  /** Busy-wait `ms` in the framework: its event loop reads nothing and answers no ping meanwhile. */
+  block(ms: number): void {
+    this.child.stdin!.write(`block ${ms}\n`);
   }
 
   signal(signal: NodeJS.Signals): void {

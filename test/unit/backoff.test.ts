@@ -40,4 +40,15 @@ describe('Backoff', () => {
     b.reset();
     assert.deepEqual(draws(b, 2), [500, 1000]);
   });
+
+  it('keeps every delay at or above its floor, and under the ceiling', () => {
+    const low = new Backoff({ base: 500, cap: 500, floor: 250, random: () => 0 });
+    const high = new Backoff({ base: 500, cap: 500, floor: 250, random: () => 0.999999 });
+    assert.deepEqual([...draws(low, 3), ...draws(high, 3)], [250, 250, 250, 499, 499, 499]);
+    assert.deepEqual(
+      draws(new Backoff({ base: 100, cap: 100, floor: 250, random: () => 0.5 }), 2),
+      [100, 100],
+      'a floor above the ceiling is the ceiling',
+    );
+  });
 });

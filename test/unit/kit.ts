@@ -1,4 +1,4 @@
-// What the unit tests of the pure state machines share: a mocked clock and a logger that keeps what it is told.
+// What the unit tests of the pure modules share: a mocked clock, a logger that keeps what it is told, an event.
 import type { TestContext } from 'node:test';
 import { createLogger, type Level, type Logger } from '../../src/log.ts';
 
@@ -32,4 +32,24 @@ export function recordingLogger(): { log: Logger; records: LogRecord[]; messages
     'json',
   );
   return { log, records, messages: (level) => records.filter((r) => r.level === level).map((r) => r.msg) };
+}
+
+/** A group message event as OneBot v11 describes it, with `fields` over it. */
+export function groupEvent(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    time: 1_700_000_000,
+    self_id: 10001,
+    post_type: 'message',
+    message_type: 'group',
+    sub_type: 'normal',
+    message_id: 1,
+    group_id: 30003,
+    user_id: 20002,
+    anonymous: null,
+    message: [{ type: 'text', data: { text: 'hi' } }],
+    raw_message: 'hi',
+    font: 0,
+    sender: { user_id: 20002, nickname: 'n', sex: 'male' },
+    ...fields,
+  };
 }

@@ -15,12 +15,31 @@ function setup(t: TestContext, interval: number) {
   const clock = mockClock(t);
   const sent: Meta[] = [];
   let link = { online: true, good: true };
-  const lifecycle = new ClientLifecycle({ linkStatus: () => link }, interval, {
+  const listeners = new Set<() => void>();
+  const accounts = {
+    linkStatus: () => link,
+    onStatusChange: (_selfId: unknown, listener: () => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  const lifecycle = new ClientLifecycle(accounts, interval, {
     lifecycle: (event) => sent.push({ kind: 'lifecycle', event: JSON.parse(event) }),
     heartbeat: (event) => sent.push({ kind: 'heartbeat', event: JSON.parse(event) }),
   });
   t.after(() => lifecycle.end());
-  return { clock, sent, lifecycle, setLink: (now: typeof link) => (link = now) };
+  return {
+    clock,
+    sent,
+    lifecycle,
+    listeners,
+    setLink: (now: typeof link) => (link = now),
+    /** The account's link changes, as the hub tells it. */
+    change: (now: typeof link) => {
+      link = now;
+      for (const listener of listeners) listener();
+    },
+  };
 }
 
 describe('ClientLifecycle', () => {
@@ -75,5 +94,22 @@ describe('ClientLifecycle', () => {
       sent.filter((m) => m.kind === 'heartbeat').map((m) => m.event.self_id),
       [10002],
     );
+  });
+
+  it('says a change of the link at once in a heartbeat, then beats a full interval from there', (t) => {
+    const { clock, sent, lifecycle, change, listeners } = setup(t, 1000);
+    lifecycle.begin(10001, 'connect');
+    clock.tick(400);
+    change({ online: false, good: false });
+    const beats = () => sent.filter((m) => m.kind === 'heartbeat').map((m) => (m.event.status as { good: boolean }).good);
+    assert.deepEqual(beats(), [false], 'at once, not at the next beat');
+    clock.tick(999);
+    assert.deepEqual(beats(), [false], 'the interval starts again from the change');
+    clock.tick(1);
+    assert.deepEqual(beats(), [false, false]);
+    change({ online: true, good: true });
+    assert.deepEqual(beats(), [false, false, true]);
+    lifecycle.end();
+    assert.equal(listeners.size, 0, 'no longer listening once serving ends');
   });
 });

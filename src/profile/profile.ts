@@ -1,0 +1,156 @@
+// A delivery profile: what one client gets of each event, and in which shape. A client without one gets
+// every event byte for byte; a profile turns an event's text into the text for its client, or drops it.
+import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
+import { toCq, toSegments } from './cq-code.ts';
+import { compileFilter, type EventFilter } from './event-filter.ts';
+
+export type MessageFormat = 'array' | 'string';
+
+/** A profile as the settings give it (names as NapCat and go-cqhttp spell them); the filter already read. */
+export interface ProfileSettings {
+  /** Messages as segment arrays or CQ strings; absent: as the implementation sent them. */
+  messagePostFormat?: MessageFormat;
+  /** go-cqhttp's event-filter syntax; meta events always pass. */
+  filter?: Record<string, unknown>;
+  /** false: drop message_sent and messages the account sent itself; absent: as the implementation sends. */
+  reportSelfMessage?: boolean;
+  /** Named fixes, applied in the order COMPAT_FIXES lists them. */
+  compat?: CompatFix[];
+}
+
+/** Calls whose replies carry messages, and where: each path leads to objects with `message` or `content`. */
+const REPLY_MESSAGES: Record<string, 'data' | 'data.messages'> = {
+  get_msg: 'data',
+  get_forward_msg: 'data.messages',
+  get_group_msg_history: 'data.messages',
+  get_friend_msg_history: 'data.messages',
+};
+
+export class Profile {
+  /** Equal settings, equal key: an event is converted once per key, however many clients share it. */
+  readonly key: string;
+  private readonly filter: EventFilter | undefined;
+  private readonly fixes: ((event: Event) => FixOutcome)[];
+
+  private constructor(readonly settings: ProfileSettings) {
+    this.key = JSON.stringify(settings);
+    this.filter = settings.filter && compileFilter(settings.filter);
+    const listed = new Set(settings.compat ?? []);
+    this.fixes = COMPAT_NAMES.filter((name) => listed.has(name)).map((name) => COMPAT_FIXES[name]);
+  }
+
+  /** The profile `settings` describe, or undefined when they ask for nothing (the client gets events as sent). */
+  static of(settings: ProfileSettings | undefined): Profile | undefined {
+    if (!settings) return undefined;
+    const { messagePostFormat, filter, reportSelfMessage, compat } = settings;
+    const asked: ProfileSettings = {
+      ...(messagePostFormat ? { messagePostFormat } : {}),
+      ...(filter ? { filter } : {}),
+      ...(reportSelfMessage === false ? { reportSelfMessage } : {}),
+      ...(compat?.length ? { compat: [...new Set(compat)].sort() } : {}),
+    };
+    return Object.keys(asked).length ? new Profile(asked) : undefined;
+  }
+
+  /**
+   * The text this profile's client gets for an event (`parsed`: its JSON, read once for every profile and
+   * never changed), or undefined to drop it. Unchanged events keep their exact bytes.
+   */
+  event(text: string, parsed: unknown): string | undefined {
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return text; // not ours to judge
+    const event: Event = { ...parsed };
+    if (this.settings.reportSelfMessage === false && isSelfMessage(event)) return undefined;
+    let changed = false;
+    for (const fix of this.fixes) {
+      const outcome = fix(event);
+      if (outcome === 'drop') return undefined;
+      changed ||= outcome === 'changed';
+    }
+    if ((event.post_type === 'message' || event.post_type === 'message_sent') && this.reformat(event)) changed = true;
+    // Filtered as the client will see it (go-cqhttp filters the message in its post format too).
+    if (this.filter && event.post_type !== 'meta_event' && !this.filter(event)) return undefined;
+    return changed ? JSON.stringify(event) : text;
+  }
+
+  /** A reply to `action`, its messages in this profile's format (other replies as they are). */
+  reply(action: string, frame: Record<string, unknown>): Record<string, unknown> {
+    const where = REPLY_MESSAGES[action];
+    if (!this.settings.messagePostFormat || !where || !isObject(frame.data)) return frame;
+    if (where === 'data') {
+      const data = { ...frame.data };
+      return this.reformat(data) ? { ...frame, data } : frame;
+    }
+    const messages = frame.data.messages;
+    if (!Array.isArray(messages)) return frame;
+    let changed = false;
+    const converted = messages.map((item) => {
+      if (!isObject(item)) return item;
+      const copy = { ...item };
+      if (!this.reformat(copy)) return item;
+      changed = true;
+      return copy;
+    });
+    return changed ? { ...frame, data: { ...frame.data, messages: converted } } : frame;
+  }
+
+  /** `message` (and `content`, in forwarded nodes) in this profile's format; true when one changed. */
+  private reformat(holder: Record<string, unknown>): boolean {
+    const format = this.settings.messagePostFormat;
+    if (!format) return false;
+    let changed = false;
+    for (const key of ['message', 'content']) {
+      if (!(key in holder)) continue;
+      const value = holder[key];
+      const wanted = format === 'string' ? toCq(value) : toSegments(value);
+      // A message that cannot take the other shape is passed as it came.
+      if (wanted === undefined || wanted === value) continue;
+      holder[key] = wanted;
+      changed = true;
+    }
+    if (changed && 'message_format' in holder) holder.message_format = format;
+    return changed;
+  }
+}
+
+/** A message the account sent itself: message_sent, or a message whose sender is the account. */
+function isSelfMessage(event: Event): boolean {
+  if (event.post_type === 'message_sent') return true;
+  return event.post_type === 'message' && event.user_id !== undefined && String(event.user_id) === String(event.self_id);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One upstream event on its way to the clients: its JSON read at most once, and its text for each profile
+ * made once, whichever endpoints and clients share that profile.
+ */
+export class OutgoingEvent {
+  private parsed: unknown;
+  private read = false;
+  private readonly byProfile = new Map<string, string | undefined>();
+
+  constructor(readonly text: string) {}
+
+  /** The text for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
+  for(profile: Profile | undefined): string | undefined {
+    if (!profile) return this.text;
+    if (this.byProfile.has(profile.key)) return this.byProfile.get(profile.key);
+    const out = profile.event(this.text, this.json());
+    this.byProfile.set(profile.key, out);
+    return out;
+  }
+
+  private json(): unknown {
+    if (!this.read) {
+      this.read = true;
+      try {
+        this.parsed = JSON.parse(this.text);
+      } catch {
+        this.parsed = undefined; // passed on as it came: the relay forwards what it cannot read
+      }
+    }
+    return this.parsed;
+  }
+}
