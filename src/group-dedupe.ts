@@ -107,6 +107,11 @@ export class GroupDedupe {
     }));
   }
 
+  /** Deliver every copy held now, each from the best account that has it (groupDedupe turned off). */
+  flush(): void {
+    for (const [identity, held] of this.held) this.release(identity, held, this.best(held.copies));
+  }
+
   /** Stop the timers (the relay stops): what is held is not delivered. */
   close(): void {
     for (const held of this.held.values()) clearTimeout(held.timer);

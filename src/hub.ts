@@ -334,7 +334,7 @@ export class Hub implements Accounts {
       this.reviewGroups();
       for (const account of this.accounts) if (account.isUp) void this.learnGroups(account);
     } else if (!this.options.groupDedupe && this.groups) {
-      this.groups.close();
+      this.groups.flush();
       this.groups = undefined;
     }
   }

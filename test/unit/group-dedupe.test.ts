@@ -157,6 +157,18 @@ describe('GroupDedupe: failover', () => {
     assert.deepEqual(out, [`${B}:1`]);
   });
 
+  it('delivers every copy it holds, in order, when flushed (turned off)', (t) => {
+    const { clock, out, dedupe, report } = setup(t);
+    report(A, 1);
+    report(C, 2);
+    report(B, 3);
+    report(C, 3);
+    dedupe.flush();
+    assert.deepEqual(out, [`${A}:1`, `${C}:2`, `${B}:3`]);
+    clock.tick(5000);
+    assert.equal(out.length, 3, 'their timers are gone');
+  });
+
   it('delivers nothing it holds once closed', (t) => {
     const { clock, out, dedupe, report } = setup(t);
     report(A, 1);
