@@ -198,7 +198,7 @@ export class TargetSpool {
 
   /** Start a new segment with the acknowledgements so far, and remove the segments everything in which is done. */
   private roll(): void {
-    this.close();
+    this.closeBehind();
     const number = (this.segments.at(-1)?.number ?? 0) + 1;
     this.fd = this.fs.openSync(join(this.dir, segmentName(number)), 'w');
     const start = Buffer.concat([SEGMENT_MAGIC, encodeRecord({ kind: 'ack', seq: this.acked })]);
@@ -246,17 +246,27 @@ export class TargetSpool {
     for (let at = 0; at < bytes.length; ) at += this.fs.writeSync(this.fd!, bytes, at);
   }
 
-  /** A new or removed file survives a power loss once its folder is synced (not possible on every OS). */
+  /**
+   * Close the segment written to without waiting for the disk (delivery must not wait): synced first in the
+   * background unless everything in it is done.
+   */
+  private closeBehind(): void {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    this.fd = undefined;
+    if (this.acked >= this.lastSeq) this.fs.closeSync(fd);
+    else this.fs.fdatasync(fd, () => this.fs.close(fd, () => {}));
+  }
+
+  /** A new or removed file survives a power loss once its folder is synced: in the background, where the OS can. */
   private syncFolder(): void {
-    let fd: number | undefined;
+    let fd: number;
     try {
       fd = this.fs.openSync(this.dir, 'r');
-      this.fs.fsyncSync(fd);
     } catch {
-      // Windows cannot open a folder; its file system journals the names.
-    } finally {
-      if (fd !== undefined) this.fs.closeSync(fd);
+      return; // Windows cannot open a folder; its file system journals the names.
     }
+    this.fs.fsync(fd, () => this.fs.close(fd, () => {}));
   }
 
   /** Run a file operation; a failure makes this target memory-only. */

@@ -11,10 +11,11 @@ import { KEY_FILE, type SpoolHost, TargetSpool } from './spool-target.ts';
 /** The file operations the spool uses: node:fs, or a test's stand-in that fails on cue. */
 export type SpoolFs = Pick<
   typeof nodeFs,
+  | 'close'
   | 'closeSync'
   | 'fdatasync'
   | 'fdatasyncSync'
-  | 'fsyncSync'
+  | 'fsync'
   | 'mkdirSync'
   | 'openSync'
   | 'readdirSync'

@@ -292,7 +292,7 @@ describe('Spool: a folder that cannot be written', () => {
     assert.deepEqual(reopen(dir).spool.keys(), ['a'], 'b still has events kept in memory only');
   });
 
-  it('on a real ENOSPC (a 64 KiB tmpfs) loses nothing in memory and never throws', (t) => {
+  it('on a real ENOSPC (a 64 KiB tmpfs) loses nothing in memory and never throws', async (t) => {
     const dir = join(tempDir(t), 'tmpfs');
     fs.mkdirSync(dir);
     try {
@@ -313,7 +313,7 @@ describe('Spool: a folder that cannot be written', () => {
       assert.match(messages('warn')[0]!, /cannot be written \(ENOSPC/);
       spool.close();
     } finally {
-      execFileSync('umount', [dir]);
+      await unmount(dir);
     }
   });
 });
@@ -347,6 +347,19 @@ describe('Spool: fsync policy', () => {
     spool.close();
   });
 });
+
+/** Unmount, once the files synced and closed in the background are (a few ms; 5 s at most). */
+async function unmount(dir: string): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+      return;
+    } catch (err) {
+      if (tries === 100) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 /** node:fs with writes that fail with ENOSPC while `full`, and syncs counted. */
 function failingFs() {
