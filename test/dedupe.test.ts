@@ -74,15 +74,23 @@ describe('dedupeWindow: an implementation that reports each event twice', () => 
     }
   });
 
-  it('passes repeats through with dedupeWindow 0', async () => {
+  it('passes repeats through once a reload sets dedupeWindow to 0', async () => {
     const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { dedupeWindow: 0 });
+    const relay = await startTestRelay(fake.url);
     const client = await TestClient.connect(relay.wsUrl);
+    const recalls = () => client.parsed().filter((f) => f.notice_type === 'group_recall').length;
     try {
       await waitFor(() => fake.sockets.size > 0, 'the relay to connect');
       fake.broadcast(recall(fake.selfId, 5000));
       fake.broadcast(recall(fake.selfId, 5000));
-      await waitFor(() => client.parsed().filter((f) => f.notice_type === 'group_recall').length === 2, 'both');
+      fake.broadcast(groupMessage(fake.selfId, 1));
+      await waitFor(() => client.parsed().some((f) => f.message_seq === 1), 'the message after them');
+      assert.equal(recalls(), 1);
+      relay.settings.dedupeWindow = 0;
+      assert.equal(await relay.relay.reload(), true);
+      fake.broadcast(recall(fake.selfId, 5000));
+      fake.broadcast(recall(fake.selfId, 5000));
+      await waitFor(() => recalls() === 3, 'both repeats');
     } finally {
       client.ws.close();
       await relay.stop();
