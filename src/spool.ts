@@ -54,7 +54,7 @@ export class Spool implements SpoolHost {
   /** Why the folder cannot be written now (warned once), if so. */
   problem: string | undefined;
   /** When it last failed. */
-  failedAt = 0;
+  private failedAt = 0;
 
   constructor(
     readonly options: SpoolOptions,
