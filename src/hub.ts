@@ -97,7 +97,11 @@ export class Hub implements Accounts {
     return {
       attach: (link: LinkPort, selfId?: SelfId): UpstreamSink => {
         const accounts = this.byOrigin.get(origin)!;
-        const known = accounts.find((a) => (selfId === undefined ? a.selfId === undefined || accounts.length === 1 : a.selfId === selfId));
+        // A link that names no account gets the upstream's only one back when it is rebuilt (its old link is down by
+        // then), never a live one: on a listener, that is another implementation's.
+        const known = accounts.find((a) =>
+          selfId === undefined ? a.selfId === undefined || (accounts.length === 1 && !a.isUp) : a.selfId === selfId,
+        );
         if (known) {
           known.relink(link);
           return known;

@@ -595,4 +595,35 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
       await a.stop();
     }
   });
+
+  it('an implementation that dials the listener without X-Self-ID gets an account of its own (from get_login_info), not the live one there', async () => {
+    const D = 40004;
+    const framework = await FakeFramework.start();
+    const relay = await startTestRelay(undefined, { upstreams: [{ listen: '127.0.0.1:0' }], reverse: [`${framework.url}/ws`] });
+    const listenUrl = `ws://${(relay.relay.upstreams[0] as ReverseListener).listener.url}`;
+    const b = await dialIn(listenUrl, B);
+    const unnamed = new FakeReverseImplementation(D);
+    let ws: WebSocket | undefined;
+    try {
+      const byPathB = await liveClient(`${relay.wsUrl}/${B}/`);
+      ws = await unnamed.connect(`${listenUrl}/`, 'Universal', undefined, { 'X-Self-ID': '' });
+      await waitFor(() => accountsUp(relay).length === 2, 'two accounts up');
+      assert.deepEqual(relay.relay.hub.selfIds(), [B, D]);
+      assert.ok(!relay.logs.some((l) => l.includes('self_id changed')), 'no account changed hands');
+      await waitFor(() => liveSockets(framework).length === 2, 'the reverse target to dial it');
+      const fromB = b.fake.emit(b.ws, 1);
+      const fromD = unnamed.emit(ws, 1);
+      await waitFor(() => framework.events(socketOf(framework, D)).length === 1, 'its event on its reverse socket');
+      assert.deepEqual(framework.events(socketOf(framework, D)), fromD);
+      await byPathB.waitForFrames(() => byPathB.events().length === 1, "B's event");
+      assert.deepEqual(byPathB.events(), fromB);
+      assert.equal(byPathB.meta('lifecycle').length, 1, "B's client undisturbed");
+      byPathB.close();
+    } finally {
+      ws?.terminate();
+      b.ws.terminate();
+      await relay.stop();
+      await framework.stop();
+    }
+  });
 });
