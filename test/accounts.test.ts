@@ -18,6 +18,8 @@ import { closeCode, startTestRelay, TestClient, type TestRelay, waitFor } from '
 const A = 10001;
 const B = 20002;
 const C = 30003;
+/** An account a reload brings. */
+const D = 40004;
 
 /** An implementation that dials the relay's listener, with its socket. */
 interface DialIn {
@@ -427,7 +429,6 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
   });
 
   it('a reload adds an upstream (its account is served everywhere) and removes one (its clients hear disable and are closed cleanly)', async () => {
-    const D = 40004;
     const trio = await startTrio();
     const { relay, framework, limited, webhook } = trio;
     const d = await FakeImplementation.start({ selfId: D });
@@ -532,6 +533,56 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
     }
   });
 
+  it('one reload that swaps the listener for a forward-WS upstream, and back, leaves no account of the removed one behind', async () => {
+    const a = await FakeImplementation.start({ selfId: A });
+    const d = await FakeImplementation.start({ selfId: D });
+    const relay = await startTestRelay(undefined, { upstreams: [a.url, { listen: '127.0.0.1:0' }] });
+    const listenUrlOf = () => `ws://${(relay.relay.upstreams[1] as ReverseListener).listener.url}`;
+    let b = await dialIn(listenUrlOf(), B);
+    const forB = await liveClient(`${relay.wsUrl}/${B}/`);
+    let forD: TestClient | undefined;
+    const allUp = (...selfIds: number[]) =>
+      waitFor(
+        () =>
+          JSON.stringify(relay.relay.hub.health().accounts.map((x) => [x.self_id, x.status])) ===
+          JSON.stringify(selfIds.map((id) => [id, 'up'])),
+        `exactly ${selfIds.join(', ')} up`,
+      );
+    try {
+      await allUp(A, B);
+      relay.settings.upstreams = [a.url, d.url];
+      assert.equal(await relay.relay.reload(), true);
+      await allUp(A, D);
+      assert.deepEqual(relay.relay.hub.selfIds(), [A, D]);
+      assert.equal(relay.relay.hub.health().status, 'up');
+      await waitFor(() => forB.ws.readyState === forB.ws.CLOSED, "B's client closed");
+      assert.deepEqual(
+        forB.meta('lifecycle').map((l) => l.sub_type),
+        ['connect', 'disable'],
+      );
+      forD = await liveClient(`${relay.wsUrl}/${D}/`);
+
+      relay.settings.upstreams = [a.url, { listen: '127.0.0.1:0' }];
+      assert.equal(await relay.relay.reload(), true);
+      await waitFor(() => forD!.ws.readyState === forD!.ws.CLOSED, "D's client closed");
+      assert.deepEqual(
+        forD.meta('lifecycle').map((l) => l.sub_type),
+        ['connect', 'disable'],
+      );
+      b.ws.terminate();
+      b = await dialIn(listenUrlOf(), B);
+      await allUp(A, B);
+      assert.deepEqual(relay.relay.hub.selfIds(), [A, B]);
+    } finally {
+      forB.close();
+      forD?.close();
+      b.ws.terminate();
+      await relay.stop();
+      await a.stop();
+      await d.stop();
+    }
+  });
+
   it('the default account, for a client that names none, is the first configured one, not the first to come up', async () => {
     const a = await FakeImplementation.start({ selfId: A });
     const relay = await startTestRelay(undefined, { upstreams: [{ listen: '127.0.0.1:0' }, a.url], http: ['127.0.0.1:0'] });
@@ -597,7 +648,6 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
   });
 
   it('an implementation that dials the listener without X-Self-ID gets an account of its own (from get_login_info), not the live one there', async () => {
-    const D = 40004;
     const framework = await FakeFramework.start();
     const relay = await startTestRelay(undefined, { upstreams: [{ listen: '127.0.0.1:0' }], reverse: [`${framework.url}/ws`] });
     const listenUrl = `ws://${(relay.relay.upstreams[0] as ReverseListener).listener.url}`;

@@ -206,6 +206,7 @@ describe('reload', { timeout: 30_000 }, () => {
       relay.settings.callTimeout = 5_000;
       assert.equal(await relay.relay.reload(), true);
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up again');
+      assert.equal(relay.relay.hub.health().accounts.length, 1, 'the rebuilt link carries the same account');
       const reply = await client.call('echo_params', {}, 'after');
       assert.equal(reply.status, 'ok', `answered within the new timeout: ${JSON.stringify(reply)}`);
     } finally {
