@@ -1,11 +1,11 @@
 // Many accounts, one relay: three fake implementations with distinct self_ids, one dialled over forward WS and
 // two dialling one reverse listener. Each account's events reach only its own clients on every downstream path,
 // in order; calls reach only their account; one account's outage leaves the others' clients alone; kept events
-// are per account; a reload adds and removes an account.
+// are per account; a reload adds and removes an account. Then the edges: the default account, a second link
+// announcing a served self_id, an implementation without X-Self-ID, a listener swapped for a dialled link.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { WebSocket } from 'ws';
-import type { Settings } from '../src/config.ts';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { WsServerAdapter } from '../src/downstream/ws-server.ts';
 import { RelayRetcode } from '../src/onebot.ts';
@@ -36,7 +36,6 @@ interface Trio {
   b: DialIn;
   c: DialIn;
   listenUrl: string;
-  adminUrl: string;
   /** http://HOST:PORT of the HTTP API. */
   api: string;
   /** A reverse target for every account. */
@@ -53,7 +52,7 @@ async function dialIn(listenUrl: string, selfId: number): Promise<DialIn> {
 }
 
 /** Start the trio and wait until every account is up and every reverse and POST target serves it. */
-async function startTrio(settings: Settings = {}): Promise<Trio> {
+async function startTrio(): Promise<Trio> {
   const a = await FakeImplementation.start({ selfId: A });
   const framework = await FakeFramework.start();
   const limited = await FakeFramework.start();
@@ -63,7 +62,6 @@ async function startTrio(settings: Settings = {}): Promise<Trio> {
     http: ['127.0.0.1:0'],
     reverse: [`${framework.url}/onebot/v11/ws`, { url: `${limited.url}/ws`, accounts: [B] }],
     post: [webhook.url],
-    ...settings,
   });
   const listenUrl = `ws://${(relay.relay.upstreams[1] as ReverseListener).listener.url}`;
   const b = await dialIn(listenUrl, B);
@@ -74,7 +72,6 @@ async function startTrio(settings: Settings = {}): Promise<Trio> {
     b,
     c,
     listenUrl,
-    adminUrl: relay.adminUrl,
     api: `http://${relay.relay.adapters.find((x) => x instanceof HttpApiAdapter)!.listener.url}`,
     framework,
     limited,
@@ -144,7 +141,7 @@ async function liveClient(url: string, headers: Record<string, string> = {}): Pr
   return client;
 }
 
-/** Calls of `action` an implementation received whose params say `marker`. */
+/** The echo_params calls an implementation received with `marker` in their params. */
 function marked(calls: ReceivedCall[], marker: string): ReceivedCall[] {
   return calls.filter((c) => c.action === 'echo_params' && c.params.marker === marker);
 }
@@ -300,7 +297,16 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
         await Promise.all([...clients.values()].map((cl) => cl.waitForFrames(() => cl.meta('heartbeat').length > 0, 'a heartbeat')));
         const beatsBefore = new Map([...clients].map(([id, cl]) => [id, cl.meta('heartbeat').length]));
         const reverseSockets = framework.sockets.length + limited.sockets.length;
-        const healthz = async () => (await fetch(`${trio.adminUrl}/healthz`)).status;
+        const healthz = async () => {
+          const res = await fetch(`${relay.adminUrl}/healthz`);
+          const body = (await res.json()) as { accounts: { self_id: number }[] };
+          assert.deepEqual(
+            body.accounts.map((x) => x.self_id),
+            [A, B, C],
+            '/healthz lists every account',
+          );
+          return res.status;
+        };
         assert.equal(await healthz(), 200, 'every account up');
 
         if (victim === A) await trio.a.kill();
@@ -319,6 +325,9 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
         assert.equal(health.status, 'down', 'healthyWhen "all": one account down is down');
         assert.match(health.reason ?? '', new RegExp(`^${victim}: `));
         assert.equal(await healthz(), 503);
+        relay.settings.healthyWhen = 'any';
+        assert.equal(await relay.relay.reload(), true);
+        assert.equal(await healthz(), 200, 'healthyWhen "any": one account up is enough');
 
         // Its client's call is held for the hold time, then failed; the others' calls are answered at once meanwhile.
         const held = Date.now();
