@@ -61,7 +61,7 @@ async function startTrio(): Promise<Trio> {
     upstreams: [a.url, { listen: '127.0.0.1:0' }],
     http: ['127.0.0.1:0'],
     reverse: [`${framework.url}/onebot/v11/ws`, { url: `${limited.url}/ws`, accounts: [B] }],
-    post: [webhook.url],
+    post: [{ url: webhook.url, heartbeat: 300 }],
   });
   const listenUrl = `ws://${(relay.relay.upstreams[1] as ReverseListener).listener.url}`;
   const b = await dialIn(listenUrl, B);
@@ -109,12 +109,16 @@ function socketOf(framework: FakeFramework, selfId: number): FrameworkSocket {
   return socket;
 }
 
+/** The posts of meta events of `type` (and `subType`), as [X-Self-ID header, the body]. */
+function metaPosts(webhook: FakeWebhook, type: string, subType?: string): [string, Record<string, any>][] {
+  return webhook.posts
+    .map((p): [string, Record<string, any>] => [String(p.headers['x-self-id']), JSON.parse(p.body)])
+    .filter(([, body]) => body.meta_event_type === type && (subType === undefined || body.sub_type === subType));
+}
+
 /** The posts of lifecycle events with `subType`, as [X-Self-ID header, self_id in the body]. */
 function lifecycles(webhook: FakeWebhook, subType: string): [string, number][] {
-  return webhook.posts
-    .map((p) => ({ header: String(p.headers['x-self-id']), body: JSON.parse(p.body) }))
-    .filter(({ body }) => body.meta_event_type === 'lifecycle' && body.sub_type === subType)
-    .map(({ header, body }) => [header, body.self_id]);
+  return metaPosts(webhook, 'lifecycle', subType).map(([header, body]) => [header, body.self_id]);
 }
 
 /** The events POSTed for `selfId` (by X-Self-ID), parsed; each one's body says the same self_id. */
@@ -233,6 +237,12 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
         lifecycles(webhook, 'enable').sort(),
         [A, B, C].map((id) => [String(id), id]),
       );
+      await waitFor(
+        () => new Set(metaPosts(webhook, 'heartbeat').map(([header]) => header)).size === 3,
+        'heartbeats POSTed for each account',
+      );
+      for (const [header, beat] of metaPosts(webhook, 'heartbeat'))
+        assert.equal(String(beat.self_id), header, 'a heartbeat of its X-Self-ID');
 
       // Quick operations from the POST target: each on its own event's account.
       const quick = { [A]: a.calls, [B]: b.fake.calls, [C]: c.fake.calls };
@@ -317,6 +327,10 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
           () => victimClient.meta('heartbeat').some((h) => h.status.good === false && h.status.online === false),
           "a good=false heartbeat on the victim's client",
         );
+        await waitFor(
+          () => metaPosts(webhook, 'heartbeat').some(([header, beat]) => header === String(victim) && !beat.status.good),
+          'a good=false heartbeat POSTed for the victim',
+        );
         const health = relay.relay.hub.health();
         assert.deepEqual(
           health.accounts.map((x) => [x.self_id, x.status]).sort(),
@@ -371,6 +385,9 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
         assert.equal(framework.sockets.length + limited.sockets.length, reverseSockets, 'no reverse socket closed or redialled');
         assert.equal(framework.open().length + limited.open().length, reverseSockets);
         assert.deepEqual(lifecycles(webhook, 'disable'), [], 'no account said disable');
+        for (const [header, beat] of metaPosts(webhook, 'heartbeat')) {
+          if (header !== String(victim)) assert.ok(beat.status.good, `${header}'s POSTed heartbeats all said good`);
+        }
 
         // It comes back: its clients, which stayed, get its events again.
         if (victim === A) await trio.a.restart();
