@@ -191,7 +191,8 @@ async function roundTrip(target: Target, calls: number): Promise<{ p50: number; 
 /** CPU time of this process and of the relay child so far, ms (NaN for the relay without /proc). */
 let relayPid: number | undefined;
 function cpuNow(): Cpu {
-  return { bench: ownCpu(), relay: relayPid === undefined ? 0 : processCpu(relayPid) };
+  const relay = relayPid === undefined ? { user: 0, system: 0 } : processCpu(relayPid);
+  return { bench: ownCpu(), relay: relay.user + relay.system };
 }
 
 async function measured<T>(work: () => Promise<T>): Promise<[T, Cpu]> {

@@ -63,15 +63,15 @@ export function ownCpu(): number {
 /** Resolution of processCpu, ms (one clock tick). */
 export const PROCESS_CPU_RESOLUTION_MS = 10;
 
-/** CPU time (user + system, every thread) of process `pid` so far, ms, from /proc; NaN where there is none (not Linux). */
-export function processCpu(pid: number): number {
+/** CPU time (every thread) of process `pid` so far, ms, in user space and in the kernel, from /proc; NaN where there is none (not Linux). */
+export function processCpu(pid: number): { user: number; system: number } {
   try {
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them, in clock ticks.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * PROCESS_CPU_RESOLUTION_MS;
+    return { user: Number(fields[11]) * PROCESS_CPU_RESOLUTION_MS, system: Number(fields[12]) * PROCESS_CPU_RESOLUTION_MS };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
 }
 
