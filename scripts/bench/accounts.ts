@@ -14,6 +14,7 @@ import { FakeImplementation } from '../../test/fake-impl.ts';
 import {
   BenchClient,
   type BenchContext,
+  comparisonTable,
   machineBusy,
   machineTicks,
   median,
@@ -24,6 +25,7 @@ import {
   QUICK,
   type RelayProcess,
   relayOutputText,
+  reportTitle,
   startRelayProcess,
   waitUntil,
 } from './kit.ts';
@@ -92,7 +94,7 @@ async function round(
         if (text.includes('"post_type":"meta_event"')) return; // the relay's own heartbeats
         const n = received[i]!++;
         if (text !== expected[n])
-          wrong ??= `${workload.name}: the socket for account ${accountOf[i]} got, as its event ${n + 1}: ${text.slice(0, 160)}`;
+          wrong ??= `${workload.name}: the socket for account ${accountOf[i]} got, as its event ${n + 1}, not the fake's event ${n + 1} (one lost, doubled, changed or misrouted): ${text.slice(0, 160)}`;
       };
     });
 
@@ -139,7 +141,7 @@ function report(results: RoundResult[], load: { before: number[]; after: number[
     { name: `machine busy (${cpus().length} CPUs, all processes)`, unit: '%', digits: 0, value: (r) => r.machineBusy * 100 },
   ];
   const lines: string[] = [''];
-  lines.push(`onebot-relay bench, suite accounts: node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'})`);
+  lines.push(reportTitle('accounts'));
   lines.push(
     `layout: one relay child (node --import tsx src/main.ts, --log-level warn, default settings) with 4 upstream links, each to a fake implementation over forward WS:`,
   );
@@ -163,34 +165,13 @@ function report(results: RoundResult[], load: { before: number[]; after: number[
     `rounds: ${results.map((r) => (r.workload === 'one' ? 'O' : 'T')).join(' ')} (interleaved), after one ${WARMUP_SECONDS} s warm-up of each; values are medians of ${ROUNDS}${QUICK ? ' (BENCH_QUICK: a smoke run, not a measurement)' : ''}`,
   );
   lines.push('');
-  const header = [
-    'metric'.padEnd(40),
-    'unit'.padEnd(5),
-    'one'.padStart(9),
-    'three'.padStart(9),
-    'three/one'.padStart(10),
-    '  rounds one | three',
-  ];
-  lines.push(header.join(' '));
-  lines.push('-'.repeat(header.join(' ').length + 20));
-  for (const row of rows) {
-    const one = median(of('one').map(row.value));
-    const three = median(of('three').map(row.value));
-    const per = (name: Workload['name']) =>
-      of(name)
-        .map((r) => row.value(r).toFixed(row.digits))
-        .join(' ');
-    lines.push(
-      [
-        row.name.padEnd(40),
-        row.unit.padEnd(5),
-        one.toFixed(row.digits).padStart(9),
-        three.toFixed(row.digits).padStart(9),
-        `${(three / one).toFixed(2)}x`.padStart(10),
-        `  ${per('one')} | ${per('three')}`,
-      ].join(' '),
-    );
-  }
+  lines.push(
+    ...comparisonTable(
+      'one',
+      'three',
+      rows.map((row) => ({ ...row, a: of('one').map(row.value), b: of('three').map(row.value) })),
+    ),
+  );
   lines.push('');
   for (const name of ['one', 'three'] as const) {
     const rounds = of(name);
@@ -206,7 +187,7 @@ function report(results: RoundResult[], load: { before: number[]; after: number[
   const pairs = of('one').map((one, i) => usPerDelivery(of('three')[i]!) / usPerDelivery(one));
   lines.push(
     `ratio relay CPU per delivered event, three accounts / one: ${ratio.toFixed(2)}x (round pairs: ${pairs.map((p) => `${p.toFixed(2)}x`).join(' ')}); ` +
-      `issue 10 asks for at most ${LIMIT}x: ${ratio <= LIMIT ? 'within' : 'NOT within'}`,
+      `issue 10 asks for at most ${LIMIT}x: ${ratio <= LIMIT ? 'within' : 'NOT within'}${QUICK ? ' (BENCH_QUICK: not a measurement)' : ''}`,
   );
   const avg = (values: number[]) => values.map((v) => v.toFixed(2)).join(' / ');
   lines.push(`machine load average (1 / 5 / 15 min): ${avg(load.before)} before the suite, ${avg(load.after)} after`);

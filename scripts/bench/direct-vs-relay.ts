@@ -5,18 +5,19 @@
 // from one clock (performance.now). The relay runs in a child process, as it would in production, so it does not
 // share an event loop with the clients. The relay mode therefore pays one extra hop and one extra process: that
 // is the cost being measured.
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { FakeImplementation } from '../../test/fake-impl.ts';
 import {
   BenchClient,
   type BenchContext,
+  comparisonTable,
   median,
   ownCpu,
   pace,
   processCpu,
   QUICK,
   relayOutputText,
+  reportTitle,
   startRelayProcess,
   waitUntil,
 } from './kit.ts';
@@ -226,9 +227,7 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
   const fmt = (value: number, digits: number) => value.toFixed(digits);
   const lines: string[] = [];
   lines.push('');
-  lines.push(
-    `onebot-relay bench, suite relay (direct vs relay): node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'})`,
-  );
+  lines.push(reportTitle('relay (direct vs relay)'));
   lines.push(
     'layout: fake implementation + clients in this process; relay in a child process (node --import tsx src/main.ts, --log-level warn, default settings)',
   );
@@ -240,38 +239,24 @@ function report(results: Record<Mode, RoundResult[]>, order: Mode[], relayOutput
     `rounds: ${order.map((m) => (m === 'direct' ? 'D' : 'R')).join(' ')} (interleaved), after one warm-up per mode; values are medians of ${ROUNDS} rounds`,
   );
   lines.push('');
-  const header = [
-    'metric'.padEnd(36),
-    'unit'.padEnd(5),
-    'direct'.padStart(10),
-    'relay'.padStart(10),
-    'relay/direct'.padStart(13),
-    '  rounds direct | relay',
-  ];
-  lines.push(header.join(' '));
-  lines.push('-'.repeat(header.join(' ').length + 20));
-  const ratios: string[] = [];
-  for (const row of rows) {
-    const direct = median(results.direct.map((r) => r[row.key]));
-    const relay = median(results.relay.map((r) => r[row.key]));
+  const side = (mode: Mode, key: (typeof rows)[number]['key']) => results[mode].map((r) => r[key]);
+  lines.push(
+    ...comparisonTable(
+      'direct',
+      'relay',
+      rows.map((row) => ({ ...row, a: side('direct', row.key), b: side('relay', row.key) })),
+    ),
+  );
+  const ratios = rows.map((row) => {
+    const direct = median(side('direct', row.key));
+    const relay = median(side('relay', row.key));
     const ratio = relay / direct;
-    const per = (mode: Mode) => results[mode].map((r) => fmt(r[row.key], row.digits)).join(' ');
-    lines.push(
-      [
-        row.name.padEnd(36),
-        row.unit.padEnd(5),
-        fmt(direct, row.digits).padStart(10),
-        fmt(relay, row.digits).padStart(10),
-        `${ratio.toFixed(2)}x`.padStart(13),
-        `  ${per('direct')} | ${per('relay')}`,
-      ].join(' '),
-    );
     const meaning =
       row.better === 'lower'
         ? `relay adds ${fmt(relay - direct, row.digits)} ${row.unit}`
         : `relay delivers ${(ratio * 100).toFixed(0)}% of direct`;
-    ratios.push(`ratio ${row.name}: ${ratio.toFixed(2)}x relay/direct (${row.better} is better; ${meaning})`);
-  }
+    return `ratio ${row.name}: ${ratio.toFixed(2)}x relay/direct (${row.better} is better; ${meaning})`;
+  });
   lines.push('');
   lines.push(...ratios);
   // Where the relay's own CPU goes, per delivered frame (relay rounds only).

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -91,6 +92,49 @@ export function machineTicks(): { busy: number; total: number } | undefined {
 export function machineBusy(before: ReturnType<typeof machineTicks>, after: ReturnType<typeof machineTicks>): number {
   if (!before || !after || after.total === before.total) return NaN;
   return (after.busy - before.busy) / (after.total - before.total);
+}
+
+/** The first line of a suite's report: which suite, on which Node and machine. */
+export function reportTitle(suite: string): string {
+  return `onebot-relay bench, suite ${suite}: node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? '?'})`;
+}
+
+export interface TableRow {
+  name: string;
+  unit: string;
+  digits: number;
+  /** Every round's value, side a and side b. */
+  a: number[];
+  b: number[];
+}
+
+/** A table comparing side a with side b, row by row: the median of each, b/a, and every round's value. */
+export function comparisonTable(a: string, b: string, rows: TableRow[]): string[] {
+  const nameWidth = Math.max(...rows.map((row) => row.name.length));
+  const header = [
+    'metric'.padEnd(nameWidth),
+    'unit'.padEnd(5),
+    a.padStart(10),
+    b.padStart(10),
+    `${b}/${a}`.padStart(13),
+    `  rounds ${a} | ${b}`,
+  ];
+  const lines = [header.join(' '), '-'.repeat(header.join(' ').length + 20)];
+  for (const row of rows) {
+    const fmt = (value: number) => value.toFixed(row.digits);
+    const [ma, mb] = [median(row.a), median(row.b)];
+    lines.push(
+      [
+        row.name.padEnd(nameWidth),
+        row.unit.padEnd(5),
+        fmt(ma).padStart(10),
+        fmt(mb).padStart(10),
+        `${(mb / ma).toFixed(2)}x`.padStart(13),
+        `  ${row.a.map(fmt).join(' ')} | ${row.b.map(fmt).join(' ')}`,
+      ].join(' '),
+    );
+  }
+  return lines;
 }
 
 /** Ports the OS considers free right now: listen on 0, note the port, close. */
