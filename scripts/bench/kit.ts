@@ -17,11 +17,11 @@ export const QUICK = process.env.BENCH_QUICK === '1';
 export interface BenchContext {
   /** Throws once the run was interrupted: call between workloads. */
   check(): void;
-  /** Run at the end, newest first, whatever happens. */
+  /** Run newest first once the suite is over (or the run stops), whatever happens. */
   cleanups: (() => Promise<void>)[];
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function waitUntil(condition: () => boolean, what: string, timeout: number): Promise<void> {
   const start = performance.now();
@@ -220,7 +220,7 @@ export class BenchClient {
 // ---------------------------------------------------------------------------------------------------------------
 // The relay in a child process, as in production: it does not share an event loop with the bench's clients.
 
-export interface RelayHealth {
+interface RelayHealth {
   status: string;
   clients: number;
   accounts: { self_id: unknown }[];
@@ -231,7 +231,6 @@ export interface RelayProcess {
   /** The WebSocket server for clients, ending in "/". */
   url: string;
   output: string[];
-  health(): Promise<RelayHealth>;
   /** Wait until no client is connected any more (so that rounds do not overlap). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -312,7 +311,7 @@ export async function startRelayProcess(upstreams: string[]): Promise<RelayProce
     }
     await sleep(50);
   }
-  return { pid: child.pid!, url: `ws://127.0.0.1:${wsPort}/`, output, health, idle, stop };
+  return { pid: child.pid!, url: `ws://127.0.0.1:${wsPort}/`, output, idle, stop };
 }
 
 /** The relay child's output for a report: its lines, or that there were none. */
