@@ -15,6 +15,7 @@ import type { Spool } from './spool.ts';
 import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
+import type { LinkHost, Upstream } from './upstream/upstream.ts';
 import { WsLink } from './upstream/ws-link.ts';
 import type { UpstreamPiece } from './upstreams.ts';
 
@@ -122,7 +123,7 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
   const pieces = config.upstreams.map((u): UpstreamPiece => {
     if (u.listen) {
       const options = { listen: u.listen, token: u.token, allowOrigins: config.allowOrigins, ping, maxPayload: config.maxPayload };
-      return piece('upstream', `listening on ${formatAddress(u.listen)}`, options, (o, host) => new ReverseListener(o, host, log));
+      return upstreamPiece(`listening on ${formatAddress(u.listen)}`, options, (o, host) => new ReverseListener(o, host, log), true);
     }
     const url = u.url!;
     const reconnect = reconnectOf(config, url);
@@ -139,12 +140,17 @@ function upstreamPieces(config: Config, log: Logger): UpstreamPiece[] {
         maxPayload: config.maxPayload,
         reconnect,
       };
-      return piece('upstream', redactUrl(url), options, (o, host) => new HttpLink(o, host, log));
+      return upstreamPiece(redactUrl(url), options, (o, host) => new HttpLink(o, host, log));
     }
     const options = { url, token: u.token, ping, reconnect, maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout };
-    return piece('upstream', redactUrl(url), options, (o, host) => new WsLink(o, host, log));
+    return upstreamPiece(redactUrl(url), options, (o, host) => new WsLink(o, host, log));
   });
   return distinct(pieces);
+}
+
+/** An upstream's piece; `listens` for a listener, whose accounts are whatever implementations dial it. */
+function upstreamPiece<O>(where: string, options: O, make: (options: O, host: LinkHost) => Upstream, listens = false): UpstreamPiece {
+  return { ...piece('upstream', where, options, make), listens };
 }
 
 /** The delivery profiles an endpoint's settings describe: its own, and its named clients'. */

@@ -17,12 +17,20 @@ const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${is
 const objectOf = (what: string) => (issue: Issue & { expected?: string | null }) =>
   issue.expected === 'never' ? 'unknown setting (see README for the settings of each endpoint)' : expected(what)(issue);
 
+/** Node's timers take at most this many ms; a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 const milliseconds = (min: number) =>
   v.pipe(
     v.number(expected('a number of milliseconds')),
     v.integer(expected('a whole number of milliseconds')),
     v.minValue(min, expected(`at least ${min} ms`)),
+    v.maxValue(LONGEST_TIMER_MS, expected(`at most ${LONGEST_TIMER_MS} ms (about 24 days)`)),
   );
+
+/** A whole number of `unit` of at least `min`; `atLeast` says why, when it is not below. */
+const count = (unit: string, min: number, atLeast = `at least ${min} ${unit}`) =>
+  v.pipe(v.number(expected(`a number of ${unit}`)), v.integer(expected(`a whole number of ${unit}`)), v.minValue(min, expected(atLeast)));
 
 const bytes = (min: number) =>
   v.pipe(
@@ -371,11 +379,7 @@ const ConfigSchema = v.strictObject(
     handshakeTimeout: v.optional(milliseconds(100), DEFAULTS.handshakeTimeout),
     reconnectMax: v.optional(milliseconds(100), DEFAULTS.reconnectMax),
     bufferEvents: v.optional(
-      v.pipe(
-        v.number(expected('a number of events')),
-        v.integer(expected('a whole number of events')),
-        v.minValue(1, expected('1 or more events (an HTTP POST target queues its events there too)')),
-      ),
+      count('events', 1, '1 or more events (an HTTP POST target queues its events there too)'),
       DEFAULTS.bufferEvents,
     ),
     bufferBytes: v.optional(bytes(64 * 1024), DEFAULTS.bufferBytes),
@@ -383,14 +387,7 @@ const ConfigSchema = v.strictObject(
     rateLimitInterval: v.optional(milliseconds(0), DEFAULTS.rateLimitInterval),
     adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
     healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
-    unhealthyAfter: v.optional(
-      v.pipe(
-        v.number(expected('a number of calls')),
-        v.integer(expected('a whole number of calls')),
-        v.minValue(1, expected('at least 1 call')),
-      ),
-      DEFAULTS.unhealthyAfter,
-    ),
+    unhealthyAfter: v.optional(count('calls', 1, 'at least 1 call'), DEFAULTS.unhealthyAfter),
     onUnhealthy: v.optional(v.string(expected('a command line')), DEFAULTS.onUnhealthy),
     unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
     unhealthyCooldown: v.optional(milliseconds(1000), DEFAULTS.unhealthyCooldown),

@@ -125,13 +125,20 @@ export class Hub implements Accounts {
     return this.accounts.reduce((n, a) => n + a.eventsReceived, 0);
   }
 
-  /** Where the links of one upstream get their accounts: the same ones again when that upstream is rebuilt. */
-  host(origin: string): LinkHost {
+  /**
+   * Where the links of one upstream get their accounts: the same ones again when that upstream is rebuilt. `listens`:
+   * it is a listener, any number of implementations dial it.
+   */
+  host(origin: string, listens = false): LinkHost {
     if (!this.byOrigin.has(origin)) this.byOrigin.set(origin, []);
     return {
       attach: (link: LinkPort, selfId?: SelfId): UpstreamSink => {
         const accounts = this.byOrigin.get(origin)!;
-        const known = accounts.find((a) => (selfId === undefined ? a.selfId === undefined || accounts.length === 1 : a.selfId === selfId));
+        // A link that names no account takes back the upstream's only one (a rebuilt link, or an implementation dialling a
+        // rebuilt listener again); on a listener never one that is up: that one is another implementation's.
+        const known = accounts.find((a) =>
+          selfId === undefined ? a.selfId === undefined || (accounts.length === 1 && !(listens && a.isUp)) : a.selfId === selfId,
+        );
         if (known) {
           known.relink(link);
           return known;

@@ -5,7 +5,8 @@ import type { Hub } from './hub.ts';
 import type { Logger } from './log.ts';
 import type { LinkHost, Upstream } from './upstream/upstream.ts';
 
-export type UpstreamPiece = Piece<Upstream, [LinkHost]>;
+/** `listens`: implementations dial it, any number (a reverse listener); otherwise it carries one account. */
+export type UpstreamPiece = Piece<Upstream, [LinkHost]> & { listens: boolean };
 
 interface Running {
   /** Which accounts are its own: kept across rebuilds. */
@@ -42,8 +43,9 @@ export class Upstreams {
   /**
    * Move to `pieces`; returns what changed, for the log. Unchanged ones run on. A changed one (the same
    * address with new settings, or else the next removed one in order) is stopped and rebuilt with its
-   * accounts, so their clients stay; when the new one cannot start, the previous one comes back. The
-   * rest of the removed ones stop (their accounts' clients are told); the rest of the new ones start.
+   * accounts, so their clients stay (unless a listener becomes a dialled link or back: those are other
+   * accounts); when the new one cannot start, the previous one comes back. The rest of the removed ones
+   * stop (their accounts' clients are told); the rest of the new ones start.
    */
   async apply(pieces: UpstreamPiece[]): Promise<string[]> {
     const byKey = new Map(this.running.map((r) => [r.piece.key, r]));
@@ -79,11 +81,16 @@ export class Upstreams {
 
   private async rebuild(old: Running, piece: UpstreamPiece, changes: string[]): Promise<Running> {
     await old.upstream.stop('upstream settings changed');
+    // A listener's accounts are whichever dial it, a dialled link's the one it reaches: neither kind takes the other's.
+    const sameKind = piece.listens === old.piece.listens;
+    const origin = sameKind ? old.origin : `upstream#${++this.origins}`;
     try {
-      const running = await this.launch(old.origin, piece);
+      const running = await this.launch(origin, piece);
+      if (!sameKind) this.hub.forget(old.origin);
       changes.push(`upstream → ${piece.where}`);
       return running;
     } catch (err) {
+      if (!sameKind) this.hub.forget(origin);
       this.log.error(`reload: the new upstream (${piece.where}) could not start: ${(err as Error).message}; back to the previous one`);
       return this.launch(old.origin, old.piece);
     }
@@ -108,7 +115,7 @@ export class Upstreams {
   }
 
   private async launch(origin: string, piece: UpstreamPiece): Promise<Running> {
-    const upstream = piece.make(this.hub.host(origin));
+    const upstream = piece.make(this.hub.host(origin, piece.listens));
     await upstream.start();
     return { origin, piece, upstream };
   }

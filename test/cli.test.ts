@@ -155,6 +155,8 @@ describe('settings', () => {
   it('names the key, where it came from, what was expected and what was given', () => {
     rejects(['--ping', 'abc'], /ping \(--ping\): expected a number of milliseconds, got "abc"/);
     rejects(['--ping', '10'], /ping \(--ping\): expected at least 50 ms, got 10/);
+    // Node fires a longer timer at once: a hold of 3e9 ms would be no hold at all.
+    rejects(['--hold', '3000000000'], /hold \(--hold\): expected at most 2147483647 ms \(about 24 days\), got 3000000000/);
     rejects(['--ws', 'localhost'], /ws\.0 \(--ws\): expected "HOST:PORT".*got "localhost"/);
     rejects(
       ['--upstream', 'garbage'],

@@ -13,6 +13,8 @@ export interface FakeOptions {
   heartbeat?: number;
   /** How a wrong token is refused: HTTP 401/403 before the upgrade (go-cqhttp, Lagrange), or as NapCat does. */
   refuseTokenAs?: 'http' | 'napcat';
+  /** The message_id its first send answers with (default 1001): two fakes with their own ranges tell their replies apart. */
+  firstMessageId?: number;
 }
 
 export interface ReceivedCall {
@@ -41,7 +43,7 @@ export class FakeImplementation {
 
   private constructor(private readonly options: FakeOptions) {
     this.heartbeat = options.heartbeat ?? 0;
-    this.replies = new FakeReplies(options.selfId ?? 10001);
+    this.replies = new FakeReplies(options.selfId ?? 10001, options.firstMessageId);
   }
 
   static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
@@ -198,9 +200,14 @@ export class FakeImplementation {
 
 /** How the fakes answer actions: frames without the echo (a stream action gives several). */
 export class FakeReplies {
-  private messageId = 1000;
+  private messageId: number;
 
-  constructor(private readonly selfId: number) {}
+  constructor(
+    private readonly selfId: number,
+    firstMessageId = 1001,
+  ) {
+    this.messageId = firstMessageId - 1;
+  }
 
   to(action: string, params: Record<string, unknown>): Record<string, unknown>[] {
     const ok = (data: unknown) => [{ status: 'ok', retcode: 0, data, message: '', wording: '' }];

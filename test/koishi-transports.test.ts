@@ -6,85 +6,31 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HttpApiAdapter } from '../src/downstream/http-api.ts';
 import { FakeImplementation } from './fake-impl.ts';
-import { freePort, startTestRelay, type TestRelay, waitFor } from './helpers.ts';
+import { startTestRelay, type TestRelay, waitFor } from './helpers.ts';
 import {
-  answerPings,
+  addBot,
   assertReplySent,
   assertSession,
   botOnline,
   groupMessage,
-  HTTP,
-  type KoishiApp,
-  type KoishiContext,
-  koishi,
   loginCalls,
-  OneBot,
+  PATH,
   RESPONSE_TIMEOUT,
-  Server,
+  type ServingApp,
+  servingApp,
   stopApp,
 } from './koishi-kit.ts';
-
-const PATH = '/onebot';
-
-interface App extends KoishiApp {
-  /** Where its server listens. */
-  port: number;
-}
-
-/**
- * Works around koishi-plugin-adapter-onebot 6.9.4's HTTP receiver, which reads `ctx.body` (Koa's *response* body,
- * still undefined) where it means the parsed request body: its signature check then throws (HTTP 500) and no event
- * is ever dispatched. plugin-server parses the body (koa-body, into `ctx.request.body`) before each route, and
- * @koa/router runs every route matching a path in the order they were registered; so a route on the same path,
- * registered before the adapter's (which it only adds when the bot starts), can hand the parsed body over.
- * Nothing else changes: the adapter still checks the signature over JSON.stringify of that body and sets the status.
- */
-const BodyForOneBot = {
-  name: 'onebot-request-body-as-ctx-body',
-  inject: ['server'],
-  apply(ctx: KoishiContext, config: { path: string }) {
-    ctx.server.post(config.path, async (c, next) => {
-      c.body = c.request.body;
-      await next();
-    });
-  },
-};
-
-/**
- * A started Koishi app with the HTTP client and a server listening on 127.0.0.1 (its port is `app.port`), but no bot
- * yet: the relay is then pointed at the port it really got. Its message handler answers "ping ..." in the same group.
- */
-async function koishiApp(fixBody = false): Promise<App> {
-  const ctx = new koishi.Context();
-  // Only a starting point: plugin-server does not listen at all on port 0.
-  const from = await freePort();
-  // If another process took the port meanwhile, the server tries the next ones.
-  const forks = [ctx.plugin(HTTP), ctx.plugin(Server, { host: '127.0.0.1', port: from, maxPort: from + 100 })];
-  if (fixBody) forks.push(ctx.plugin(BodyForOneBot, { path: PATH }));
-  const app: App = { ctx, forks, port: 0, received: [], sendResults: [] };
-  answerPings(app);
-  await ctx.start();
-  // plugin-server does not wait for its listen() to complete.
-  await waitFor(() => ctx.server._http.listening, "Koishi's server to listen");
-  app.port = ctx.server.port!;
-  return app;
-}
-
-/** Add the OneBot bot (serving PATH) to a running app. */
-function addBot(app: App, config: Record<string, unknown>): void {
-  app.forks.push(app.ctx.plugin(OneBot, { path: PATH, ...config }));
-}
 
 describe('koishi (adapter-onebot 6, ws-reverse: the relay dials Koishi)', { timeout: 30_000 }, () => {
   let fake: FakeImplementation;
   let relay: TestRelay | undefined;
-  let app: App | undefined;
+  let app: ServingApp | undefined;
   let online = false;
 
   before(async () => {
     fake = await FakeImplementation.start();
     // Koishi first, so that the relay's first dial finds it listening.
-    app = await koishiApp();
+    app = await servingApp();
     addBot(app, { selfId: String(fake.selfId), protocol: 'ws-reverse', responseTimeout: RESPONSE_TIMEOUT });
     // A token too: the relay sends it as a Bearer header, which Koishi ignores in this mode.
     relay = await startTestRelay(fake.url, { reverse: [`ws://127.0.0.1:${app.port}${PATH}`], token: 'relay-token' });
@@ -125,13 +71,13 @@ describe('koishi (adapter-onebot 6, http: signed event POSTs and HTTP API calls 
   const SECRET = 'post-secret';
   let fake: FakeImplementation;
   let relay: TestRelay | undefined;
-  let app: App | undefined;
+  let app: ServingApp | undefined;
   let relayLogins = 0;
 
   before(async () => {
     fake = await FakeImplementation.start();
     // Koishi's server (and the body workaround's route) first, so that the relay posts to the port it really got.
-    app = await koishiApp(true);
+    app = await servingApp(true);
     const target = `http://127.0.0.1:${app.port}${PATH}`;
     relay = await startTestRelay(fake.url, {
       http: ['127.0.0.1:0'],

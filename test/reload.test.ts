@@ -181,6 +181,7 @@ describe('reload', { timeout: 30_000 }, () => {
       await waitFor(() => newFake.sockets.size === 1 && oldFake.sockets.size === 0, 'the new link instead of the old');
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up');
       const sent = newFake.emit(2);
+      assert.equal(relay.relay.hub.health().accounts.length, 1, 'the rebuilt link carries the same account');
       await client.waitForFrames(() => client.events().length === 2, 'events from the new upstream');
       assert.deepEqual(client.events(), sent);
       assert.equal(client.ws.readyState, client.ws.OPEN);
@@ -205,6 +206,7 @@ describe('reload', { timeout: 30_000 }, () => {
       relay.settings.callTimeout = 5_000;
       assert.equal(await relay.relay.reload(), true);
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up again');
+      assert.equal(relay.relay.hub.health().accounts.length, 1, 'the rebuilt link carries the same account');
       const reply = await client.call('echo_params', {}, 'after');
       assert.equal(reply.status, 'ok', `answered within the new timeout: ${JSON.stringify(reply)}`);
     } finally {

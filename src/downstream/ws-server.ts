@@ -57,6 +57,7 @@ export class WsServerAdapter implements EventAdapter {
   private retired = false;
   /** What sessions that ended and buffers that were forgotten had counted. */
   private readonly gone: EndpointTotals = { delivered: 0, dropped: 0, failed: 0 };
+  private stopWatching: () => void = () => {};
 
   constructor(
     private readonly options: WsServerOptions,
@@ -139,6 +140,9 @@ export class WsServerAdapter implements EventAdapter {
       if (client.buffer.size) this.leave(client);
       else if (!client.session) this.named.delete(client.key); // nothing to give it: unknown, as before it stopped
     }
+    this.stopWatching = this.accounts.onAccount((selfId, change) => {
+      if (change === 'removed') this.retire(selfId);
+    });
     return this.listener.open();
   }
 
@@ -168,9 +172,25 @@ export class WsServerAdapter implements EventAdapter {
   }
 
   async close(): Promise<void> {
+    this.stopWatching();
     for (const client of this.named.values()) client.buffer.abandon();
     await Promise.all([...this.sessions].map((session) => session.close(1001, 'relay shutting down', true)));
     await this.listener.close();
+  }
+
+  /** An account is no longer served: its clients hear lifecycle disable and are closed; what was kept for it goes. */
+  private retire(selfId: SelfId): void {
+    for (const session of this.sessions) {
+      if (session.selfId === selfId) void session.close(1001, `account ${selfId} is no longer served`, true);
+    }
+    for (const client of this.named.values()) {
+      if (client.selfId !== selfId) continue;
+      if (client.buffer.size)
+        this.log.warn(`client "${client.name}": account ${selfId} is no longer served; ${client.buffer.size} kept event(s) not delivered`);
+      this.named.delete(client.key);
+      this.gone.dropped += client.buffer.dropped + client.buffer.size;
+      client.buffer.discard(); // counted as dropped: not replayed after a restart either
+    }
   }
 
   private connection(c: Context<{ Bindings: HttpBindings }>, role: Role, options: SessionOptions): WSEvents {

@@ -38,14 +38,14 @@ async def on_group_message(event: Event):
     text = event.message if isinstance(event.message, str) else "".join(
         s["data"].get("text", "") for s in event.message if s["type"] == "text"
     )
-    report("message", group_id=event.group_id, message_id=event.message_id, text=text)
+    report("message", self_id=event.self_id, group_id=event.group_id, message_id=event.message_id, text=text)
     if text == "quick":
         return {"reply": f"quick pong from {NAME}"}
     if text != "ping":
         return None
     try:
         result = await bot.send(event, f"pong from {NAME}", self_id=event.self_id)
-        report("sent", message_id=result["message_id"])
+        report("sent", self_id=event.self_id, message_id=result["message_id"])
     except ActionFailed as e:
         report("failed", error="ActionFailed", retcode=e.retcode, message=e.result.get("message"))
     except (NetworkError, ApiNotAvailable) as e:

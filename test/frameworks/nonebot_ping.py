@@ -37,12 +37,19 @@ ping = on_message()
 @ping.handle()
 async def on_group_message(bot: Bot, event: GroupMessageEvent) -> None:
     text = event.get_plaintext()
-    report("message", type=type(event).__name__, group_id=event.group_id, message_id=event.message_id, text=text)
+    report(
+        "message",
+        type=type(event).__name__,
+        self_id=event.self_id,
+        group_id=event.group_id,
+        message_id=event.message_id,
+        text=text,
+    )
     if text != "ping":
         return
     try:
         result = await bot.send(event, f"pong from {NAME}")
-        report("sent", message_id=result["message_id"])
+        report("sent", self_id=event.self_id, message_id=result["message_id"])
     except ActionFailed as e:
         report("failed", error="ActionFailed", retcode=e.info.get("retcode"), message=e.info.get("message"))
     except NetworkError as e:
