@@ -205,6 +205,36 @@ describe('fault: the relay killed while it keeps events', { timeout: 120_000 }, 
     }
   });
 
+  it('replays a named WebSocket client its kept events after a SIGKILL, then those kept since, in order', async () => {
+    const dir = tempDir();
+    const fake = await FakeImplementation.start();
+    const relay = await Relay.start(fake.url, join(dir, 'spool'), []);
+    try {
+      const first = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      await waitFor(() => first.parsed().some((f) => f.meta_event_type === 'lifecycle'), 'its lifecycle connect');
+      first.ws.close();
+      await new Promise((r) => setTimeout(r, 300)); // the relay sees it go
+      const before = fake.emit(200).map((t) => JSON.parse(t).message_id as number);
+      await until(async () => (await relay.kept(/WebSocket server/)) === 200, '200 events kept for it');
+      await relay.kill();
+      await relay.restart();
+      await waitFor(() => [...fake.sockets].some((ws) => ws.readyState === ws.OPEN), 'the restarted relay to connect');
+      await until(async () => (await relay.kept(/WebSocket server/)) === 200, 'the 200 recovered for it');
+      const since = fake.emit(100).map((t) => JSON.parse(t).message_id as number);
+      await until(async () => (await relay.kept(/WebSocket server/)) === 300, '100 more kept');
+      const back = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      await waitFor(() => messageIds(back.parsed()).length === 300, 'all 300', 10_000);
+      const result = tally('relay SIGKILLed with a named WebSocket client away', [...before, ...since], messageIds(back.parsed()));
+      assert.deepEqual(messageIds(back.parsed()), [...before, ...since]);
+      assert.equal(result.duplicated, 0);
+      back.ws.close();
+    } finally {
+      await relay.kill();
+      await fake.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps events in memory when the spool folder cannot be written: one warning, delivery goes on', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file'), '');
