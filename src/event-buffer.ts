@@ -118,6 +118,11 @@ export class EventBuffer {
     if (all.length) this.done(all.at(-1)!);
   }
 
+  /** The target is known from now on, kept for or not: after a restart it is away until it returns. */
+  claim(): void {
+    this.store?.claim();
+  }
+
   /** The target is forgotten for good: its events and its files go. */
   remove(): void {
     this.takeAll();

@@ -71,9 +71,9 @@ export class TargetSpool {
     }
     this.guard(() => {
       this.recover();
-      // Nothing kept: no files until something is.
-      if (this.recovered.length === 0) this.fs.rmSync(dir, { recursive: true, force: true });
-      else this.roll();
+      // Nothing kept: no segments until something is (the folder and its key stay: the target is known).
+      if (this.recovered.length) this.roll();
+      else this.removeSegments();
     });
   }
 
@@ -115,6 +115,14 @@ export class TargetSpool {
   requeue(event: SpooledEvent): void {
     this.acked = Math.min(this.acked, event.seq - 1);
     this.write({ kind: 'event', ...event });
+  }
+
+  /**
+   * The target is known from now on, kept for or not: a restart finds it (a named client connected when the relay
+   * dies is away after the restart, so that what comes before it reconnects is kept for it).
+   */
+  claim(): void {
+    if (!this.broken) this.guard(() => this.create());
   }
 
   /** The target is forgotten: its files go. */
@@ -216,6 +224,11 @@ export class TargetSpool {
     this.create();
     this.roll();
     this.spool.recovered();
+  }
+
+  private removeSegments(): void {
+    for (const segment of this.segments) this.fs.unlinkSync(join(this.dir, segmentName(segment.number)));
+    this.segments = [];
   }
 
   /** Remove every segment but the one written to whose events are all done. */

@@ -166,15 +166,22 @@ export class Spool implements SpoolHost {
     }
   }
 
-  /** Remove folders that name no target, or whose every file is too old to be replayed. */
+  /**
+   * Remove folders that name no target, and segments too old to be replayed (every one of a target, or none: they
+   * are read in order). A target's folder and key stay: the target is known.
+   */
   private prune(): void {
     const now = Date.now();
     for (const folder of this.folders()) {
       const path = join(this.options.dir, folder);
       if (!this.fs.statSync(path).isDirectory()) continue; // not the spool's
-      const files = this.fs.readdirSync(path);
-      const newest = Math.max(0, ...files.map((f) => this.fs.statSync(join(path, f)).mtimeMs));
-      if (this.keyIn(folder) === undefined || now - newest > this.options.maxAge) this.fs.rmSync(path, { recursive: true, force: true });
+      if (this.keyIn(folder) === undefined) {
+        this.fs.rmSync(path, { recursive: true, force: true });
+        continue;
+      }
+      const segments = this.fs.readdirSync(path).filter((f) => f.endsWith('.seg'));
+      const newest = Math.max(0, ...segments.map((f) => this.fs.statSync(join(path, f)).mtimeMs));
+      if (now - newest > this.options.maxAge) for (const f of segments) this.fs.unlinkSync(join(path, f));
     }
   }
 }

@@ -131,14 +131,13 @@ export class WsServerAdapter implements EventAdapter {
     return addTotals([...[...this.sessions].map((s) => s.status()), ...buffers], { ...this.gone });
   }
 
-  /** Named clients the spool kept events for before the relay stopped are away until they return. */
+  /** Named clients known before the relay stopped (the spool keeps their names) are away until they return. */
   open(): Promise<void> {
     const prefix = this.spoolPrefix();
     for (const key of this.options.buffer.spool?.keys(prefix) ?? []) {
       const client = this.namedClient(key.slice(prefix.length));
       client.buffer.recover();
-      if (client.buffer.size) this.leave(client);
-      else if (!client.session) this.named.delete(client.key); // nothing to give it: unknown, as before it stopped
+      this.leave(client);
     }
     this.stopWatching = this.accounts.onAccount((selfId, change) => {
       if (change === 'removed') this.retire(selfId);
@@ -189,7 +188,7 @@ export class WsServerAdapter implements EventAdapter {
         this.log.warn(`client "${client.name}": account ${selfId} is no longer served; ${client.buffer.size} kept event(s) not delivered`);
       this.named.delete(client.key);
       this.gone.dropped += client.buffer.dropped + client.buffer.size;
-      client.buffer.discard(); // counted as dropped: not replayed after a restart either
+      client.buffer.remove(); // counted as dropped, and forgotten: not away after a restart either
     }
   }
 
@@ -234,6 +233,7 @@ export class WsServerAdapter implements EventAdapter {
       void client.session.close(1008, 'replaced by a newer connection with the same client name');
     }
     client.session = session;
+    client.buffer.claim();
     // Kept events are for the account it had; it gets its account's events from now on.
     this.accounts.whenKnown(session.selector, (selfId) => {
       if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.discard();

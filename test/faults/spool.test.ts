@@ -235,6 +235,28 @@ describe('fault: the relay killed while it keeps events', { timeout: 120_000 }, 
     }
   });
 
+  it('keeps events for a named WebSocket client that was connected when the relay was SIGKILLed, until it is back', async () => {
+    const dir = tempDir();
+    const fake = await FakeImplementation.start();
+    const relay = await Relay.start(fake.url, join(dir, 'spool'), []);
+    try {
+      const first = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      await waitFor(() => first.parsed().some((f) => f.meta_event_type === 'lifecycle'), 'its lifecycle connect');
+      await relay.restart(); // SIGKILL: it was connected, nothing was kept for it
+      await waitFor(() => [...fake.sockets].some((ws) => ws.readyState === ws.OPEN), 'the restarted relay to connect');
+      const sent = fake.emit(100).map((t) => JSON.parse(t).message_id as number);
+      await until(async () => (await relay.kept(/WebSocket server/)) === 100, '100 events kept for it before it is back');
+      const back = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
+      await waitFor(() => messageIds(back.parsed()).length === 100, 'all 100');
+      assert.deepEqual(messageIds(back.parsed()), sent);
+      back.ws.close();
+    } finally {
+      await relay.kill();
+      await fake.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps events in memory when the spool folder cannot be written: one warning, delivery goes on', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file'), '');

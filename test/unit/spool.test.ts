@@ -109,7 +109,7 @@ describe('Spool: what a restart recovers', () => {
     );
   });
 
-  it('removes at start what is too old to replay, and folders that name no target', (t) => {
+  it('removes at start what is too old to replay, and folders that name no target; a target stays known', (t) => {
     const dir = tempDir(t);
     const { spool } = open(dir);
     spool.target('old').append('a', 1);
@@ -120,8 +120,36 @@ describe('Spool: what a restart recovers', () => {
     for (const file of fs.readdirSync(join(dir, oldFolder!))) fs.utimesSync(join(dir, oldFolder!, file), longAgo, longAgo);
     fs.mkdirSync(join(dir, 'stray'));
     fs.writeFileSync(join(dir, 'README.txt'), 'not the spool’s');
-    assert.deepEqual(open(dir).spool.keys(), ['young']);
-    assert.deepEqual(fs.readdirSync(dir).length, 2, 'the young target and the file that is not a folder');
+    const again = open(dir).spool;
+    assert.deepEqual(again.keys().sort(), ['old', 'young']);
+    assert.deepEqual(fs.readdirSync(join(dir, oldFolder!)), ['target'], 'its events expired, its key stays');
+    assert.deepEqual(
+      again
+        .target('old')
+        .takeRecovered()
+        .map((e) => e.text),
+      [],
+    );
+    assert.deepEqual(
+      again
+        .target('young')
+        .takeRecovered()
+        .map((e) => e.text),
+      ['b'],
+    );
+    assert.ok(!fs.existsSync(join(dir, 'stray')));
+    assert.ok(fs.existsSync(join(dir, 'README.txt')), 'a file that is not a folder is not the spool’s');
+  });
+
+  it('knows a target it was told to claim, with nothing kept, after a restart; forgets one removed', (t) => {
+    const dir = tempDir(t);
+    const { spool } = open(dir);
+    spool.target('ws 127.0.0.1:6710 /bot').claim();
+    spool.target('ws 127.0.0.1:6710 /gone').claim();
+    spool.target('ws 127.0.0.1:6710 /gone').remove();
+    spool.target('ws 127.0.0.1:6710 /quiet'); // never claimed nor kept for
+    spool.close();
+    assert.deepEqual(open(dir).spool.keys('ws 127.0.0.1:6710 '), ['ws 127.0.0.1:6710 /bot']);
   });
 });
 
@@ -242,7 +270,7 @@ describe('Spool: torn and damaged records', () => {
     const { texts: back, messages } = reopen(dir);
     assert.deepEqual(back, []);
     assert.equal(messages('warn').length, 2);
-    assert.deepEqual(fs.readdirSync(dir), [], 'nothing kept: nothing left on disk');
+    assert.deepEqual(segments(dir), [], 'nothing kept: no segment left on disk');
   });
 });
 
