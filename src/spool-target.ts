@@ -107,6 +107,7 @@ export class TargetSpool {
     }
     if (this.fd === undefined) return;
     this.write({ kind: 'ack', seq });
+    if (this.broken) return; // that write failed
     if (this.acked >= this.lastSeq && this.segments.at(-1)!.bytes > RESET_BYTES) this.guard(() => this.roll());
     else this.guard(() => this.removeDone());
   }

@@ -320,6 +320,26 @@ describe('Spool: a folder that cannot be written', () => {
     assert.deepEqual(reopen(dir).spool.keys(), ['a'], 'b still has events kept in memory only');
   });
 
+  it('never throws, whichever write fails: an event, an acknowledgement, a new segment, a claim', (t) => {
+    mockClock(t);
+    for (const failing of ['append', 'ack', 'roll', 'claim'] as const) {
+      const dir = tempDir(t);
+      const disk = failingFs();
+      const { spool, messages } = open(dir, { segmentBytes: 100 }, disk.fs);
+      const target = spool.target(KEY);
+      const seq = target.append('{"n":1}', 1);
+      disk.full = true;
+      if (failing === 'append') target.append('{"n":2}', 1);
+      if (failing === 'ack') target.ack(seq);
+      if (failing === 'roll') for (const text of texts(5)) target.append(text, 1);
+      if (failing === 'claim') spool.target('ws 127.0.0.1:6710 /bot').claim();
+      target.requeue({ seq, at: 1, text: '{"n":1}' });
+      target.ack(seq + 10);
+      assert.equal(messages('warn').length, 1, failing);
+      spool.close();
+    }
+  });
+
   it('on a real ENOSPC (a 64 KiB tmpfs) loses nothing in memory and never throws', async (t) => {
     const dir = join(tempDir(t), 'tmpfs');
     fs.mkdirSync(dir);
