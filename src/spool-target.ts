@@ -138,8 +138,13 @@ export class TargetSpool {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
-    this.guard(() => this.fs.fdatasyncSync(fd));
-    this.fs.closeSync(fd);
+    this.guard(() => {
+      try {
+        this.fs.fdatasyncSync(fd);
+      } finally {
+        this.fs.closeSync(fd);
+      }
+    });
   }
 
   /** Sync now, waiting (fsync 0, and before a segment is closed). */
