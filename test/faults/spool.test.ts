@@ -91,8 +91,40 @@ async function until(condition: () => Promise<boolean>, what: string, timeout = 
   }
 }
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'spool-fault-'));
+/** What a fault case runs with: a temp folder, the fake implementation, a relay with its spool in the folder. */
+interface Setup {
+  dir: string;
+  fake: FakeImplementation;
+  relay: Relay;
+}
+
+/**
+ * Run `test` with a fresh Setup, the relay given `targets` and its spool at `spoolIn(dir)`; the relay, the fake and
+ * the folder go after it, whatever happens.
+ */
+async function withRelay(
+  targets: string[],
+  test: (setup: Setup) => Promise<void>,
+  spoolIn = (dir: string) => join(dir, 'spool'),
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-fault-'));
+  const fake = await FakeImplementation.start();
+  let relay: Relay | undefined;
+  try {
+    relay = await Relay.start(fake.url, spoolIn(dir), targets);
+    await test({ dir, fake, relay });
+  } finally {
+    await relay?.kill();
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A fake framework that is away from the start, on a port known to the relay. */
+async function awayFramework(): Promise<FakeFramework> {
+  const framework = await FakeFramework.start();
+  await framework.stop();
+  return framework;
 }
 
 /** The newest segment file in the spool. */
@@ -110,113 +142,99 @@ const messageIds = (frames: Record<string, any>[]) => frames.filter((f) => f.pos
 describe('fault: the relay killed while it keeps events', { timeout: 120_000 }, () => {
   for (const torn of [false, true]) {
     it(`replays every kept event to a reverse target once, in order, after a SIGKILL mid-stream${torn ? ', the last record torn by hand' : ''}; a clean restart after it replays nothing`, async () => {
-      const dir = tempDir();
-      const fake = await FakeImplementation.start();
-      const framework = await FakeFramework.start();
-      await framework.stop(); // away from the start, on a known port
-      const feed = stream(fake);
-      const relay = await Relay.start(fake.url, join(dir, 'spool'), ['--reverse', `${framework.url}/onebot/v11/ws`]);
+      const framework = await awayFramework();
       try {
-        await waitFor(() => feed.sent.length >= 500, '500 events to reach the relay', 20_000);
-        const keptBefore = await relay.kept(/reverse/);
-        const sentBefore = [...feed.sent];
-        await relay.kill();
-        if (torn) appendFileSync(lastSegment(join(dir, 'spool')), Buffer.from([200, 0, 0, 0, 1, 2]));
-        const gap = feed.sent.length;
-        await relay.restart();
-        await waitFor(() => feed.sent.length >= gap + 500, '500 more events after the restart', 20_000);
-        await feed.stop();
-        const after = feed.sent.slice(gap);
-        await until(async () => (await relay.kept(/reverse/)) >= after.length, 'the relay to keep them');
+        await withRelay(['--reverse', `${framework.url}/onebot/v11/ws`], async ({ dir, fake, relay }) => {
+          const feed = stream(fake);
+          try {
+            await waitFor(() => feed.sent.length >= 500, '500 events to reach the relay', 20_000);
+            const keptBefore = await relay.kept(/reverse/);
+            const sentBefore = [...feed.sent];
+            await relay.kill();
+            if (torn) appendFileSync(lastSegment(join(dir, 'spool')), Buffer.from([200, 0, 0, 0, 1, 2]));
+            const gap = feed.sent.length;
+            await relay.restart();
+            await waitFor(() => feed.sent.length >= gap + 500, '500 more events after the restart', 20_000);
+            await feed.stop();
+            const after = feed.sent.slice(gap);
+            await until(async () => (await relay.kept(/reverse/)) >= after.length, 'the relay to keep them');
 
-        await framework.restart();
-        const received = () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s)));
-        await waitFor(() => received().includes(after.at(-1)!), 'the replay to finish', 20_000);
-        // Kept before the kill: the first keptBefore events it had had (a few more were in flight when it died).
-        const kept = [...sentBefore.slice(0, keptBefore), ...after];
-        const result = tally(`relay SIGKILLed with a reverse target away${torn ? ', last record torn' : ''}`, kept, received());
-        assert.ok(keptBefore >= 500, `${keptBefore} kept before the kill`);
-        assert.equal(result.lost, 0);
-        assert.equal(result.duplicated, 0);
-        assert.ok(inOrder(received()), 'in order');
-        if (torn) assert.match(relay.process.output(), /ends with .*: cutting it off there/);
+            await framework.restart();
+            const received = () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s)));
+            await waitFor(() => received().includes(after.at(-1)!), 'the replay to finish', 20_000);
+            // Kept before the kill: the first keptBefore events it had had (a few more were in flight when it died).
+            const kept = [...sentBefore.slice(0, keptBefore), ...after];
+            const result = tally(`relay SIGKILLed with a reverse target away${torn ? ', last record torn' : ''}`, kept, received());
+            assert.ok(keptBefore >= 500, `${keptBefore} kept before the kill`);
+            assert.equal(result.lost, 0);
+            assert.equal(result.duplicated, 0);
+            assert.ok(inOrder(received()), 'in order');
+            if (torn) assert.match(relay.process.output(), /ends with .*: cutting it off there/);
 
-        const replayed = received().length;
-        await relay.kill('SIGTERM');
-        await relay.restart();
-        await waitFor(
-          () =>
-            framework.open().length > 0 &&
-            framework
-              .open()
-              .at(-1)!
-              .frames.some((f) => f.includes('"connect"')),
-          'a new socket',
-        );
-        await new Promise((r) => setTimeout(r, 500));
-        assert.equal(received().length, replayed, 'a clean restart after a full replay replays nothing');
+            const replayed = received().length;
+            await relay.kill('SIGTERM');
+            await relay.restart();
+            const live = () =>
+              framework
+                .open()
+                .at(-1)
+                ?.frames.some((f) => f.includes('"connect"')) ?? false;
+            await waitFor(live, 'a new socket');
+            await new Promise((r) => setTimeout(r, 500));
+            assert.equal(received().length, replayed, 'a clean restart after a full replay replays nothing');
+          } finally {
+            await feed.stop();
+          }
+        });
       } finally {
-        await feed.stop();
-        await relay.kill();
         await framework.stop();
-        await fake.stop();
-        rmSync(dir, { recursive: true, force: true });
       }
     });
   }
 
   it('replays the kept events of a POST target killed mid-stream, across a relay SIGKILL, none twice', async () => {
-    const dir = tempDir();
-    const fake = await FakeImplementation.start();
     const hook = await FakeWebhook.start();
-    const feed = stream(fake);
-    const relay = await Relay.start(fake.url, join(dir, 'spool'), ['--post', hook.url]);
     try {
-      await waitFor(() => feed.sent.length >= 300, '300 events', 20_000);
-      await hook.stop(); // mid-stream: a POST may be in flight
-      await until(async () => (await relay.kept(/POST/)) >= 300, '300 events kept for the POST target');
-      // Between two events, so that what the implementation sent is what the relay had.
-      feed.pause(true);
-      await new Promise((r) => setTimeout(r, 200));
-      await relay.kill();
-      const gap = feed.sent.length;
-      await relay.restart();
-      feed.pause(false);
-      await waitFor(() => feed.sent.length >= gap + 300, '300 more events after the restart', 20_000);
-      await feed.stop();
-      await hook.restart();
-      const received = () =>
-        hook
-          .events()
-          .map((e) => e.message_id as number)
-          .filter((n) => n !== undefined);
-      await waitFor(() => received().includes(feed.sent.at(-1)!), 'the POST target to catch up', 30_000);
-      const result = tally('POST target killed mid-stream, then the relay SIGKILLed', feed.sent, received());
-      assert.equal(result.duplicated, 0);
-      assert.ok(inOrder(received()), 'in order');
-      // At most once: a POST in flight when the target died, and one being tried when the relay died.
-      assert.ok(result.lost <= 2, `${result.lost} lost`);
+      await withRelay(['--post', hook.url], async ({ fake, relay }) => {
+        const feed = stream(fake);
+        try {
+          await waitFor(() => feed.sent.length >= 300, '300 events', 20_000);
+          await hook.stop(); // mid-stream: a POST may be in flight
+          await until(async () => (await relay.kept(/POST/)) >= 300, '300 events kept for the POST target');
+          // Between two events, so that what the implementation sent is what the relay had.
+          feed.pause(true);
+          await new Promise((r) => setTimeout(r, 200));
+          await relay.kill();
+          const gap = feed.sent.length;
+          await relay.restart();
+          feed.pause(false);
+          await waitFor(() => feed.sent.length >= gap + 300, '300 more events after the restart', 20_000);
+          await feed.stop();
+          await hook.restart();
+          const received = () => messageIds(hook.events());
+          await waitFor(() => received().includes(feed.sent.at(-1)!), 'the POST target to catch up', 30_000);
+          const result = tally('POST target killed mid-stream, then the relay SIGKILLed', feed.sent, received());
+          assert.equal(result.duplicated, 0);
+          assert.ok(inOrder(received()), 'in order');
+          // At most once: a POST in flight when the target died, and one being tried when the relay died.
+          assert.ok(result.lost <= 2, `${result.lost} lost`);
+        } finally {
+          await feed.stop();
+        }
+      });
     } finally {
-      await feed.stop();
-      await relay.kill();
       await hook.stop();
-      await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('replays a named WebSocket client its kept events after a SIGKILL, then those kept since, in order', async () => {
-    const dir = tempDir();
-    const fake = await FakeImplementation.start();
-    const relay = await Relay.start(fake.url, join(dir, 'spool'), []);
-    try {
+  it('replays a named WebSocket client its kept events after a SIGKILL, then those kept since, in order', () =>
+    withRelay([], async ({ fake, relay }) => {
       const first = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
       await waitFor(() => first.parsed().some((f) => f.meta_event_type === 'lifecycle'), 'its lifecycle connect');
       first.ws.close();
       await new Promise((r) => setTimeout(r, 300)); // the relay sees it go
       const before = fake.emit(200).map((t) => JSON.parse(t).message_id as number);
       await until(async () => (await relay.kept(/WebSocket server/)) === 200, '200 events kept for it');
-      await relay.kill();
       await relay.restart();
       await waitFor(() => [...fake.sockets].some((ws) => ws.readyState === ws.OPEN), 'the restarted relay to connect');
       await until(async () => (await relay.kept(/WebSocket server/)) === 200, 'the 200 recovered for it');
@@ -228,18 +246,10 @@ describe('fault: the relay killed while it keeps events', { timeout: 120_000 }, 
       assert.deepEqual(messageIds(back.parsed()), [...before, ...since]);
       assert.equal(result.duplicated, 0);
       back.ws.close();
-    } finally {
-      await relay.kill();
-      await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('keeps events for a named WebSocket client that was connected when the relay was SIGKILLed, until it is back', async () => {
-    const dir = tempDir();
-    const fake = await FakeImplementation.start();
-    const relay = await Relay.start(fake.url, join(dir, 'spool'), []);
-    try {
+  it('keeps events for a named WebSocket client that was connected when the relay was SIGKILLed, until it is back', () =>
+    withRelay([], async ({ fake, relay }) => {
       const first = await TestClient.connect(`${relay.wsUrl}/?client=bot`);
       await waitFor(() => first.parsed().some((f) => f.meta_event_type === 'lifecycle'), 'its lifecycle connect');
       await relay.restart(); // SIGKILL: it was connected, nothing was kept for it
@@ -250,37 +260,38 @@ describe('fault: the relay killed while it keeps events', { timeout: 120_000 }, 
       await waitFor(() => messageIds(back.parsed()).length === 100, 'all 100');
       assert.deepEqual(messageIds(back.parsed()), sent);
       back.ws.close();
-    } finally {
-      await relay.kill();
-      await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('keeps events in memory when the spool folder cannot be written: one warning, delivery goes on', async () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, 'file'), '');
-    const fake = await FakeImplementation.start();
-    const framework = await FakeFramework.start();
-    await framework.stop();
-    const relay = await Relay.start(fake.url, join(dir, 'file', 'spool'), ['--reverse', `${framework.url}/onebot/v11/ws`]);
-    const client = await TestClient.connect(relay.wsUrl);
+    const framework = await awayFramework();
+    // As root, permissions do not stop a write: a file where a folder should be does.
+    const fileInTheWay = (dir: string) => {
+      writeFileSync(join(dir, 'file'), '');
+      return join(dir, 'file', 'spool');
+    };
     try {
-      await waitFor(() => fake.sockets.size > 0, 'the relay to connect');
-      const sent = fake.emit(300).map((t) => JSON.parse(t).message_id as number);
-      await waitFor(() => messageIds(client.parsed()).length === 300, 'the connected client to get all 300');
-      await framework.restart();
-      const received = () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s)));
-      await waitFor(() => received().length === 300, 'the reverse target to get the 300 kept in memory');
-      assert.deepEqual(received(), sent);
-      const warnings = relay.process.output().match(/spool folder .* cannot be written/g) ?? [];
-      assert.equal(warnings.length, 1, relay.process.output());
+      await withRelay(
+        ['--reverse', `${framework.url}/onebot/v11/ws`],
+        async ({ fake, relay }) => {
+          const client = await TestClient.connect(relay.wsUrl);
+          try {
+            await waitFor(() => fake.sockets.size > 0, 'the relay to connect');
+            const sent = fake.emit(300).map((t) => JSON.parse(t).message_id as number);
+            await waitFor(() => messageIds(client.parsed()).length === 300, 'the connected client to get all 300');
+            await framework.restart();
+            const received = () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s)));
+            await waitFor(() => received().length === 300, 'the reverse target to get the 300 kept in memory');
+            assert.deepEqual(received(), sent);
+            const warnings = relay.process.output().match(/spool folder .* cannot be written/g) ?? [];
+            assert.equal(warnings.length, 1, relay.process.output());
+          } finally {
+            client.ws.close();
+          }
+        },
+        fileInTheWay,
+      );
     } finally {
-      client.ws.close();
-      await relay.kill();
       await framework.stop();
-      await fake.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
