@@ -36,24 +36,26 @@ let relay: RelayProcess = runRelay(args);
 
 /** A WebSocket client that reconnects whenever it is closed, unless told to stay away. */
 class Client {
-  frames: Record<string, any>[] = [];
-  private socket: TestClient | undefined;
+  /** Every socket it had, oldest first: each records its frames from its first byte on. */
+  private readonly sockets: TestClient[] = [];
   away = false;
   constructor(private readonly url: string) {}
   async keepConnected(): Promise<void> {
     for (;;) {
-      if (!this.away && (!this.socket || this.socket.ws.readyState > 1)) {
+      const socket = this.sockets.at(-1);
+      if (!this.away && (!socket || socket.ws.readyState > 1)) {
         try {
-          this.socket = await TestClient.connect(this.url);
-          const socket = this.socket;
-          socket.ws.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+          this.sockets.push(await TestClient.connect(this.url));
         } catch {}
       }
       await sleep(100);
     }
   }
+  frames(): Record<string, any>[] {
+    return this.sockets.flatMap((s) => s.parsed());
+  }
   close(): void {
-    this.socket?.ws.terminate();
+    this.sockets.at(-1)?.ws.terminate();
   }
 }
 const named = new Client(`ws://${wsAddress}/?client=soak`);
@@ -63,7 +65,7 @@ const live = new Client(`ws://${wsAddress}/`);
 const kept = {
   'reverse target (kept)': () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s))),
   'POST target (kept)': () => messageIds(hook.events()),
-  'named WS client (kept)': () => messageIds(named.frames),
+  'named WS client (kept)': () => messageIds(named.frames()),
 };
 const sent: number[] = [];
 let paused = false;
@@ -159,7 +161,7 @@ const FAULTS: Record<string, () => Promise<void>> = {
 await waitFor(() => /stop with Ctrl\+C/.test(relay.output()), 'the relay to start', 20_000);
 void named.keepConnected();
 void live.keepConnected();
-await waitFor(() => framework.open().length > 0 && named.frames.length > 0, 'the targets to connect', 20_000);
+await waitFor(() => framework.open().length > 0 && named.frames().length > 0, 'the targets to connect', 20_000);
 const streaming = stream();
 const sampler = setInterval(async () => {
   const bytes = await relayRss();
@@ -177,7 +179,7 @@ running = false;
 await streaming;
 clearInterval(sampler);
 
-const received = { ...kept, 'anonymous WS client (live only)': () => messageIds(live.frames) };
+const received = { ...kept, 'anonymous WS client (live only)': () => messageIds(live.frames()) };
 const last = sent.at(-1)!;
 await waitFor(() => Object.values(kept).every((got) => got().includes(last)), 'the kept targets to catch up', 120_000).catch((err: Error) =>
   console.log(err.message),
