@@ -187,15 +187,18 @@ await waitFor(() => Object.values(kept).every((got) => got().includes(last)), 't
 console.log(`\nfaults: ${[...faults].map(([name, n]) => `${name} ${n}`).join(', ')}`);
 console.log('| client | sent | delivered | lost | duplicated | in order |');
 console.log('| --- | --- | --- | --- | --- | --- |');
+const lostOf: string[] = [];
 for (const [name, got] of Object.entries(received)) {
   const ids = got();
   const have = new Set(ids);
-  const delivered = sent.filter((n) => have.has(n)).length;
+  const lost = sent.filter((n) => !have.has(n));
   const ordered = ids.every((n, i) => i === 0 || n > ids[i - 1]!);
   console.log(
-    `| ${name} | ${sent.length} | ${delivered} | ${sent.length - delivered} | ${ids.length - have.size} | ${ordered ? 'yes' : 'no'} |`,
+    `| ${name} | ${sent.length} | ${sent.length - lost.length} | ${lost.length} | ${ids.length - have.size} | ${ordered ? 'yes' : 'no'} |`,
   );
+  if (lost.length && name in kept) lostOf.push(`${name} lost ${lost.slice(0, 20).join(' ')}${lost.length > 20 ? ' ...' : ''}`);
 }
+if (lostOf.length) console.log(`\n${lostOf.join('\n')}`);
 console.log(`\nrelay RSS (MiB) every 15 s: ${rss.map(([, b]) => Math.round(b / 1048576)).join(' ')}`);
 
 relay.child.kill('SIGKILL');
