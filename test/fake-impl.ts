@@ -3,7 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { FakeReplies, GROUP, SENDER } from './fake-replies.ts';
 import { RestartableServer } from './helpers.ts';
+
+export { FakeReplies, GROUP, SENDER, STORED_CQ, STORED_MESSAGE } from './fake-replies.ts';
 
 export interface FakeOptions {
   port?: number;
@@ -198,73 +201,17 @@ export class FakeImplementation {
   }
 }
 
-/** How the fakes answer actions: frames without the echo (a stream action gives several). */
-export class FakeReplies {
-  private messageId: number;
-
-  constructor(
-    private readonly selfId: number,
-    firstMessageId = 1001,
-  ) {
-    this.messageId = firstMessageId - 1;
-  }
-
-  to(action: string, params: Record<string, unknown>): Record<string, unknown>[] {
-    const ok = (data: unknown) => [{ status: 'ok', retcode: 0, data, message: '', wording: '' }];
-    switch (action) {
-      case 'get_login_info':
-        return ok({ user_id: this.selfId, nickname: 'fake-bot' });
-      case 'get_status':
-        return ok({ online: true, good: true });
-      case 'send_msg':
-      case 'send_group_msg':
-      case 'send_private_msg':
-        return ok({ message_id: ++this.messageId });
-      case 'get_msg':
-        return ok({
-          message_id: params.message_id,
-          message_type: 'group',
-          sender: { user_id: SENDER },
-          message: STORED_MESSAGE,
-          raw_message: STORED_CQ,
-        });
-      case 'echo_params':
-      case '.handle_quick_operation':
-        return ok(params);
-      case 'test_stream':
-        return [
-          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 0 }, stream: 'stream-action' },
-          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 1 }, stream: 'stream-action' },
-          { status: 'ok', retcode: 0, data: { type: 'response', data_type: 'data_complete' }, stream: 'stream-action' },
-        ];
-      default:
-        return [{ status: 'failed', retcode: 1404, data: null, message: `不支持的API ${action}`, wording: `不支持的API ${action}` }];
-    }
-  }
-}
-
 /** A group message event as implementations send it, numbered. */
 export function groupMessage(selfId: number, n: number): string {
   // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
   return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
 }
 
-/** The message get_msg returns, as segments and as the CQ string that says the same (brackets and & escaped). */
-export const STORED_MESSAGE = [
-  { type: 'text', data: { text: 'see [this] & that, ' } },
-  { type: 'image', data: { file: 'a,b.jpg', url: 'http://x/?a=1&b=[2]' } },
-];
-export const STORED_CQ = 'see &#91;this&#93; &amp; that, [CQ:image,file=a&#44;b.jpg,url=http://x/?a=1&amp;b=&#91;2&#93;]';
-
 /** NapCat's input_status notice of a private chat (NapCatQQ#234): without the group_id NoneBot's NotifyEvent requires. */
 export function inputStatus(selfId: number): string {
   const notice = { post_type: 'notice', notice_type: 'notify', sub_type: 'input_status', status_text: '对方正在输入...', event_type: 1 };
   return JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: selfId, ...notice, user_id: SENDER });
 }
-
-/** The group and sender of textMessage. */
-export const GROUP = 987654;
-export const SENDER = 246810;
 
 /**
  * A group message event with `text`, as an implementation would write it. Odd spacing and a \u escape on purpose:
