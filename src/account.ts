@@ -4,7 +4,7 @@ import * as v from 'valibot';
 import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
-import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { type EventFrame, isJsonObject, RelayRetcode, ReplyFrame, readEvent, type SelfId } from './onebot.ts';
 import { RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, LinkPort, UpstreamSink } from './upstream/upstream.ts';
@@ -26,8 +26,8 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
-  /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own). */
-  event(account: Account, text: string): void;
+  /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), and its JSON. */
+  event(account: Account, text: string, json: Record<string, unknown>): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -152,7 +152,7 @@ export class Account implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, v.parse(EventFrame, frame));
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame);
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
@@ -208,7 +208,8 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(text: string, event: EventFrame): void {
+  private event(text: string, json: Record<string, unknown>): void {
+    const event = readEvent(json);
     this.eventsReceived++;
     this.rates.events.mark();
     this.learnSelfId(event.self_id);
@@ -217,7 +218,7 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
-    this.host.event(this, text);
+    this.host.event(this, text, json);
   }
 
   private heartbeat(event: EventFrame): void {

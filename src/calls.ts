@@ -1,4 +1,5 @@
 // Routes API calls to the one upstream link and each reply back to its caller, with the caller's echo restored.
+import { withField } from './json-text.ts';
 import type { Logger } from './log.ts';
 import { type ActionRequest, failedReply, isStreamChunk, RelayRetcode, type ReplyFrame } from './onebot.ts';
 
@@ -234,8 +235,11 @@ export class CallRouter {
   }
 
   private send(call: Call): void {
-    const { action, params } = call.request;
-    if (!this.link.send(JSON.stringify({ action, params: params ?? {}, echo: call.relayEcho }))) {
+    const { action, params, frame } = call.request;
+    const echo = call.relayEcho;
+    const text =
+      frame === undefined ? JSON.stringify({ action, params: params ?? {}, echo }) : withField(frame, 'echo', JSON.stringify(echo));
+    if (!this.link.send(text)) {
       this.hold(call);
       return;
     }

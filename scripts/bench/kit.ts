@@ -305,14 +305,20 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Write the relay's settings to a config file in a temp directory; returns its path (the directory goes at exit). */
+let configDir: string | undefined;
+
+/** Write the relay's settings to a config file in this run's temp directory (removed at exit); returns its path. */
 export function relayConfigFile(settings: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'onebot-relay-bench-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'relay.json');
+  if (!configDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'onebot-relay-bench-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    configDir = dir;
+  }
+  const file = join(configDir, `relay-${++configFiles}.json`);
   writeFileSync(file, JSON.stringify(settings));
   return file;
 }
+let configFiles = 0;
 
 /** Spawn the relay on a config file, its output collected in `output`. */
 export function spawnRelay(configFile: string, output: string[] = []): ChildProcess {

@@ -122,24 +122,49 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * One upstream event on its way to the clients: its JSON read at most once, and its text for each profile
- * made once, whichever endpoints and clients share that profile.
- */
-export class OutgoingEvent {
-  private parsed: unknown;
-  private read = false;
-  private readonly byProfile = new Map<string, string | undefined>();
+/** An event's text for the clients of one profile, and the same as bytes: encoded once, whatever the number of sockets. */
+export class EventCopy {
+  private encoded: Buffer | undefined;
 
   constructor(readonly text: string) {}
 
+  get bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.text);
+    return this.encoded;
+  }
+}
+
+/**
+ * One upstream event on its way to the clients: its JSON read at most once (the account has read it already), and
+ * its copy for each profile made once, whichever endpoints and clients share that profile.
+ */
+export class OutgoingEvent {
+  private read: boolean;
+  private readonly exact: EventCopy;
+  private readonly byProfile = new Map<string, EventCopy | undefined>();
+
+  /** `parsed`: the text's JSON, when the caller has read it. */
+  constructor(
+    readonly text: string,
+    private parsed?: unknown,
+  ) {
+    this.read = parsed !== undefined;
+    this.exact = new EventCopy(text);
+  }
+
   /** The text for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
   for(profile: Profile | undefined): string | undefined {
-    if (!profile) return this.text;
+    return this.copyFor(profile)?.text;
+  }
+
+  /** The copy for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
+  copyFor(profile: Profile | undefined): EventCopy | undefined {
+    if (!profile) return this.exact;
     if (this.byProfile.has(profile.key)) return this.byProfile.get(profile.key);
     const out = profile.event(this.text, this.json());
-    this.byProfile.set(profile.key, out);
-    return out;
+    const copy = out === undefined ? undefined : out === this.text ? this.exact : new EventCopy(out);
+    this.byProfile.set(profile.key, copy);
+    return copy;
   }
 
   private json(): unknown {
