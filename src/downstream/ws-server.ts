@@ -7,7 +7,7 @@ import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, HttpListener, messageText } from '../listen.ts';
+import { type Address, HttpListener, onText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -192,9 +192,11 @@ export class WsServerAdapter implements EventAdapter {
     const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${c.req.path}`;
     let session: WsSession;
     return {
-      onOpen: (_event, ws) => {
+      onOpen: (_event, ctx) => {
         tuneSocket(socket);
-        session = new WsSession(ws.raw as WebSocket, role, label, this.accounts, selector, options, this.log, name);
+        const ws = ctx.raw as WebSocket;
+        session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);
+        onText(ws, (text) => session.receive(text), this.log);
         session.profile = this.profiles.for(name);
         this.sessions.add(session);
         this.log.info(`${label} connected (${role})`);
@@ -203,9 +205,6 @@ export class WsServerAdapter implements EventAdapter {
           this.serving.set(String(selfId), sessions.add(session));
         });
         if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
-      },
-      onMessage: (event) => {
-        session.receive(messageText(event.data));
       },
       onClose: (event) => {
         this.sessions.delete(session);
