@@ -26,8 +26,11 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
-  /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), and its JSON. */
-  event(account: Account, text: string, json: Record<string, unknown>): void;
+  /**
+   * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), its JSON,
+   * and its bytes as they arrived when the link has them.
+   */
+  event(account: Account, text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -144,7 +147,7 @@ export class Account implements UpstreamSink {
     this.calls.linkDown();
   }
 
-  frame(text: string): boolean {
+  frame(text: string, bytes?: Buffer): boolean {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -152,7 +155,7 @@ export class Account implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame);
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame, bytes);
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
@@ -208,7 +211,7 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(text: string, json: Record<string, unknown>): void {
+  private event(text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void {
     const event = readEvent(json);
     this.eventsReceived++;
     this.rates.events.mark();
@@ -218,7 +221,7 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
-    this.host.event(this, text, json);
+    this.host.event(this, text, json, bytes);
   }
 
   private heartbeat(event: EventFrame): void {

@@ -270,11 +270,11 @@ export class Hub implements Accounts {
       this.reviewServing();
       this.tellStatus();
     },
-    event: (account, text, json) => {
+    event: (account, text, json, bytes) => {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      const outgoing = new OutgoingEvent(text, json);
+      const outgoing = new OutgoingEvent(text, json, bytes);
       for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
     },
     callFinished: (finished) => {

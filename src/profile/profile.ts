@@ -1,5 +1,6 @@
 // A delivery profile: what one client gets of each event, and in which shape. A client without one gets
 // every event byte for byte; a profile turns an event's text into the text for its client, or drops it.
+import { isUtf8 } from 'node:buffer';
 import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
 import { toCq, toSegments } from './cq-code.ts';
 import { compileFilter, type EventFilter } from './event-filter.ts';
@@ -126,7 +127,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export class EventCopy {
   private encoded: Buffer | undefined;
 
-  constructor(readonly text: string) {}
+  /**
+   * `received`: the text's bytes as they arrived, used as they are (not encoded again) when they are valid UTF-8 and
+   * own their memory: a slice of a network read would keep the whole read alive while it waits in a client's queue.
+   */
+  constructor(
+    readonly text: string,
+    received?: Buffer,
+  ) {
+    if (received && received.byteOffset === 0 && received.byteLength === received.buffer.byteLength && isUtf8(received))
+      this.encoded = received;
+  }
 
   get bytes(): Buffer {
     this.encoded ??= Buffer.from(this.text);
@@ -143,13 +154,14 @@ export class OutgoingEvent {
   private readonly exact: EventCopy;
   private readonly byProfile = new Map<string, EventCopy | undefined>();
 
-  /** `parsed`: the text's JSON, when the caller has read it. */
+  /** `parsed`: the text's JSON, when the caller has read it; `bytes`: the text as it arrived, when the link has it. */
   constructor(
     readonly text: string,
     private parsed?: unknown,
+    bytes?: Buffer,
   ) {
     this.read = parsed !== undefined;
-    this.exact = new EventCopy(text);
+    this.exact = new EventCopy(text, bytes);
   }
 
   /** The text for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */

@@ -55,7 +55,7 @@ export class HttpLink implements Upstream, LinkPort {
         if (!given) return c.text('missing X-Signature', 401);
         if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
       }
-      if (!this.sink.frame(body.toString('utf8'))) return c.text('the body must be one JSON event object', 400);
+      if (!this.sink.frame(body.toString('utf8'), body)) return c.text('the body must be one JSON event object', 400);
       return c.body(null, 204);
     });
     app.all('*', (c) => c.text('onebot-relay: POST events here', 405));

@@ -94,7 +94,7 @@ export class ReverseListener implements Upstream {
         this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
         const opened = this.linkFor(selfId);
         link = opened;
-        onText(ws, (text) => opened.sink.frame(text), this.log);
+        onText(ws, (text, data) => opened.sink.frame(text, data), this.log);
         opened.opened(ws, role, label, selfId, this.options.ping);
       },
       onClose: (event, ctx) => link?.closed(ctx.raw as WebSocket, event.code, event.reason),
