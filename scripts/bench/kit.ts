@@ -52,13 +52,17 @@ export function spread(values: number[]): { p50: number; p99: number } {
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
-/** Resident memory of process `pid` now, bytes (VmRSS from /proc); NaN where there is none. */
-export function processRss(pid: number): number {
+/**
+ * Resident memory of process `pid` now, bytes, from /proc (NaN where there is none): all of it (VmRSS), and its
+ * anonymous part (RssAnon: heap and buffers, without the pages of the executable and libraries it has touched).
+ */
+export function processRss(pid: number): { total: number; anon: number } {
   try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? NaN : Number(kb) * 1024;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { total: kb('VmRSS'), anon: kb('RssAnon') };
   } catch {
-    return NaN;
+    return { total: NaN, anon: NaN };
   }
 }
 
