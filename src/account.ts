@@ -1,7 +1,7 @@
 // One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
 // A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
 import * as v from 'valibot';
-import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
+import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
 import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
@@ -59,6 +59,8 @@ export interface AccountHealth {
   events_received: number;
   events_per_s: number;
   calls_per_s: number;
+  /** Sends per minute, waiting under the send limits, delayed and refused by them. */
+  sends: SendStats;
 }
 
 export class Account implements UpstreamSink {
@@ -103,6 +105,7 @@ export class Account implements UpstreamSink {
   configure(options: AccountOptions): void {
     Object.assign(this.options, options);
     this.watch.sendFailures = options.unhealthyAfter;
+    this.calls.reconfigured();
   }
 
   /** Run `then` once the self_id is known (at once if it is). Returns a function that cancels it. */
@@ -184,6 +187,7 @@ export class Account implements UpstreamSink {
       events_received: this.eventsReceived,
       events_per_s: this.rates.events.perSecond(),
       calls_per_s: this.rates.calls.perSecond(),
+      sends: this.calls.sendStats(),
     };
   }
 

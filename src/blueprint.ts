@@ -67,6 +67,7 @@ export function blueprint(config: Config, log: Logger): Blueprint {
       callTimeout: config.callTimeout,
       hold: config.hold,
       rateLimitInterval: config.rateLimitInterval,
+      sendLimit: config.sendLimit,
       probeTimeout: config.pingTimeout,
       healthProbe: config.healthProbe,
       unhealthyAfter: config.unhealthyAfter,

@@ -10,6 +10,8 @@ interface Flag {
   help: string;
   /** Given more than once, it is a list (the setting also takes one value). */
   repeatable?: boolean;
+  /** It sets this key of an object setting (the config file's other keys of it stay). */
+  sub?: string;
 }
 
 const FLAGS: Record<string, Flag> = {
@@ -68,6 +70,20 @@ const FLAGS: Record<string, Flag> = {
     arg: 'MS',
     help: 'spacing of _rate_limited calls and of send_* calls held through an outage',
   },
+  '--send-limit-account': {
+    key: 'sendLimit',
+    sub: 'account',
+    arg: 'N/TIME',
+    help: 'at most N send_* calls in any window of TIME per account, e.g. 20/10s ("off": none)',
+  },
+  '--send-limit-group': { key: 'sendLimit', sub: 'group', arg: 'N/TIME', help: 'the same per group' },
+  '--send-limit-private': { key: 'sendLimit', sub: 'private', arg: 'N/TIME', help: 'the same per private peer' },
+  '--send-overflow': {
+    key: 'sendLimit',
+    sub: 'overflow',
+    arg: 'queue|reject',
+    help: 'over a send limit: wait for a turn (queue), or answer retcode 1429 at once (reject)',
+  },
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
   '--log-level': { key: 'logLevel', arg: 'LEVEL', help: 'debug, info, warn or error' },
@@ -107,7 +123,8 @@ export function parseCommandLine(argv: string[]): Command {
       continue;
     }
     sources[flag.key] = name;
-    if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
+    if (flag.sub) fromFlags[flag.key] = { ...(fromFlags[flag.key] as object), [flag.sub]: value };
+    else if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
     else if (flag.repeatable && fromFlags[flag.key] !== undefined) fromFlags[flag.key] = [fromFlags[flag.key], value].flat();
     else if (boolean) fromFlags[flag.key] = value === 'true' ? true : value === 'false' ? false : value;
     else fromFlags[flag.key] = typeof DEFAULTS[flag.key] === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
@@ -115,6 +132,12 @@ export function parseCommandLine(argv: string[]): Command {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
+  // A flag that sets one key of an object setting keeps the file's other keys.
+  for (const flag of Object.values(FLAGS)) {
+    if (flag.sub && fromFlags[flag.key] && typeof fromFile[flag.key] === 'object') {
+      fromFlags[flag.key] = { ...(fromFile[flag.key] as object), ...(fromFlags[flag.key] as object) };
+    }
+  }
   const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
   // A relative log file is beside the config file that names it, or in the working directory.
   if (config.logFile) config.logFile = resolve(sources.logFile === fileSource ? dirname(configFile!) : '.', config.logFile);
@@ -123,20 +146,20 @@ export function parseCommandLine(argv: string[]): Command {
 
 export function helpText(version: string): string {
   const rows = Object.entries(FLAGS).map(([name, flag]) => {
-    const fallback = DEFAULTS[flag.key];
+    const fallback = flag.sub ? (DEFAULTS[flag.key] as Record<string, string>)[flag.sub] : DEFAULTS[flag.key];
     const shown = Array.isArray(fallback)
       ? fallback.join(', ') || '(none)'
       : fallback === '' || fallback === undefined
         ? '(none)'
         : String(fallback);
-    return `  ${`${name} ${flag.arg}`.padEnd(28)}${flag.help}\n  ${''.padEnd(28)}default: ${shown}`;
+    return `  ${`${name} ${flag.arg}`.padEnd(30)}${flag.help}\n  ${''.padEnd(30)}default: ${shown}`;
   });
   return [
     `onebot-relay ${version}: one stable link to a OneBot v11 implementation, shared by any number of bot frameworks.`,
     '',
     'Usage: onebot-relay [flags]',
     '',
-    '  --config FILE               JSON file with the same settings in camelCase (flags win)',
+    '  --config FILE                 JSON file with the same settings in camelCase (flags win)',
     ...rows,
     '  --help, --version',
     '',

@@ -4,6 +4,7 @@ import * as v from 'valibot';
 import { hostNameOf, originOf } from './browser-guard.ts';
 import type { Address } from './listen.ts';
 import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
+import { parseRate, type SendLimits } from './send-limit.ts';
 
 type Issue = { received: string };
 const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
@@ -161,6 +162,16 @@ const PostTarget = v.pipe(
   v.transform((t): PostEndpoint => t),
 );
 
+/** One send limit: "COUNT/DURATION" (at most COUNT sends in any window of DURATION), or "off". */
+const LimitSchema = v.pipe(
+  v.union([v.string(), v.literal(false)], expected('"COUNT/DURATION" such as "5/10s", or "off"')),
+  v.check(
+    (s) => s === false || s === 'off' || parseRate(s) !== undefined,
+    expected('"COUNT/DURATION" such as "5/10s", "20/1m" or "1/500ms" (COUNT and DURATION at least 1), or "off"'),
+  ),
+  v.transform((s) => (s === false || s === 'off' ? undefined : parseRate(s))),
+);
+
 /** One upstream: the relay dials `url` (ws:// forward WS, or http:// API plus `postListen`), or listens. */
 export interface UpstreamEndpoint {
   url?: string;
@@ -233,6 +244,14 @@ export const DEFAULTS = {
   bufferBytes: 64 * 1024 * 1024,
   bufferAge: 10 * 60_000,
   rateLimitInterval: 500,
+  /**
+   * At most COUNT send_* calls in any window of DURATION, per account, per group and per private peer. A chatty bot
+   * never reaches them; a broadcast to 200 groups goes out at 2 a second after its first 20 (README: Send limits).
+   */
+  sendLimit: { account: '20/10s', group: '5/5s', private: '5/5s', overflow: 'queue' } as Record<
+    'account' | 'group' | 'private' | 'overflow',
+    string
+  >,
   adminToken: '',
   healthProbe: 30_000,
   unhealthyAfter: 3,
@@ -317,6 +336,24 @@ const ConfigSchema = v.strictObject(
     bufferBytes: v.optional(bytes(64 * 1024), DEFAULTS.bufferBytes),
     bufferAge: v.optional(milliseconds(100), DEFAULTS.bufferAge),
     rateLimitInterval: v.optional(milliseconds(0), DEFAULTS.rateLimitInterval),
+    sendLimit: v.pipe(
+      v.optional(
+        v.strictObject(
+          {
+            account: v.optional(LimitSchema, DEFAULTS.sendLimit.account),
+            group: v.optional(LimitSchema, DEFAULTS.sendLimit.group),
+            private: v.optional(LimitSchema, DEFAULTS.sendLimit.private),
+            overflow: v.optional(v.picklist(['queue', 'reject'], expected('"queue" or "reject"')), 'queue'),
+          },
+          (issue) =>
+            issue.expected === 'never'
+              ? 'unknown setting (expected "account", "group", "private" or "overflow")'
+              : `expected an object with "account", "group", "private" and "overflow", got ${issue.received}`,
+        ),
+        {},
+      ),
+      v.transform((limits): SendLimits => limits),
+    ),
     adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
     healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
     unhealthyAfter: v.optional(

@@ -12,7 +12,7 @@ export class HealthWatch {
   constructor(public sendFailures: number) {}
 
   call({ action, outcome }: CallRecord): void {
-    if (!isSend(action) || outcome === 'not_connected' || outcome === 'unknown') return; // says nothing of the implementation itself
+    if (!isSend(action) || outcome === 'not_connected' || outcome === 'unknown' || outcome === 'limited') return; // says nothing of the implementation itself
     if (outcome === 'ok') {
       this.failedSends = 0;
       return;

@@ -45,6 +45,8 @@ export interface Health {
   reasons: string[];
   /** The default account's link. */
   link: AccountHealth['link'];
+  /** The default account's sends. */
+  sends: AccountHealth['sends'];
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
@@ -213,6 +215,7 @@ export class Hub implements Accounts {
         last_heartbeat_age_ms: null,
         heartbeat_interval_ms: 0,
       },
+      sends: main?.sends ?? { per_minute: 0, queued: 0, delayed: 0, rejected: 0 },
       self_id: main?.self_id ?? null,
       nickname: main?.nickname ?? null,
       clients: connected.length,

@@ -49,6 +49,8 @@ export const RelayRetcode = {
   outcomeUnknown: 1503,
   /** The implementation did not answer within the call timeout. */
   timeout: 1504,
+  /** Not sent: over a send limit (overflow "reject", or its call timeout ran out while it waited its turn). */
+  sendLimited: 1429,
 } as const;
 
 export function failedReply(retcode: number, message: string): Record<string, unknown> {

@@ -124,7 +124,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   var WORDS = { up: 'Up', degraded: 'Degraded', down: 'Down' };
   var COLORS = { up: '%230f7a3d', degraded: '%23d98e04', down: '%23b42318' };
   var LINK = [['state', 'State'], ['target', 'Target'], ['since', 'For'], ['reconnects', 'Reconnects'], ['last-down', 'Last drop'],
-    ['heartbeat', 'Last heartbeat'], ['self-id', 'Self ID'], ['nickname', 'Nickname'], ['pending', 'Pending calls'], ['uptime', 'Relay uptime']];
+    ['heartbeat', 'Last heartbeat'], ['self-id', 'Self ID'], ['nickname', 'Nickname'], ['pending', 'Pending calls'], ['sends', 'Sends'], ['uptime', 'Relay uptime']];
 
   function $(id) { return document.getElementById(id); }
   function now() { return new Date().getTime(); }
@@ -156,6 +156,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   function rate(n) { return n < 100 ? n.toFixed(1) : num(Math.round(n)); }
   function ms(n) { return n >= 1000 ? (n / 1000).toFixed(2) + ' s' : (n % 1 === 0 || n >= 10 ? Math.round(n) : n.toFixed(n < 1 ? 2 : 1)) + ' ms'; }
   function bytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
+  function sends(x) { return num(x.per_minute) + '/min · ' + num(x.queued) + ' queued · ' + num(x.delayed) + ' delayed · ' + num(x.rejected) + ' rejected'; }
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   /** A table in a box that scrolls sideways; "stack" ones turn each row into a card on a phone. */
   function table(heads, key, cls) {
@@ -233,6 +234,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     setText(field('self-id'), h.self_id === null ? 'unknown' : h.self_id);
     setText(field('nickname'), h.nickname === null ? 'unknown' : h.nickname);
     setText(field('pending'), num(h.pending_calls));
+    setText(field('sends'), sends(h.sends));
     setText(field('uptime'), dur(h.uptime_s * 1000));
 
     setText($('events-per-s'), rate(s.rates.events_per_s));
@@ -259,13 +261,13 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     for (var i = 0; i < list.length; i++) {
       var a = list[i];
       rows.push([a.self_id, a.nickname, a.status, a.link.state, a.online, a.good, Math.round((at - Date.parse(a.link.since)) / 1000),
-        a.reconnects, rate(a.events_per_s), rate(a.calls_per_s), a.pending_calls, a.clients, a.link.target]);
+        a.reconnects, rate(a.events_per_s), rate(a.calls_per_s), a.pending_calls, a.clients, a.link.target, sends(a.sends)]);
     }
     if (!changed('accounts', rows)) return;
     var box = $('accounts');
     clear(box);
     setText($('accounts-count'), '· ' + list.length);
-    var t = table(['Account', 'Health', 'QQ', 'For', '#Reconnects', '#Events/s', '#Calls/s', '#Pending', '#Clients', 'Link'], 'accounts', 'stack');
+    var t = table(['Account', 'Health', 'QQ', 'For', '#Reconnects', '#Events/s', '#Calls/s', '#Pending', '#Clients', 'Sends', 'Link'], 'accounts', 'stack');
     add(box, t.wrap);
     for (var j = 0; j < list.length; j++) {
       var c = list[j], r = rows[j], tr = add(t.body, el('tr'));
@@ -281,6 +283,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
       cell(t, tr, r[9], 'n');
       cell(t, tr, num(c.pending_calls), 'n');
       cell(t, tr, num(c.clients), 'n');
+      cell(t, tr, r[13]);
       cell(t, tr, c.link.target + (c.reasons.length ? ' · ' + c.reasons.join('; ') : ''), 'mono');
     }
   }

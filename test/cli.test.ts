@@ -30,6 +30,23 @@ describe('settings', () => {
     assert.deepEqual(cmd.config.admin, { host: '127.0.0.1', port: 6720 });
   });
 
+  it('reads sendLimit from the file and its flags, a flag changing one of its keys and keeping the others', () => {
+    const file = configFile({ sendLimit: { group: '3/1s', overflow: 'reject' } });
+    const cmd = parseCommandLine(['--config', file, '--send-limit-account', '10/1m', '--send-limit-private=off']);
+    assert.equal(cmd.kind, 'run');
+    if (cmd.kind !== 'run') return;
+    assert.deepEqual(cmd.config.sendLimit, {
+      account: { count: 10, per: 60_000 },
+      group: { count: 3, per: 1000 },
+      private: undefined,
+      overflow: 'reject',
+    });
+    assert.throws(
+      () => parseCommandLine(['--send-limit-group', '5 a second']),
+      /sendLimit\.group \(--send-limit-group\): expected "COUNT\/DURATION"/,
+    );
+  });
+
   it('defaults to NapCat on 3001 and loopback ports that clash with nothing common', () => {
     const cmd = parseCommandLine([]);
     assert.equal(cmd.kind, 'run');
