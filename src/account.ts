@@ -1,6 +1,7 @@
 // One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
 // A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
 import * as v from 'valibot';
+import type { Watched } from './alerts/watch.ts';
 import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
@@ -26,6 +27,8 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down, or is being replaced. */
   stateChanged(account: Account): void;
+  /** The implementation said something of the QQ account (a bot_offline notice): its alerts look now. */
+  healthChanged(account: Account): void;
   /** An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own). */
   event(account: Account, text: string): void;
   /** A client call finished (statistics, health, metrics). */
@@ -164,6 +167,14 @@ export class Account implements UpstreamSink {
     return true;
   }
 
+  /** What its alerts watch. */
+  watched(): Watched {
+    const subject = { selfId: this.selfId ?? null, nickname: this.nickname ?? null, target: this.link.target };
+    if (this.state !== 'up') return { subject, linkDown: this.downReason() };
+    const { offline, degraded, riskControl } = this.watch.conditions();
+    return { subject, qqOffline: offline, degraded, riskControl };
+  }
+
   health(): AccountHealth {
     const reasons = this.state === 'up' ? this.watch.reasons() : [this.downReason()];
     return {
@@ -221,7 +232,21 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
+    if (event.post_type === 'notice') this.notice(event);
     this.host.event(this, text);
+  }
+
+  /**
+   * The QQ account kicked off or back: NapCat's `notice_type: "bot_offline"` (with `tag` and `message`), Lagrange's
+   * `notice_type: "bot_offline"` or `"notify"` with `sub_type: "bot_offline"`, and Lagrange's `bot_online`. LLBot
+   * has no such notice: its heartbeats and get_status say online: false.
+   */
+  private notice(event: EventFrame): void {
+    const kind = event.notice_type === 'notify' ? event.sub_type : event.notice_type;
+    if (kind === 'bot_offline') this.watch.wentOffline(event.tag ?? '', event.message ?? '');
+    else if (kind === 'bot_online') this.watch.cameOnline();
+    else return;
+    this.host.healthChanged(this);
   }
 
   private heartbeat(event: EventFrame): void {

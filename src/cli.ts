@@ -12,6 +12,8 @@ interface Flag {
   repeatable?: boolean;
   /** It sets this key of an object setting (the config file's other keys of it stay). */
   sub?: string;
+  /** Its values come after the config file's list instead of replacing it. */
+  appends?: boolean;
 }
 
 const FLAGS: Record<string, Flag> = {
@@ -50,8 +52,23 @@ const FLAGS: Record<string, Flag> = {
   '--admin-token': { key: 'adminToken', arg: 'TOKEN', help: 'token for the admin endpoint (required beyond loopback)' },
   '--health-probe': { key: 'healthProbe', arg: 'MS', help: 'ask the implementation get_status this often (0: never)' },
   '--healthy-when': { key: 'healthyWhen', arg: 'all|any', help: '/healthz is up when every account is up (all), or at least one (any)' },
+  '--alert': {
+    key: 'alerts',
+    arg: 'URL',
+    help: 'POST every alert as JSON to this webhook (repeatable; added to the config file\'s "alerts")',
+    appends: true,
+  },
+  '--alert-grace': {
+    key: 'alertGrace',
+    arg: 'MS',
+    help: 'a condition must last this long before it alerts (and be clear this long to recover)',
+  },
   '--unhealthy-after': { key: 'unhealthyAfter', arg: 'N', help: 'send_* calls failing or timing out in a row that make the bot degraded' },
-  '--on-unhealthy': { key: 'onUnhealthy', arg: 'COMMAND', help: 'run this when the bot stays degraded or down (e.g. restart NapCat)' },
+  '--on-unhealthy': {
+    key: 'onUnhealthy',
+    arg: 'COMMAND',
+    help: 'run this when the bot stays down, offline or degraded (e.g. restart NapCat): a "command" alert channel',
+  },
   '--unhealthy-grace': { key: 'unhealthyGrace', arg: 'MS', help: 'how long degraded or down before --on-unhealthy runs' },
   '--unhealthy-cooldown': { key: 'unhealthyCooldown', arg: 'MS', help: 'least time from the end of one run of --on-unhealthy to the next' },
   '--unhealthy-timeout': { key: 'unhealthyTimeout', arg: 'MS', help: 'stop --on-unhealthy if it runs longer' },
@@ -132,11 +149,12 @@ export function parseCommandLine(argv: string[]): Command {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
-  // A flag that sets one key of an object setting keeps the file's other keys.
+  // A flag that sets one key of an object setting keeps the file's other keys; one that appends keeps its list.
   for (const flag of Object.values(FLAGS)) {
-    if (flag.sub && fromFlags[flag.key] && typeof fromFile[flag.key] === 'object') {
-      fromFlags[flag.key] = { ...(fromFile[flag.key] as object), ...(fromFlags[flag.key] as object) };
-    }
+    if (fromFlags[flag.key] === undefined || typeof fromFile[flag.key] !== 'object') continue;
+    if (flag.sub) fromFlags[flag.key] = { ...(fromFile[flag.key] as object), ...(fromFlags[flag.key] as object) };
+    if (flag.appends && Array.isArray(fromFile[flag.key]))
+      fromFlags[flag.key] = [...(fromFile[flag.key] as unknown[]), ...(fromFlags[flag.key] as unknown[])];
   }
   const config = validateConfig({ ...fromFile, ...fromFlags }, sources);
   // A relative log file is beside the config file that names it, or in the working directory.

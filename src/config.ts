@@ -1,27 +1,12 @@
 // The relay's settings: one schema for the config file and the flags, with errors that name the key.
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { ChannelSchema } from './alerts/channels.ts';
 import { hostNameOf, originOf } from './browser-guard.ts';
 import type { Address } from './listen.ts';
 import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
+import { bytes, expected, milliseconds, Url } from './schema.ts';
 import { parseRate, type SendLimits } from './send-limit.ts';
-
-type Issue = { received: string };
-const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
-
-const milliseconds = (min: number) =>
-  v.pipe(
-    v.number(expected('a number of milliseconds')),
-    v.integer(expected('a whole number of milliseconds')),
-    v.minValue(min, expected(`at least ${min} ms`)),
-  );
-
-const bytes = (min: number) =>
-  v.pipe(
-    v.number(expected('a number of bytes')),
-    v.integer(expected('a whole number of bytes')),
-    v.minValue(min, expected(`at least ${min} bytes`)),
-  );
 
 const ADDRESS = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 const AddressSchema = v.pipe(
@@ -33,20 +18,6 @@ const AddressSchema = v.pipe(
   }),
   v.check((a) => a.port <= 65535, 'expected a port from 0 to 65535'),
 );
-
-const Url = (schemes: string[], example: string) =>
-  v.pipe(
-    v.string(expected(`a URL such as "${example}"`)),
-    v.check(
-      (s) => URL.canParse(s) && schemes.includes(new URL(s).protocol),
-      expected(`a ${schemes.map((p) => `${p}//`).join(' or ')} URL such as "${example}"`),
-    ),
-    // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
-    v.check(
-      (s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password),
-      'a URL without user:password@ (set the token or secret setting instead)',
-    ),
-  );
 
 /** A web page's origin for allowOrigins, as browsers send it, or "*" (any page). */
 const OriginSchema = v.pipe(
@@ -254,6 +225,10 @@ export const DEFAULTS = {
   >,
   adminToken: '',
   healthProbe: 30_000,
+  /** Alert channels: webhook URLs (--alert), or objects with "type" in the config file. */
+  alerts: [] as string[],
+  /** A condition must last this long before it alerts, and stay clear this long before it recovers. */
+  alertGrace: 30_000,
   unhealthyAfter: 3,
   onUnhealthy: '',
   unhealthyGrace: 60_000,
@@ -356,6 +331,8 @@ const ConfigSchema = v.strictObject(
     ),
     adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
     healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
+    alerts: v.optional(v.array(ChannelSchema, expected('a list of alert channels')), []),
+    alertGrace: v.optional(milliseconds(0), DEFAULTS.alertGrace),
     unhealthyAfter: v.optional(
       v.pipe(
         v.number(expected('a number of calls')),
@@ -417,10 +394,12 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
-    // Never echo what was given for a token or a secret, nor a token or a password inside a URL.
-    const message = /token|secret/i.test(key)
-      ? issue.message.replace(/, got .*$/s, '')
-      : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***').replace(/(\/\/[^/@\s"]*:)[^/@\s"]*@/g, '$1***@');
+    // Never echo what was given for a token or a secret, nor a token or a password inside a URL; an alert
+    // channel's settings are its keys and tokens.
+    const message =
+      /token|secret/i.test(key) || path[0] === 'alerts'
+        ? issue.message.replace(/, got .*$/s, '')
+        : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***').replace(/(\/\/[^/@\s"]*:)[^/@\s"]*@/g, '$1***@');
     return `  ${key}${source ? ` (${source})` : ''}: ${message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);

@@ -58,6 +58,11 @@ export interface Health {
 
 export type { LinkState };
 
+export interface AccountWatcher {
+  changed(account: Account): void;
+  gone(account: Account): void;
+}
+
 const key = (selfId: SelfId) => String(selfId);
 
 export class Hub implements Accounts {
@@ -77,6 +82,8 @@ export class Hub implements Accounts {
   private readonly actionNames = new ActionNames();
   /** Told of every client call that finishes (metrics). */
   readonly callListeners = new Set<(record: CallRecord) => void>();
+  /** Told when an account's link or health changes, and when an account is no longer served (alerts). */
+  readonly watchers = new Set<AccountWatcher>();
 
   constructor(
     private readonly options: HubOptions,
@@ -113,6 +120,7 @@ export class Hub implements Accounts {
         );
         accounts.push(account);
         if (selfId !== undefined) this.accountHost.identified(account, undefined);
+        for (const watcher of this.watchers) watcher.changed(account);
         return account;
       },
     };
@@ -123,6 +131,7 @@ export class Hub implements Accounts {
     for (const account of this.byOrigin.get(origin) ?? []) {
       account.close();
       this.announced.delete(account);
+      for (const watcher of this.watchers) watcher.gone(account);
     }
     this.byOrigin.delete(origin);
     this.reviewServing();
@@ -244,7 +253,13 @@ export class Hub implements Accounts {
       if (previous !== undefined) this.log.debug(`self_id ${previous} is now ${account.selfId}`);
       this.reviewServing();
     },
-    stateChanged: () => this.reviewServing(),
+    stateChanged: (account) => {
+      this.reviewServing();
+      for (const watcher of this.watchers) watcher.changed(account);
+    },
+    healthChanged: (account) => {
+      for (const watcher of this.watchers) watcher.changed(account);
+    },
     event: (account, text) => {
       this.rates.events.mark();
       const selfId = account.selfId;

@@ -11,6 +11,11 @@ export const EventFrame = v.object({
   meta_event_type: lenient(v.string()),
   interval: lenient(v.number()),
   status: v.optional(v.unknown()),
+  notice_type: lenient(v.string()),
+  sub_type: lenient(v.string()),
+  /** bot_offline notices: why QQ kicked the account off. */
+  tag: lenient(v.string()),
+  message: lenient(v.string()),
 });
 export type EventFrame = v.InferOutput<typeof EventFrame>;
 

@@ -1,0 +1,36 @@
+// The pieces of the settings schema that several settings share: errors that say what was expected, and the
+// common value kinds (milliseconds, bytes, URLs).
+import * as v from 'valibot';
+
+type Issue = { received: string };
+
+/** An issue message: what was expected, and what was given. */
+export const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
+
+export const milliseconds = (min: number) =>
+  v.pipe(
+    v.number(expected('a number of milliseconds')),
+    v.integer(expected('a whole number of milliseconds')),
+    v.minValue(min, expected(`at least ${min} ms`)),
+  );
+
+export const bytes = (min: number) =>
+  v.pipe(
+    v.number(expected('a number of bytes')),
+    v.integer(expected('a whole number of bytes')),
+    v.minValue(min, expected(`at least ${min} bytes`)),
+  );
+
+export const Url = (schemes: string[], example: string) =>
+  v.pipe(
+    v.string(expected(`a URL such as "${example}"`)),
+    v.check(
+      (s) => URL.canParse(s) && schemes.includes(new URL(s).protocol),
+      expected(`a ${schemes.map((p) => `${p}//`).join(' or ')} URL such as "${example}"`),
+    ),
+    // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
+    v.check(
+      (s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password),
+      'a URL without user:password@ (set the token or secret setting instead)',
+    ),
+  );
