@@ -124,7 +124,7 @@ const ENDS: Record<Condition, (who: string, lasting: string, detail: string) => 
 export function relayAlert(event: 'relay_start' | 'relay_stop' | 'test', text: string, now = Date.now()): Alert {
   const titles = { relay_start: 'relay started', relay_stop: 'relay stopping', test: 'test alert' };
   const time = new Date(now).toISOString();
-  return { event, self_id: null, nickname: null, title: `onebot-relay on ${HOST}: ${titles[event]}`, text, since: time, time, host: HOST };
+  return { event, self_id: null, nickname: null, title: `${HOST}: ${titles[event]}`, text, since: time, time, host: HOST };
 }
 
 /** "10001 (nickname)", or where its link goes while the account is not known. */

@@ -68,6 +68,8 @@ export class Alerter {
   constructor(
     options: AlerterOptions,
     private readonly log: Logger,
+    /** How a channel is built from its settings (a test's own channels). */
+    private readonly build: typeof createChannel = createChannel,
   ) {
     this.grace = options.grace;
     this.configure(options);
@@ -81,7 +83,7 @@ export class Alerter {
       this.specsKey = key;
       this.closeChannels();
       this.listeners = options.channels.map((spec) => ({
-        delivery: new Delivery(createChannel(spec, this.log), spec, this.log),
+        delivery: new Delivery(this.build(spec, this.log), spec, this.log),
         grace: spec.grace ?? options.grace,
         repeat: spec.repeat,
       }));
@@ -194,9 +196,9 @@ export class Alerter {
       setTimeout(() => {
         timers.delete(id);
         const watch = this.watches.get(key);
-        const now = watch?.episode(listener.grace, condition)?.current();
-        if (!watch || !now?.alerted) return;
-        const alert = conditionAlert(condition, 'start', watch.subject, now, Date.now(), true);
+        const episode = watch?.episode(listener.grace, condition);
+        if (!watch || !episode?.lasting) return; // ended, or clearing: its recovery will be told
+        const alert = conditionAlert(condition, 'start', watch.subject, episode.current()!, Date.now(), true);
         listener.delivery.push(alert);
         this.remember(alert, [listener.delivery.name]);
         this.remind(key, listener, condition);

@@ -34,6 +34,11 @@ export class Episode {
     return this.state === 'alerted' || this.state === 'recovering';
   }
 
+  /** It began and the condition is on now (not clearing). */
+  get lasting(): boolean {
+    return this.state === 'alerted';
+  }
+
   /** The condition now, on or off; `detail` says why it is on. */
   set(active: boolean, detail = ''): void {
     if (active && detail) this.detail = detail;

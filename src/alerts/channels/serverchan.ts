@@ -2,7 +2,7 @@
 // key "sctp{uid}t…", to https://{uid}.push.ft07.com/send/SENDKEY.send. It answers code 0, or another code and message.
 import * as v from 'valibot';
 import { expected, Url } from '../../schema.ts';
-import { type AlertChannel, expectCode, postJson } from './channel.ts';
+import { type AlertChannel, clip, expectCode, postJson } from './channel.ts';
 
 export const entries = {
   sendkey: v.pipe(v.string(expected('a SendKey such as "SCT…" or "sctp…"')), v.minLength(1, 'expected a SendKey')),
@@ -27,11 +27,8 @@ export function create({ sendkey, server }: Spec): AlertChannel {
     secrets: [url, sendkey],
     async send(alert, signal) {
       const desp = `${alert.text}\n\n${alert.host} · ${alert.time}${alert.detail ? `\n\n${alert.detail}` : ''}`;
-      const answer = await postJson(
-        url,
-        { title: `[onebot-relay] ${alert.title}`.slice(0, 32), desp, short: alert.text.slice(0, 64) },
-        signal,
-      );
+      // A title holds 32 characters.
+      const answer = await postJson(url, { title: clip(alert.title, 32), desp, short: clip(alert.text, 64) }, signal);
       expectCode(answer, 'code', 0, 'message');
     },
   };
