@@ -297,6 +297,7 @@ export class Account implements UpstreamSink {
     if (reply.status === 'ok' && data?.user_id !== undefined) {
       this.nickname = data.nickname;
       this.learnSelfId(data.user_id);
+      this.host.healthChanged(this); // its alerts name it from now on
     } else {
       this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
     }

@@ -1,6 +1,6 @@
 // The status page at GET / on the admin endpoint: one self-contained document (no CDN, works offline) that
 // renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls,
-// and has a button for POST /reload.
+// and has buttons for POST /reload and POST /alerts/test.
 // The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
 // textContent: client labels, nicknames and warnings come from the network.
 export const STATUS_PAGE = `<!doctype html>
@@ -43,7 +43,7 @@ main{max-width:1640px;margin:0 auto;padding:16px 20px 8px}
 .row{display:grid;gap:16px;grid-template-columns:minmax(0,1fr);margin-bottom:16px}
 @media (min-width:960px){.row.a{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}.row.b{grid-template-columns:minmax(0,2fr) minmax(0,3fr)}}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;min-width:0}
-#endpoints .card{margin-bottom:16px}
+#endpoints .card,#accounts-card,#alerts-card{margin-bottom:16px}
 h2{margin:0 0 10px;font-size:13px;font-weight:650;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
 h2 .count{font-weight:400;text-transform:none;letter-spacing:0}
 h3{margin:0 0 8px;font-size:15px;font-weight:600;overflow-wrap:anywhere}
@@ -77,7 +77,11 @@ td small{display:block;color:var(--muted)}
 #warnings li:last-child{border-bottom:0}
 #warnings .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
 footer{max-width:1640px;margin:0 auto;padding:0 20px 20px;color:var(--muted);font-size:13px}
-footer button{font:inherit;color:var(--link);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1px 9px;cursor:pointer}
+#alerts h3{margin:12px 0 6px;font-size:13px;color:var(--muted);font-weight:600}#alerts h3:first-child{margin-top:0}
+#alerts ul{list-style:none;margin:0;padding:0;max-height:300px;overflow-y:auto}
+#alerts li{padding:6px 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}#alerts li:last-child{border-bottom:0}
+#alerts .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
+h2 button,footer button{font:inherit;color:var(--link);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1px 9px;cursor:pointer}
 @media (max-width:600px){.bar{padding:8px 12px}main{padding:12px 12px 4px}footer{padding:0 12px 16px}.banner .word{font-size:22px}.tile b{font-size:22px}.card{padding:12px}th,td{padding:7px 6px}
 table.stack thead{display:none}table.stack,table.stack tbody{display:block}
 table.stack tr{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);column-gap:18px;padding:8px 0;border-bottom:1px solid var(--line)}
@@ -107,6 +111,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 <div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
 </div>
 <section class="card" id="accounts-card" data-testid="accounts" hidden><h2>Accounts <span class="count" id="accounts-count"></span></h2><div id="accounts"></div></section>
+<section class="card" id="alerts-card" data-testid="alerts"><h2>Alerts <span class="count" id="alerts-count"></span> <button type="button" id="test-alert" data-testid="test-alert">Send a test alert</button> <span class="count" id="test-alert-result" data-testid="test-alert-result"></span></h2><div id="alerts"></div></section>
 <div id="endpoints" data-testid="endpoints"></div>
 <div class="row b">
 <section class="card" data-testid="calls"><h2>Call latency <span class="count" id="calls-count"></span></h2><div id="calls"></div></section>
@@ -249,6 +254,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     if (changed('endpoints', s.endpoints)) renderEndpoints(s.endpoints);
     if (changed('calls', s.calls)) renderCalls(s.calls);
     if (changed('warnings', s.warnings)) renderWarnings(s.warnings);
+    if (changed('alerts', [s.alerts, Math.floor(at / 10000)])) renderAlerts(s.alerts, at);
     boxes = document.querySelectorAll('.scroll[data-key]');
     for (i = 0; i < boxes.length; i++) if (scrolls[boxes[i].getAttribute('data-key')]) boxes[i].scrollLeft = scrolls[boxes[i].getAttribute('data-key')];
   }
@@ -356,6 +362,65 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     }
   }
 
+  var STARTS = { link_down: 'link down', qq_offline: 'QQ offline', degraded: 'degraded', risk_control: 'risk control' };
+  function alertBadge(event) {
+    var bad = /down|offline|degraded|risk|stop/.test(event), good = /up|online|recovered|start/.test(event);
+    return el('span', 'badge ' + (bad ? 'b-bad' : good ? 'b-ok' : ''), event);
+  }
+
+  /** What is wrong now, each channel and its state, and the latest alerts. */
+  function renderAlerts(a, at) {
+    var box = $('alerts'), i, li;
+    clear(box);
+    var failing = 0;
+    for (i = 0; i < a.channels.length; i++) if (a.channels[i].state === 'failing') failing++;
+    setText($('alerts-count'), '· ' + plural(a.channels.length, 'channel') + (failing ? ', ' + failing + ' failing' : '') + ' · grace ' + dur(a.grace_ms));
+    add(box, el('h3', '', 'Now'));
+    if (!a.current.length) add(box, el('p', 'empty', 'Nothing wrong.'));
+    else {
+      var now = add(box, el('ul'));
+      for (i = 0; i < a.current.length; i++) {
+        var c = a.current[i];
+        li = add(now, el('li'));
+        li.setAttribute('data-testid', 'current-alert');
+        add(li, el('span', 'badge ' + (c.alerted ? 'b-bad' : 'b-warn'), (STARTS[c.event] || c.event) + (c.alerted ? '' : ' (within grace)')));
+        add(li, el('span', 'meta', ' ' + c.account + ' · for ' + dur(at - Date.parse(c.since)) + (c.flaps > 1 ? ' · ' + c.flaps + ' times' : '')));
+        add(li, el('span', '', c.detail));
+      }
+    }
+    add(box, el('h3', '', 'Channels'));
+    if (!a.channels.length) add(box, el('p', 'empty', 'No channels: add "alerts" to the config file, or --alert URL.'));
+    else {
+      var t = table(['Channel', 'Events', 'State', '#Delivered', '#Lost', '#Queued', 'Last error'], 'alert-channels', 'stack');
+      add(box, t.wrap);
+      for (i = 0; i < a.channels.length; i++) {
+        var ch = a.channels[i], tr = add(t.body, el('tr'));
+        tr.setAttribute('data-testid', 'channel-row');
+        tr.setAttribute('data-state', ch.state);
+        var name = cell(t, tr, ch.name, 'mono');
+        add(name, el('small', '', ch.type));
+        cell(t, tr, ch.events.length === 10 ? 'all' : ch.events.join(', '));
+        add(cell(t, tr, ''), el('span', 'badge ' + (ch.state === 'ok' ? 'b-ok' : 'b-bad'), ch.state === 'ok' ? 'ok' : 'failing since ' + clock(ch.failing_since)));
+        cell(t, tr, num(ch.delivered), 'n');
+        cell(t, tr, num(ch.lost), 'n' + (ch.lost ? ' hot' : ''));
+        cell(t, tr, num(ch.queued), 'n' + (ch.queued ? ' warm' : ''));
+        cell(t, tr, ch.last_error || '–', ch.last_error ? 'err' : 'none');
+      }
+    }
+    add(box, el('h3', '', 'Recent'));
+    if (!a.recent.length) { add(box, el('p', 'empty', 'No alerts yet.')); return; }
+    var recent = add(box, el('ul'));
+    for (i = 0; i < a.recent.length && i < 20; i++) {
+      var r = a.recent[i];
+      li = add(recent, el('li'));
+      li.setAttribute('data-testid', 'recent-alert');
+      add(li, el('span', 'meta', clock(r.time)));
+      add(li, alertBadge(r.event));
+      add(li, el('span', '', ' ' + r.text));
+      add(li, el('span', 'meta', ' → ' + (r.channels.length ? r.channels.join(', ') : 'no channel')));
+    }
+  }
+
   function connect() {
     if (!window.EventSource) return;
     es = new EventSource('events' + q);
@@ -381,6 +446,22 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     x.onload = function () {
       var at = ' at ' + clock(new Date().toISOString());
       setText(out, x.status === 200 ? 'Settings reloaded' + at : x.status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + x.status + ' ' + x.responseText);
+    };
+    x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
+    x.send('{}');
+  };
+
+  $('test-alert').onclick = function () {
+    var x = new XMLHttpRequest(), out = $('test-alert-result');
+    setText(out, 'Sending…');
+    x.open('POST', 'alerts/test' + q);
+    x.setRequestHeader('Content-Type', 'application/json');
+    x.timeout = 30000;
+    x.onload = function () {
+      if (x.status !== 200) { setText(out, 'Refused: HTTP ' + x.status); return; }
+      var res = JSON.parse(x.responseText).results, ok = 0, bad = [];
+      for (var i = 0; i < res.length; i++) if (res[i].ok) ok++; else bad.push(res[i].channel + ': ' + res[i].error);
+      setText(out, !res.length ? 'No channels to test' : ok + ' of ' + res.length + ' delivered' + (bad.length ? '; failed: ' + bad.join('; ') : ''));
     };
     x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
     x.send('{}');
