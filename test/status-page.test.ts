@@ -279,7 +279,11 @@ describe('status page', { timeout: 60_000 }, () => {
       await page.click('[data-testid=test-alert]');
       await shows(page, '[data-testid=test-alert-result]', /2 of 3 delivered; failed: pager: HTTP 503/);
       assert.equal(services.of('bark').filter((r) => /test alert/.test(r.body.title)).length, 1);
-      await shows(page, '[data-testid=recent-alert]', /test This is a test alert from onebot-relay.*→ ops group \(DingTalk\), phone \(Bark\)$/);
+      await shows(
+        page,
+        '[data-testid=recent-alert]',
+        /test This is a test alert from onebot-relay.*→ ops group \(DingTalk\), phone \(Bark\)$/,
+      );
       await page.locator('[data-testid=alerts]').screenshot({ path: `${ARTIFACTS}status-page-alerts.png` });
       if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(`${ARTIFACTS}status-page-alerts.png`, README_ALERTS_SHOT);
       assert.deepEqual(errors, []);
