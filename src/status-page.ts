@@ -436,35 +436,33 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     };
   }
 
-  // A JSON POST: the relay refuses a form post, which any site could make a browser send.
-  $('reload').onclick = function () {
-    var x = new XMLHttpRequest(), out = $('reload-result');
-    setText(out, 'Reloading…');
-    x.open('POST', 'reload' + q);
-    x.setRequestHeader('Content-Type', 'application/json');
-    x.timeout = 10000;
-    x.onload = function () {
-      var at = ' at ' + clock(new Date().toISOString());
-      setText(out, x.status === 200 ? 'Settings reloaded' + at : x.status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + x.status + ' ' + x.responseText);
-    };
-    x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
-    x.send('{}');
-  };
-
-  $('test-alert').onclick = function () {
-    var x = new XMLHttpRequest(), out = $('test-alert-result');
-    setText(out, 'Sending…');
-    x.open('POST', 'alerts/test' + q);
+  // A JSON POST: the relay refuses a form post, which any site could make a browser send. done() gets the
+  // status and the body; out says what is going on.
+  function post(path, out, busy, done) {
+    var x = new XMLHttpRequest();
+    setText(out, busy);
+    x.open('POST', path + q);
     x.setRequestHeader('Content-Type', 'application/json');
     x.timeout = 30000;
-    x.onload = function () {
-      if (x.status !== 200) { setText(out, 'Refused: HTTP ' + x.status); return; }
-      var res = JSON.parse(x.responseText).results, ok = 0, bad = [];
-      for (var i = 0; i < res.length; i++) if (res[i].ok) ok++; else bad.push(res[i].channel + ': ' + res[i].error);
-      setText(out, !res.length ? 'No channels to test' : ok + ' of ' + res.length + ' delivered' + (bad.length ? '; failed: ' + bad.join('; ') : ''));
-    };
+    x.onload = function () { done(x.status, x.responseText); };
     x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
     x.send('{}');
+  }
+  $('reload').onclick = function () {
+    var out = $('reload-result');
+    post('reload', out, 'Reloading…', function (status, body) {
+      var at = ' at ' + clock(new Date().toISOString());
+      setText(out, status === 200 ? 'Settings reloaded' + at : status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + status + ' ' + body);
+    });
+  };
+  $('test-alert').onclick = function () {
+    var out = $('test-alert-result');
+    post('alerts/test', out, 'Sending…', function (status, body) {
+      if (status !== 200) { setText(out, 'Refused: HTTP ' + status); return; }
+      var res = JSON.parse(body).results, ok = 0, bad = [];
+      for (var i = 0; i < res.length; i++) if (res[i].ok) ok++; else bad.push(res[i].channel + ': ' + res[i].error);
+      setText(out, !res.length ? 'No channels to test' : ok + ' of ' + res.length + ' delivered' + (bad.length ? '; failed: ' + bad.join('; ') : ''));
+    });
   };
 
   function poll() {

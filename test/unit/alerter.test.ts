@@ -3,25 +3,13 @@
 // own alerts, the test alert and what the status page shows. test/alerts.test.ts shows it in a running relay.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import type { Alert, AlertEvent } from '../../src/alerts/alert.ts';
+import { ALERT_EVENTS, type Alert, type AlertEvent } from '../../src/alerts/alert.ts';
 import { Alerter } from '../../src/alerts/alerter.ts';
 import type { ChannelSpec } from '../../src/alerts/channels.ts';
 import type { Watched } from '../../src/alerts/watch.ts';
 import { mockClock, recordingLogger, START } from './kit.ts';
 
 const GRACE = 30_000;
-const ALL: AlertEvent[] = [
-  'link_down',
-  'link_up',
-  'qq_offline',
-  'qq_online',
-  'degraded',
-  'recovered',
-  'risk_control',
-  'relay_start',
-  'relay_stop',
-  'test',
-];
 
 /** Real immediates are not mocked: they let the deliveries' promises settle. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -31,7 +19,7 @@ const UP: Watched = { subject };
 const DOWN: Watched = { subject, linkDown: 'closed by the implementation with code 1000 "restart"' };
 
 function channel(name: string, extra: Partial<ChannelSpec> = {}): ChannelSpec {
-  return { type: 'webhook', url: 'http://127.0.0.1:9/', name, events: ALL, repeat: 0, ...extra } as ChannelSpec;
+  return { type: 'webhook', url: 'http://127.0.0.1:9/', name, events: [...ALERT_EVENTS], repeat: 0, ...extra } as ChannelSpec;
 }
 
 function setup(t: TestContext, channels: ChannelSpec[], failing = new Set<string>()) {
