@@ -56,6 +56,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     await admin.open();
     await upstreams.start(built.upstreams);
   } catch (err) {
+    alerter.close();
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
     throw err;
   }

@@ -21,7 +21,6 @@ export interface SendLimits {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const RATE = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h)\s*$/;
-const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
 
 /** "20/60s", "5/10s", "1/500ms", "30/m": undefined when it is not one. */
 export function parseRate(text: string): Rate | undefined {
@@ -30,12 +29,6 @@ export function parseRate(text: string): Rate | undefined {
   const count = Number(match[1]);
   const per = Math.round(Number(match[2] ?? 1) * UNITS[match[3]!]!);
   return count >= 1 && per >= 1 ? { count, per } : undefined;
-}
-
-/** "500ms", "10s", "1m", "2h" in ms: undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  return match ? Math.round(Number(match[1]) * UNITS[match[2]!]!) : undefined;
 }
 
 /** "5/10s" again, for messages and the status page. */

@@ -93,7 +93,7 @@ export class Alerter {
 
   /** An account as it is now (`key`: the account itself). */
   observe(key: object, watched: Watched): void {
-    if (this.closed) return; // the relay is stopping: its accounts closing say nothing
+    if (this.closed) return;
     const watch = this.watches.get(key);
     if (watch) watch.observe(watched);
     else
@@ -116,6 +116,7 @@ export class Alerter {
 
   /** The relay is stopping: say so, give that alert a moment to go out, and stop every channel. */
   async relayStopping(text: string): Promise<void> {
+    this.closed = true; // its accounts closing now say nothing
     this.broadcast(relayAlert('relay_stop', text));
     await Promise.all(this.listeners.map(({ delivery }) => delivery.settle(STOP_WAIT_MS)));
     this.close();
