@@ -11,6 +11,11 @@ export const EventFrame = v.object({
   meta_event_type: lenient(v.string()),
   interval: lenient(v.number()),
   status: v.optional(v.unknown()),
+  notice_type: lenient(v.string()),
+  sub_type: lenient(v.string()),
+  /** bot_offline notices: why QQ kicked the account off. */
+  tag: lenient(v.string()),
+  message: lenient(v.string()),
 });
 export type EventFrame = v.InferOutput<typeof EventFrame>;
 
@@ -49,6 +54,8 @@ export const RelayRetcode = {
   outcomeUnknown: 1503,
   /** The implementation did not answer within the call timeout. */
   timeout: 1504,
+  /** Not sent: over a send limit (overflow "reject", or its call timeout ran out while it waited its turn). */
+  sendLimited: 1429,
 } as const;
 
 export function failedReply(retcode: number, message: string): Record<string, unknown> {
