@@ -1,7 +1,8 @@
 // One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
 // A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
 import * as v from 'valibot';
-import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
+import type { Watched } from './alerts/watch.ts';
+import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
 import { type EventFrame, isJsonObject, RelayRetcode, ReplyFrame, readEvent, type SelfId } from './onebot.ts';
@@ -26,6 +27,8 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
+  /** The implementation said something of the QQ account (a bot_offline notice): its alerts look now. */
+  healthChanged(account: Account): void;
   /**
    * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), its JSON,
    * and its bytes as they arrived when the link has them.
@@ -62,6 +65,8 @@ export interface AccountHealth {
   events_received: number;
   events_per_s: number;
   calls_per_s: number;
+  /** Sends per minute, waiting under the send limits, delayed and refused by them. */
+  sends: SendStats;
 }
 
 export class Account implements UpstreamSink {
@@ -106,6 +111,7 @@ export class Account implements UpstreamSink {
   configure(options: AccountOptions): void {
     Object.assign(this.options, options);
     this.watch.sendFailures = options.unhealthyAfter;
+    this.calls.reconfigured();
   }
 
   /** Run `then` once the self_id is known (at once if it is). Returns a function that cancels it. */
@@ -164,6 +170,14 @@ export class Account implements UpstreamSink {
     return true;
   }
 
+  /** What its alerts watch. */
+  watched(): Watched {
+    const subject = { selfId: this.selfId ?? null, nickname: this.nickname ?? null, target: this.link.target };
+    if (this.state !== 'up') return { subject, linkDown: this.downReason() };
+    const { offline, degraded, riskControl } = this.watch.conditions();
+    return { subject, qqOffline: offline, degraded, riskControl };
+  }
+
   health(): AccountHealth {
     const reasons = this.state === 'up' ? this.watch.reasons() : [this.downReason()];
     return {
@@ -187,6 +201,7 @@ export class Account implements UpstreamSink {
       events_received: this.eventsReceived,
       events_per_s: this.rates.events.perSecond(),
       calls_per_s: this.rates.calls.perSecond(),
+      sends: this.calls.sendStats(),
     };
   }
 
@@ -221,7 +236,21 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
+    if (event.post_type === 'notice') this.notice(event);
     this.host.event(this, text, json, bytes);
+  }
+
+  /**
+   * The QQ account kicked off or back: NapCat's `notice_type: "bot_offline"` (with `tag` and `message`), Lagrange's
+   * `notice_type: "bot_offline"` or `"notify"` with `sub_type: "bot_offline"`, and Lagrange's `bot_online`. LLBot
+   * has no such notice: its heartbeats and get_status say online: false.
+   */
+  private notice(event: EventFrame): void {
+    const kind = event.notice_type === 'notify' ? event.sub_type : event.notice_type;
+    if (kind === 'bot_offline') this.watch.wentOffline(event.tag ?? '', event.message ?? '');
+    else if (kind === 'bot_online') this.watch.cameOnline();
+    else return;
+    this.host.healthChanged(this);
   }
 
   private heartbeat(event: EventFrame): void {
@@ -276,6 +305,7 @@ export class Account implements UpstreamSink {
     if (reply.status === 'ok' && data?.user_id !== undefined) {
       this.nickname = data.nickname;
       this.learnSelfId(data.user_id);
+      this.host.healthChanged(this); // its alerts name it from now on
     } else {
       this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
     }

@@ -48,6 +48,8 @@ export interface Health {
   reasons: string[];
   /** The default account's link. */
   link: AccountHealth['link'];
+  /** The default account's sends. */
+  sends: AccountHealth['sends'];
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
@@ -58,6 +60,11 @@ export interface Health {
 }
 
 export type { LinkState };
+
+export interface AccountWatcher {
+  changed(account: Account): void;
+  gone(account: Account): void;
+}
 
 const key = (selfId: SelfId) => String(selfId);
 
@@ -80,6 +87,8 @@ export class Hub implements Accounts {
   private readonly actionNames = new ActionNames();
   /** Told of every client call that finishes (metrics). */
   readonly callListeners = new Set<(record: CallRecord) => void>();
+  /** Told when an account's link or health changes, and when an account is no longer served (alerts). */
+  readonly watchers = new Set<AccountWatcher>();
 
   constructor(
     private readonly options: HubOptions,
@@ -123,6 +132,7 @@ export class Hub implements Accounts {
         );
         accounts.push(account);
         if (selfId !== undefined) this.accountHost.identified(account, undefined);
+        for (const watcher of this.watchers) watcher.changed(account);
         return account;
       },
     };
@@ -133,6 +143,7 @@ export class Hub implements Accounts {
     for (const account of this.byOrigin.get(origin) ?? []) {
       account.close();
       this.announced.delete(account);
+      for (const watcher of this.watchers) watcher.gone(account);
     }
     this.byOrigin.delete(origin);
     this.reviewServing();
@@ -238,6 +249,7 @@ export class Hub implements Accounts {
         last_heartbeat_age_ms: null,
         heartbeat_interval_ms: 0,
       },
+      sends: main?.sends ?? { per_minute: 0, queued: 0, delayed: 0, rejected: 0 },
       self_id: main?.self_id ?? null,
       nickname: main?.nickname ?? null,
       clients: connected.length,
@@ -266,9 +278,13 @@ export class Hub implements Accounts {
       if (previous !== undefined) this.log.debug(`self_id ${previous} is now ${account.selfId}`);
       this.reviewServing();
     },
-    stateChanged: () => {
+    stateChanged: (account) => {
       this.reviewServing();
       this.tellStatus();
+      for (const watcher of this.watchers) watcher.changed(account);
+    },
+    healthChanged: (account) => {
+      for (const watcher of this.watchers) watcher.changed(account);
     },
     event: (account, text, json, bytes) => {
       this.rates.events.mark();

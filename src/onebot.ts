@@ -8,6 +8,11 @@ export interface EventFrame {
   meta_event_type?: string;
   interval?: number;
   status?: unknown;
+  notice_type?: string;
+  sub_type?: string;
+  /** bot_offline notices: why QQ kicked the account off. */
+  tag?: string;
+  message?: string;
 }
 
 /**
@@ -15,13 +20,18 @@ export interface EventFrame {
  * Plain checks, not a schema: this runs for every event.
  */
 export function readEvent(frame: Record<string, unknown>): EventFrame {
-  const { post_type, self_id, meta_event_type, interval, status } = frame;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const { self_id, interval } = frame;
   return {
-    post_type: typeof post_type === 'string' ? post_type : undefined,
+    post_type: text(frame.post_type),
     self_id: typeof self_id === 'number' || typeof self_id === 'string' ? self_id : undefined,
-    meta_event_type: typeof meta_event_type === 'string' ? meta_event_type : undefined,
+    meta_event_type: text(frame.meta_event_type),
     interval: typeof interval === 'number' ? interval : undefined,
-    status,
+    status: frame.status,
+    notice_type: text(frame.notice_type),
+    sub_type: text(frame.sub_type),
+    tag: text(frame.tag),
+    message: text(frame.message),
   };
 }
 
@@ -66,6 +76,8 @@ export const RelayRetcode = {
   outcomeUnknown: 1503,
   /** The implementation did not answer within the call timeout. */
   timeout: 1504,
+  /** Not sent: over a send limit (overflow "reject", or its call timeout ran out while it waited its turn). */
+  sendLimited: 1429,
 } as const;
 
 export function failedReply(retcode: number, message: string): Record<string, unknown> {

@@ -1,5 +1,6 @@
 // Everything the status page shows, in one snapshot.
 import pkg from '../package.json' with { type: 'json' };
+import type { Alerter, AlertsStatus } from './alerts/alerter.ts';
 import type { Adapter, ClientStatus } from './downstream/adapter.ts';
 import type { Health, Hub } from './hub.ts';
 import type { ActionStats } from './stats.ts';
@@ -23,9 +24,10 @@ export interface StatusSnapshot {
   calls: ActionStats[];
   /** Newest first. */
   warnings: Warning[];
+  alerts: AlertsStatus;
 }
 
-export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings): StatusSnapshot {
+export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, alerter: Alerter): StatusSnapshot {
   return {
     version: pkg.version,
     time: new Date().toISOString(),
@@ -35,5 +37,6 @@ export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings
     endpoints: adapters.map((a) => ({ name: a.name, clients: a.clients() })),
     calls: hub.callStats.snapshot().sort((a, b) => b.count - a.count),
     warnings: warnings.list(),
+    alerts: alerter.status(),
   };
 }

@@ -339,6 +339,12 @@ describe('many accounts, one relay', { timeout: 30_000 }, () => {
         assert.equal(health.status, 'down', 'healthyWhen "all": one account down is down');
         assert.match(health.reason ?? '', new RegExp(`^${victim}: `));
         assert.equal(await healthz(), 503);
+        const one = async (selfId: number | string) => (await fetch(`${relay.adminUrl}/healthz/${selfId}`)).status;
+        assert.deepEqual(
+          await Promise.all([A, B, C, 99999].map(one)),
+          [...[A, B, C].map((id) => (id === victim ? 503 : 200)), 404],
+          '/healthz/<self_id> answers for one account; 404 for none',
+        );
         relay.settings.healthyWhen = 'any';
         assert.equal(await relay.relay.reload(), true);
         assert.equal(await healthz(), 200, 'healthyWhen "any": one account up is enough');

@@ -37,6 +37,8 @@ export class FakeImplementation {
   readonly unanswered = new Set<string>();
   /** Authorization headers of accepted and refused handshakes. */
   readonly authorizations: (string | undefined)[] = [];
+  /** What its heartbeats and get_status say of the QQ account. */
+  online = true;
   readonly heartbeat: number;
   private readonly http = new RestartableServer(() => this.newServer());
   private seq = 0;
@@ -46,7 +48,7 @@ export class FakeImplementation {
 
   private constructor(private readonly options: FakeOptions) {
     this.heartbeat = options.heartbeat ?? 0;
-    this.replies = new FakeReplies(options.selfId ?? 10001, options.firstMessageId);
+    this.replies = new FakeReplies(options.selfId ?? 10001, options.firstMessageId, () => this.online);
   }
 
   static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
@@ -89,6 +91,22 @@ export class FakeImplementation {
   broadcast(text: string): void {
     if (this.frozen) return;
     for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** The QQ account kicked off, as NapCat says it: a bot_offline notice (and its heartbeats say online: false). */
+  kickedOffline(tag: string, message: string): void {
+    this.online = false;
+    this.broadcast(
+      JSON.stringify({
+        time: Math.floor(Date.now() / 1000),
+        self_id: this.selfId,
+        post_type: 'notice',
+        notice_type: 'bot_offline',
+        user_id: this.selfId,
+        tag,
+        message,
+      }),
+    );
   }
 
   /** Stop sending heartbeats, but keep answering. */
@@ -164,7 +182,7 @@ export class FakeImplementation {
               self_id: this.selfId,
               post_type: 'meta_event',
               meta_event_type: 'heartbeat',
-              status: { online: true, good: true },
+              status: { online: this.online, good: true },
               interval: this.heartbeat,
             }),
           ),

@@ -8,6 +8,8 @@ export class FakeReplies {
   constructor(
     private readonly selfId: number,
     firstMessageId = 1001,
+    /** What get_status says of the QQ account. */
+    private readonly online: () => boolean = () => true,
   ) {
     this.messageId = firstMessageId - 1;
   }
@@ -18,7 +20,7 @@ export class FakeReplies {
       case 'get_login_info':
         return ok({ user_id: this.selfId, nickname: 'fake-bot' });
       case 'get_status':
-        return ok({ online: true, good: true });
+        return ok({ online: this.online(), good: true });
       case 'send_msg':
       case 'send_group_msg':
       case 'send_private_msg':

@@ -43,14 +43,33 @@ export function inOrder(numbers: number[]): boolean {
 const CHILD = fileURLToPath(new URL('./impl-child.ts', import.meta.url));
 const FRAMEWORK_CHILD = fileURLToPath(new URL('./framework-child.ts', import.meta.url));
 
-/** The fake implementation in a child process. */
-export class ImplProcess {
-  private output = '';
-  private readonly child: ChildProcess;
+/** A script of the fault suite in a process of its own, to signal, feed lines to, and read. */
+class ChildScript {
+  protected output = '';
+  protected readonly child: ChildProcess;
 
-  private constructor(port: number, first: number) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CHILD, String(port), String(first)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  protected constructor(script: string, args: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout!.on('data', (d) => (this.output += d));
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** The fake implementation in a child process. */
+export class ImplProcess extends ChildScript {
+  private constructor(port: number, first: number) {
+    super(CHILD, [String(port), String(first)]);
   }
 
   static async start(port: number, first: number): Promise<ImplProcess> {
@@ -73,28 +92,12 @@ export class ImplProcess {
   emitAndForget(count: number): void {
     this.child.stdin!.write(`emit ${count}\n`);
   }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGCONT');
-    this.child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 /** A framework in a process of its own (framework-child.ts), to stop or block as a stalled one would be. */
-export class FrameworkProcess {
-  private output = '';
-  private readonly child: ChildProcess;
-
+export class FrameworkProcess extends ChildScript {
   private constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', FRAMEWORK_CHILD, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.child.stdout!.on('data', (d) => (this.output += d));
+    super(FRAMEWORK_CHILD, args);
   }
 
   /** A client of the relay's WebSocket server at `url` (it dials again 200 ms after a close). */
@@ -127,17 +130,5 @@ export class FrameworkProcess {
   /** Busy-wait `ms` in the framework: its event loop reads nothing and answers no ping meanwhile. */
   block(ms: number): void {
     this.child.stdin!.write(`block ${ms}\n`);
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGCONT');
-    this.child.kill('SIGKILL');
-    await exited;
   }
 }

@@ -45,7 +45,16 @@ describe('carriesEvents', () => {
   it('is false for the HTTP API only', () => {
     const { log } = recordingLogger();
     const hub = new Hub(
-      { callTimeout: 1000, hold: 1000, rateLimitInterval: 100, probeTimeout: 1000, healthProbe: 0, unhealthyAfter: 3, healthyWhen: 'all' },
+      {
+        callTimeout: 1000,
+        hold: 1000,
+        rateLimitInterval: 100,
+        probeTimeout: 1000,
+        healthProbe: 0,
+        unhealthyAfter: 3,
+        healthyWhen: 'all',
+        sendLimit: { overflow: 'queue' },
+      },
       log,
     );
     const listen = { host: '127.0.0.1', port: 0 };
