@@ -295,43 +295,53 @@ async function main(): Promise<void> {
     },
   );
 
-  await check('double-click: no flags writes onebot-relay.json and a log file beside the executable, and runs', async () => {
-    for (const port of [6710, 6720])
-      if (!(await portFree(port))) throw new Error(`port ${port} is in use; the default-settings check needs it`);
-    const fake = (await portFree(3001)) ? await FakeImplementation.start({ port: 3001 }) : undefined;
-    const dir = mkdtempSync(join(tmp, 'double-click-'));
-    const exe = join(dir, basename(binary));
-    copyFileSync(binary, exe);
-    const elsewhere = mkdtempSync(join(tmp, 'cwd-'));
-    try {
-      const first = launch(exe, [], elsewhere);
-      const urls = await waitForBanner(first);
-      if (!/config: .*onebot-relay\.json \(just written with every default/.test(first.output())) throw new Error(first.output());
-      const settings = JSON.parse(readFileSync(join(dir, 'onebot-relay.json'), 'utf8'));
-      if (settings.upstream !== 'ws://127.0.0.1:3001' || settings.logFile !== 'onebot-relay.log' || settings.ping !== 10000)
-        throw new Error(JSON.stringify(settings));
-      if (urls.clients !== 'ws://127.0.0.1:6710' || urls.status !== 'http://127.0.0.1:6720/healthz') throw new Error(first.output());
-      if (fake) await exercise(fake, urls).then((c) => c.close());
-      else console.log(`[e2e ${elapsed()}]      (port 3001 is busy: the link to a fake implementation is not checked here)`);
-      await stopWith(first, 'SIGINT');
-      if (!/stop with Ctrl\+C/.test(readFileSync(join(dir, 'onebot-relay.log'), 'utf8'))) throw new Error('no banner in onebot-relay.log');
-      if (existsSync(join(elsewhere, 'onebot-relay.json'))) throw new Error('wrote the settings into the working directory');
+  await check(
+    'double-click: no flags writes onebot-relay.json, a log file and a spool folder beside the executable, and runs',
+    async () => {
+      for (const port of [6710, 6720])
+        if (!(await portFree(port))) throw new Error(`port ${port} is in use; the default-settings check needs it`);
+      const fake = (await portFree(3001)) ? await FakeImplementation.start({ port: 3001 }) : undefined;
+      const dir = mkdtempSync(join(tmp, 'double-click-'));
+      const exe = join(dir, basename(binary));
+      copyFileSync(binary, exe);
+      const elsewhere = mkdtempSync(join(tmp, 'cwd-'));
+      try {
+        const first = launch(exe, [], elsewhere);
+        const urls = await waitForBanner(first);
+        if (!/config: .*onebot-relay\.json \(just written with every default/.test(first.output())) throw new Error(first.output());
+        const settings = JSON.parse(readFileSync(join(dir, 'onebot-relay.json'), 'utf8'));
+        if (
+          settings.upstream !== 'ws://127.0.0.1:3001' ||
+          settings.logFile !== 'onebot-relay.log' ||
+          settings.spool !== 'spool' ||
+          settings.ping !== 10000
+        )
+          throw new Error(JSON.stringify(settings));
+        if (!existsSync(join(dir, 'spool'))) throw new Error(`no spool folder beside the executable:\n${first.output()}`);
+        if (urls.clients !== 'ws://127.0.0.1:6710' || urls.status !== 'http://127.0.0.1:6720/healthz') throw new Error(first.output());
+        if (fake) await exercise(fake, urls).then((c) => c.close());
+        else console.log(`[e2e ${elapsed()}]      (port 3001 is busy: the link to a fake implementation is not checked here)`);
+        await stopWith(first, 'SIGINT');
+        if (!/stop with Ctrl\+C/.test(readFileSync(join(dir, 'onebot-relay.log'), 'utf8')))
+          throw new Error('no banner in onebot-relay.log');
+        if (existsSync(join(elsewhere, 'onebot-relay.json'))) throw new Error('wrote the settings into the working directory');
 
-      const second = launch(exe, [], elsewhere);
-      await waitForBanner(second);
-      if (/just written/.test(second.output())) throw new Error(`rewrote the settings:\n${second.output()}`);
-      await stopWith(second, 'SIGINT');
+        const second = launch(exe, [], elsewhere);
+        await waitForBanner(second);
+        if (/just written/.test(second.output())) throw new Error(`rewrote the settings:\n${second.output()}`);
+        await stopWith(second, 'SIGINT');
 
-      // A bad file beside it: a readable error and exit 2 at once (no console window here, so no wait for Enter).
-      writeFileSync(join(dir, 'onebot-relay.json'), JSON.stringify({ ...settings, ping: 'often' }));
-      const bad = launch(exe, [], elsewhere);
-      if ((await exitCode(bad, START_MS)) !== 2) throw new Error(bad.output());
-      if (!/ping \(config file .*onebot-relay\.json\): expected a number of milliseconds, got "often"/.test(bad.output()))
-        throw new Error(bad.output());
-    } finally {
-      await fake?.stop();
-    }
-  });
+        // A bad file beside it: a readable error and exit 2 at once (no console window here, so no wait for Enter).
+        writeFileSync(join(dir, 'onebot-relay.json'), JSON.stringify({ ...settings, ping: 'often' }));
+        const bad = launch(exe, [], elsewhere);
+        if ((await exitCode(bad, START_MS)) !== 2) throw new Error(bad.output());
+        if (!/ping \(config file .*onebot-relay\.json\): expected a number of milliseconds, got "often"/.test(bad.output()))
+          throw new Error(bad.output());
+      } finally {
+        await fake?.stop();
+      }
+    },
+  );
 }
 
 try {

@@ -107,6 +107,16 @@ export class Account implements UpstreamSink {
     return this.state === 'up';
   }
 
+  /** Its link is up and its QQ account online (as the implementation last said): it can answer. */
+  get canAnswer(): boolean {
+    return this.state === 'up' && this.watch.reported.online;
+  }
+
+  /** The heartbeat interval its implementation announced, ms (0: none yet). */
+  get heartbeatEvery(): number {
+    return this.heartbeatInterval;
+  }
+
   /** New call timeouts, hold, rate limit and health settings take effect from now on. */
   configure(options: AccountOptions): void {
     Object.assign(this.options, options);

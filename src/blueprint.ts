@@ -13,6 +13,7 @@ import type { Hub, HubOptions } from './hub.ts';
 import { formatAddress, type HttpListener, isLoopback } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
 import { EndpointProfiles } from './profile/endpoint-profiles.ts';
+import type { Spool } from './spool.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
 import type { LinkHost, Upstream } from './upstream/upstream.ts';
@@ -49,7 +50,7 @@ export interface Blueprint {
   alerts: AlerterOptions;
   logging: Pick<Config, 'logLevel' | 'logFormat'>;
   /** Settings the process reads once, at start. */
-  atStart: Pick<Config, 'logFile' | 'logFileSize' | 'keepQuickEdit'>;
+  atStart: Pick<Config, 'logFile' | 'logFileSize' | 'keepQuickEdit' | 'spool' | 'spoolFsync'>;
 }
 
 /** The piece `make` builds from `options`, keyed by them. */
@@ -63,10 +64,10 @@ function piece<O, T, Args extends unknown[]>(
 }
 
 /** The pieces `config` builds. */
-export function blueprint(config: Config, log: Logger): Blueprint {
+export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint {
   return {
     upstreams: upstreamPieces(config, log.child('upstream')),
-    endpoints: endpointPieces(config, log),
+    endpoints: endpointPieces(config, log, spool),
     admin: piece(
       'admin endpoint',
       formatAddress(config.admin),
@@ -82,10 +83,19 @@ export function blueprint(config: Config, log: Logger): Blueprint {
       healthProbe: config.healthProbe,
       unhealthyAfter: config.unhealthyAfter,
       healthyWhen: config.healthyWhen,
+      dedupeWindow: config.dedupeWindow,
+      groupDedupe: config.groupDedupe,
+      heartbeat: config.heartbeat,
     },
     alerts: { grace: config.alertGrace, channels: [...config.alerts, ...onUnhealthy(config)] },
     logging: { logLevel: config.logLevel, logFormat: config.logFormat },
-    atStart: { logFile: config.logFile, logFileSize: config.logFileSize, keepQuickEdit: config.keepQuickEdit },
+    atStart: {
+      logFile: config.logFile,
+      logFileSize: config.logFileSize,
+      keepQuickEdit: config.keepQuickEdit,
+      spool: config.spool,
+      spoolFsync: config.spoolFsync,
+    },
   };
 }
 
@@ -175,9 +185,9 @@ function endpoint<O>(
   return { ...piece(kind, where, options, (o, hub: Hub) => make(o, hub, profiles)), profiles };
 }
 
-function endpointPieces(config: Config, log: Logger): EndpointPiece[] {
+function endpointPieces(config: Config, log: Logger, spool: Spool | undefined): EndpointPiece[] {
   const session = (heartbeat = config.heartbeat) => ({ heartbeat, ping: clientPingOf(config), queueLimit: config.queueLimit });
-  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge };
+  const buffer = { events: config.bufferEvents, bytes: config.bufferBytes, age: config.bufferAge, spool };
   const pieces = [
     ...config.ws.map((e) =>
       endpoint(

@@ -1,6 +1,7 @@
 // Command-line flags: each maps to one setting of the config file; flags win over the file.
 import { dirname, resolve } from 'node:path';
 import { type Config, ConfigError, DEFAULTS, readConfigFile, validateConfig } from './config.ts';
+import { SPOOL_NAME } from './standalone.ts';
 
 type Key = keyof typeof DEFAULTS;
 
@@ -116,6 +117,26 @@ const FLAGS: Record<string, Flag> = {
     help: 'also log to this file, rotated by size (a double-clicked executable: onebot-relay.log beside it)',
   },
   '--log-file-size': { key: 'logFileSize', arg: 'BYTES', help: 'rotate the log file at this size; 5 old files are kept' },
+  '--spool': {
+    key: 'spool',
+    arg: 'DIR',
+    help: 'also write events kept for away targets here, so that a restart or crash loses none ("" : memory only; default: a spool folder beside --config)',
+  },
+  '--spool-fsync': {
+    key: 'spoolFsync',
+    arg: 'MS',
+    help: 'sync the spool to the disk this often: what a power loss can cost (0: every event)',
+  },
+  '--dedupe-window': {
+    key: 'dedupeWindow',
+    arg: 'MS',
+    help: 'drop an event an account repeats (identical but for time) this soon (0: off)',
+  },
+  '--group-dedupe': {
+    key: 'groupDedupe',
+    arg: '',
+    help: "with several accounts in a group, deliver each group message once, from the group's primary account",
+  },
   '--keep-quick-edit': {
     key: 'keepQuickEdit',
     arg: '',
@@ -163,8 +184,12 @@ export function parseCommandLine(argv: string[]): Command {
   }
   // Files a config file names (filter files, the log file) are beside it when relative.
   const config = validateConfig({ ...fromFile, ...fromFlags }, sources, configFile ? dirname(configFile) : '.');
-  // A relative log file is beside the config file that names it, or in the working directory.
+  // A relative log file or spool is beside the config file that names it, or in the working directory.
   if (config.logFile) config.logFile = resolve(sources.logFile === fileSource ? dirname(configFile!) : '.', config.logFile);
+  // A relay run from a config file (the double-clicked executable is) keeps its spool beside it unless told otherwise.
+  if (configFile && sources.spool === undefined) config.spool = SPOOL_NAME;
+  if (config.spool)
+    config.spool = resolve(sources.spool === fileSource || sources.spool === undefined ? dirname(configFile!) : '.', config.spool);
   return { kind: 'run', config, configFile };
 }
 

@@ -286,6 +286,17 @@ export const DEFAULTS = {
   logFileSize: 10 * 1024 * 1024,
   /** Windows: leave the console's QuickEdit mode as it is (by default it is turned off at start). */
   keepQuickEdit: false,
+  /**
+   * The folder where events kept for away targets are also written, to survive a restart (relative: beside the
+   * config file naming it); '' for memory only. Default: a "spool" folder beside the config file, if there is one.
+   */
+  spool: '',
+  /** Sync the spool to the disk this often, ms (what a power loss can cost); 0: after every record. */
+  spoolFsync: 100,
+  /** Drop an event identical (but for `time`) to one from the same account this recently, ms; 0: off. */
+  dedupeWindow: 10_000,
+  /** With several accounts in a group, deliver each group message and notice once, from the group's primary account. */
+  groupDedupe: false,
 };
 
 const ConfigSchema = v.strictObject(
@@ -395,6 +406,10 @@ const ConfigSchema = v.strictObject(
     logFile: v.optional(v.string(expected('a file path (or "" for none)')), DEFAULTS.logFile),
     logFileSize: v.optional(bytes(64 * 1024), DEFAULTS.logFileSize),
     keepQuickEdit: v.optional(v.boolean(expected('true or false')), DEFAULTS.keepQuickEdit),
+    spool: v.optional(v.string(expected('a folder (or "" for memory only)')), DEFAULTS.spool),
+    spoolFsync: v.optional(milliseconds(0), DEFAULTS.spoolFsync),
+    dedupeWindow: v.optional(milliseconds(0), DEFAULTS.dedupeWindow),
+    groupDedupe: v.optional(v.boolean(expected('true or false')), DEFAULTS.groupDedupe),
   },
   (issue) => (issue.expected === 'never' ? `unknown setting (see --help for the list)` : `expected a JSON object, got ${issue.received}`),
 );

@@ -2,7 +2,9 @@
 // events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
 import { Account, type AccountHealth, type AccountHost, type AccountOptions, type LinkState } from './account.ts';
 import type { Caller, CallRecord } from './calls.ts';
+import { DuplicateFilter } from './dedupe.ts';
 import { type Adapter, carriesEvents } from './downstream/adapter.ts';
+import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
@@ -13,6 +15,12 @@ import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upst
 export type HubOptions = AccountOptions & {
   /** /healthz is up when every account is up ("all"), or when at least one is ("any"). */
   healthyWhen: 'all' | 'any';
+  /** Drop an event an account repeats within this long, ms (0: off). */
+  dedupeWindow: number;
+  /** One copy of each group message and notice, from the group's primary account. */
+  groupDedupe: boolean;
+  /** The relay's heartbeat interval, ms: how long another account's copy waits for the primary's, when its implementation announced none. */
+  heartbeat: number;
 };
 
 /** Which account a client wants: a self_id, or undefined for the default one (the first configured). */
@@ -77,6 +85,14 @@ export class Hub implements Accounts {
   private readonly announced = new Map<Account, number>();
   private announcements = 0;
   private readonly adapters = new Set<Adapter>();
+  /** Each account's filter of repeated events. */
+  private readonly repeats = new Map<Account, DuplicateFilter>();
+  /** One copy of each group message (groupDedupe); none when off. */
+  private groups: GroupDedupe | undefined;
+  /** Accounts asked for their groups since their link came up. */
+  private readonly groupsAsked = new WeakSet<Account>();
+  /** Events dropped as repeats by the accounts the hub no longer has. */
+  private repeatsGone = 0;
   private readonly waiters = new Set<{ selector: Selector; then: (selfId: SelfId) => void }>();
   private readonly accountListeners = new Set<(selfId: SelfId, change: AccountChange) => void>();
   /** Listeners of each self_id's link status, and the status they last heard. */
@@ -93,7 +109,20 @@ export class Hub implements Accounts {
   constructor(
     private readonly options: HubOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.configureGroups();
+  }
+
+  /** Events dropped as duplicates: repeated by one account, and (groupDedupe) reported by another account too. */
+  get duplicates(): { repeated: number; otherAccount: number } {
+    const repeated = [...this.repeats.values()].reduce((n, f) => n + f.dropped, this.repeatsGone);
+    return { repeated, otherAccount: this.groups?.dropped ?? 0 };
+  }
+
+  /** Each group seen with groupDedupe on, and its primary account. */
+  groupPrimaries(): GroupStatus[] {
+    return this.groups?.groups() ?? [];
+  }
 
   /** Every account, in configuration order. */
   get accounts(): Account[] {
@@ -144,6 +173,8 @@ export class Hub implements Accounts {
       account.close();
       this.announced.delete(account);
       for (const watcher of this.watchers) watcher.gone(account);
+      this.repeatsGone += this.repeats.get(account)?.dropped ?? 0;
+      this.repeats.delete(account);
     }
     this.byOrigin.delete(origin);
     this.reviewServing();
@@ -153,6 +184,8 @@ export class Hub implements Accounts {
   configure(options: HubOptions): void {
     Object.assign(this.options, options);
     for (const account of this.accounts) account.configure(options);
+    for (const filter of this.repeats.values()) filter.configure(options.dedupeWindow);
+    this.configureGroups();
   }
 
   add(adapter: Adapter): void {
@@ -262,6 +295,7 @@ export class Hub implements Accounts {
 
   /** Close every endpoint, then fail what the accounts still hold. */
   async stop(): Promise<void> {
+    this.groups?.close();
     await Promise.all([...this.adapters].map((a) => a.close()));
     for (const account of this.accounts) account.close();
   }
@@ -282,6 +316,8 @@ export class Hub implements Accounts {
       this.reviewServing();
       this.tellStatus();
       for (const watcher of this.watchers) watcher.changed(account);
+      if (!account.isUp) this.groupsAsked.delete(account);
+      else if (!this.groupsAsked.has(account)) void this.learnGroups(account);
     },
     healthChanged: (account) => {
       for (const watcher of this.watchers) watcher.changed(account);
@@ -290,8 +326,9 @@ export class Hub implements Accounts {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      const outgoing = new OutgoingEvent(text, json, bytes);
-      for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
+      if (this.repeatsOf(account).isDuplicate(json)) return;
+      if (this.groups) this.groups.event(selfId, text, json);
+      else this.fanOut(selfId, text, json, bytes);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
@@ -300,6 +337,68 @@ export class Hub implements Accounts {
       for (const listener of this.callListeners) listener(record);
     },
   };
+
+  /** An event to every endpoint that carries the account's events. */
+  /** An event to every endpoint of its account; `json` and `bytes` when they are at hand (no second parse or encode). */
+  private fanOut(selfId: SelfId, text: string, json?: Record<string, unknown>, bytes?: Buffer): void {
+    const outgoing = new OutgoingEvent(text, json, bytes);
+    for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
+  }
+
+  private repeatsOf(account: Account): DuplicateFilter {
+    let filter = this.repeats.get(account);
+    if (!filter) this.repeats.set(account, (filter = new DuplicateFilter(this.options.dedupeWindow)));
+    return filter;
+  }
+
+  /** groupDedupe turned on or off (at start or by a reload). */
+  private configureGroups(): void {
+    if (this.options.groupDedupe && !this.groups) {
+      this.groups = new GroupDedupe((selfId, text) => this.fanOut(selfId, text));
+      this.reviewGroups();
+      for (const account of this.accounts) if (account.isUp) void this.learnGroups(account);
+    } else if (!this.options.groupDedupe && this.groups) {
+      this.groups.flush();
+      this.groups = undefined;
+    }
+  }
+
+  /** With groupDedupe, ask an account that came up which groups it is in, so that it can be their primary at once. */
+  private async learnGroups(account: Account): Promise<void> {
+    if (!this.groups) return;
+    this.groupsAsked.add(account);
+    const reply = await account.calls.request('get_group_list', {});
+    const list = reply.status === 'ok' && Array.isArray(reply.data) ? (reply.data as { group_id?: number | string }[]) : undefined;
+    if (!list) {
+      this.log.debug(`get_group_list failed (${String(reply.message ?? reply.retcode)}): its groups are learned from its events`);
+      return;
+    }
+    const selfId = account.selfId;
+    if (selfId !== undefined)
+      this.groups?.joined(
+        selfId,
+        list.flatMap((g) => (g.group_id === undefined ? [] : [g.group_id])),
+      );
+  }
+
+  /** Tell group dedupe which accounts can answer now, in configuration order. */
+  private reviewGroups(): void {
+    this.groups?.setAccounts(
+      [...this.serving.values()]
+        .sort((a, b) => this.accounts.indexOf(a) - this.accounts.indexOf(b))
+        .map((a) => {
+          const heartbeat = () => a.heartbeatEvery || this.options.heartbeat;
+          // Read when a copy starts to wait: the interval is announced after the account is.
+          return {
+            selfId: a.selfId!,
+            available: a.canAnswer,
+            get grace() {
+              return heartbeat();
+            },
+          };
+        }),
+    );
+  }
 
   /** Decide again which account serves each self_id; say which self_ids came and went; wake waiters. */
   private reviewServing(): void {
@@ -319,6 +418,7 @@ export class Hub implements Accounts {
       this.waiters.delete(waiter);
       waiter.then(selfId);
     }
+    this.reviewGroups();
   }
 
   /** Up beats down; then the newer announcement beats the older. */

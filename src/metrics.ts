@@ -5,6 +5,7 @@ import type { AccountHealth } from './account.ts';
 import type { CallRecord } from './calls.ts';
 import type { Adapter, ClientStatus, EndpointTotals } from './downstream/adapter.ts';
 import type { Hub } from './hub.ts';
+import type { Spool } from './spool.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -12,7 +13,7 @@ export interface Metrics {
   call(record: CallRecord): void;
 }
 
-export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
+export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_', eventLoopMonitoringPrecision: 100 });
@@ -70,6 +71,37 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[]): Metrics {
     perAccount((a) => a.events_received),
     'self_id',
   );
+
+  totalOf(
+    'onebot_relay_duplicates_dropped_total',
+    'events dropped as duplicates: repeated by one account (dedupeWindow), or reported by another account too (groupDedupe)',
+    () => {
+      const { repeated, otherAccount } = hub.duplicates;
+      return new Map([
+        ['repeated', repeated],
+        ['other_account', otherAccount],
+      ]);
+    },
+    'reason',
+  );
+  if (spool) {
+    new Gauge({
+      name: 'onebot_relay_spool_bytes',
+      help: 'bytes of kept events (and their acknowledgements) in the spool folder',
+      registers,
+      collect() {
+        this.set(spool.bytes);
+      },
+    });
+    new Gauge({
+      name: 'onebot_relay_spool_writable',
+      help: '1 while the spool folder can be written; 0: kept events are in memory only',
+      registers,
+      collect() {
+        this.set(spool.problem === undefined ? 1 : 0);
+      },
+    });
+  }
 
   // Two endpoints with one name (the same POST target twice) add up.
   const perEndpoint =

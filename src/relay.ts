@@ -12,6 +12,7 @@ import { Hub } from './hub.ts';
 import type { HttpListener } from './listen.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { Spool } from './spool.ts';
 import { type StatusSnapshot, statusOf } from './status.ts';
 import type { Upstream } from './upstream/upstream.ts';
 import { Upstreams } from './upstreams.ts';
@@ -34,17 +35,18 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const log = warnings.tap(baseLog);
   const config = settings();
   for (const warning of configWarnings(config)) log.warn(warning);
-  const built = blueprint(config, log);
+  const spool = openSpool(config, log);
+  const built = blueprint(config, log, spool);
   const hub = new Hub(built.hub, log);
   const upstreams = new Upstreams(hub, log);
   const endpoints = new Endpoints(hub, log);
-  const metrics = createMetrics(hub, () => endpoints.adapters);
+  const metrics = createMetrics(hub, () => endpoints.adapters, spool);
   hub.callListeners.add((record) => metrics.call(record));
   const alerter = new Alerter(built.alerts, log.child('alerts'));
   hub.watchers.add({ changed: (account) => alerter.observe(account, account.watched()), gone: (account) => alerter.forget(account) });
   const sources: AdminSources = {
     health: () => hub.health(),
-    status: () => statusOf(hub, endpoints.adapters, warnings, alerter),
+    status: () => statusOf(hub, endpoints.adapters, warnings, alerter, spool),
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     reload: () => relay.reload(),
     testAlerts: () => alerter.test(),
@@ -58,6 +60,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   } catch (err) {
     alerter.close();
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
+    spool?.close();
     throw err;
   }
   /** What the running pieces were built from: a piece that could not move keeps its previous one. */
@@ -77,7 +80,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     try {
       const config = settings();
       for (const warning of configWarnings(config)) log.warn(warning);
-      next = blueprint(config, log);
+      next = blueprint(config, log, spool);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       log.error(`reload refused, the running settings stay: ${err.message}`);
@@ -137,9 +140,21 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     stop: async () => {
       clearInterval(healthCheck);
       await Promise.all([alerter.relayStopping('onebot-relay is stopping.'), hub.stop().then(() => upstreams.stop()), admin.close()]);
+      await spool?.close();
     },
   };
   return relay;
+}
+
+/** The spool, when the settings name a folder: events kept for away targets survive a restart. */
+function openSpool(config: Config, log: Logger): Spool | undefined {
+  if (!config.spool) return undefined;
+  const spool = new Spool({ dir: config.spool, fsync: config.spoolFsync, maxAge: config.bufferAge }, log.child('spool'));
+  if (spool.problem === undefined) {
+    const sync = config.spoolFsync ? `synced every ${config.spoolFsync} ms` : 'synced after every record';
+    log.info(`spool: events kept for away targets are also written to ${config.spool} (${sync})`);
+  }
+  return spool;
 }
 
 /** The keys whose values differ between two settings objects of one shape. */

@@ -7,6 +7,8 @@ import { DEFAULTS } from './config.ts';
 export const CONFIG_NAME = 'onebot-relay.json';
 /** The log file it writes there, named in that settings file. */
 export const LOG_NAME = 'onebot-relay.log';
+/** The spool folder beside the config file, when neither it nor a flag names another. */
+export const SPOOL_NAME = 'spool';
 
 /** True when running as the single executable, false when run from source by Node. */
 export function isExecutable(): boolean {
@@ -18,9 +20,9 @@ export function isExecutable(): boolean {
   }
 }
 
-/** Every setting with its default, as a double-clicked executable writes it: the log file on. */
+/** Every setting with its default, as a double-clicked executable writes it: the log file and the spool on. */
 function defaultSettingsText(): string {
-  return `${JSON.stringify({ ...DEFAULTS, logFile: LOG_NAME }, null, 2)}\n`;
+  return `${JSON.stringify({ ...DEFAULTS, logFile: LOG_NAME, spool: SPOOL_NAME }, null, 2)}\n`;
 }
 
 export interface DoubleClick {

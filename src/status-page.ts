@@ -107,11 +107,14 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 <div class="tile"><b id="calls-per-s" data-testid="calls-per-s">–</b><span>calls/s</span></div>
 <div class="tile"><b id="events-received" data-testid="events-received">–</b><span>events received</span></div>
 <div class="tile"><b id="clients-connected" data-testid="clients-connected">–</b><span>clients connected</span></div>
+<div class="tile"><b id="duplicates" data-testid="duplicates">–</b><span>duplicates dropped</span></div>
+<div class="tile"><b id="spool" data-testid="spool">–</b><span id="spool-label">kept on disk</span></div>
 </div><div class="chart"><div class="plot"><svg viewBox="0 0 300 70" preserveAspectRatio="none" aria-hidden="true"><polyline id="spark-e" class="ev" points=""/><polyline id="spark-c" class="ca" points=""/></svg></div>
 <div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
 </div>
 <section class="card" id="accounts-card" data-testid="accounts" hidden><h2>Accounts <span class="count" id="accounts-count"></span></h2><div id="accounts"></div></section>
 <section class="card" id="alerts-card" data-testid="alerts"><h2>Alerts <span class="count" id="alerts-count"></span> <button type="button" id="test-alert" data-testid="test-alert">Send a test alert</button> <span class="count" id="test-alert-result" data-testid="test-alert-result"></span></h2><div id="alerts"></div></section>
+<section class="card" id="groups-card" data-testid="groups" hidden><h2>Groups: who answers <span class="count" id="groups-count"></span></h2><div id="groups"></div></section>
 <div id="endpoints" data-testid="endpoints"></div>
 <div class="row b">
 <section class="card" data-testid="calls"><h2>Call latency <span class="count" id="calls-count"></span></h2><div id="calls"></div></section>
@@ -246,11 +249,15 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     setText($('calls-per-s'), rate(s.rates.calls_per_s));
     setText($('events-received'), num(s.events_received));
     setText($('clients-connected'), num(h.clients));
+    setText($('duplicates'), num(s.duplicates.repeated + s.duplicates.other_account));
+    setText($('spool'), !s.spool ? 'off' : s.spool.problem ? 'memory only' : bytes(s.spool.bytes));
+    setText($('spool-label'), !s.spool ? 'spool (memory only)' : s.spool.problem ? 'spool cannot be written: ' + s.spool.problem : 'kept on disk');
     chart(s.rates);
 
     var scrolls = {}, boxes = document.querySelectorAll('.scroll[data-key]'), i;
     for (i = 0; i < boxes.length; i++) scrolls[boxes[i].getAttribute('data-key')] = boxes[i].scrollLeft;
     renderAccounts(h.accounts, at);
+    if (changed('groups', s.groups)) renderGroups(s.groups);
     if (changed('endpoints', s.endpoints)) renderEndpoints(s.endpoints);
     if (changed('calls', s.calls)) renderCalls(s.calls);
     if (changed('warnings', s.warnings)) renderWarnings(s.warnings);
@@ -291,6 +298,23 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
       cell(t, tr, num(c.clients), 'n');
       cell(t, tr, r[13]);
       cell(t, tr, c.link.target + (c.reasons.length ? ' · ' + c.reasons.join('; ') : ''), 'mono');
+    }
+  }
+
+  /** With groupDedupe: each group and the account that answers in it (its primary). */
+  function renderGroups(list) {
+    var box = $('groups');
+    $('groups-card').hidden = !list.length;
+    clear(box);
+    setText($('groups-count'), '· ' + list.length);
+    var t = table(['Group', 'Answers as', 'Accounts in it'], 'groups', 'stack');
+    add(box, t.wrap);
+    for (var i = 0; i < list.length; i++) {
+      var g = list[i], tr = add(t.body, el('tr'));
+      tr.setAttribute('data-testid', 'group-row');
+      cell(t, tr, String(g.group_id), 'mono');
+      cell(t, tr, g.primary === null ? 'no account can answer' : String(g.primary), g.primary === null ? 'err mono' : 'mono');
+      cell(t, tr, g.accounts.join(', '), 'mono');
     }
   }
 

@@ -2,7 +2,9 @@
 import pkg from '../package.json' with { type: 'json' };
 import type { Alerter, AlertsStatus } from './alerts/alerter.ts';
 import type { Adapter, ClientStatus } from './downstream/adapter.ts';
+import type { GroupStatus } from './group-dedupe.ts';
 import type { Health, Hub } from './hub.ts';
+import type { Spool } from './spool.ts';
 import type { ActionStats } from './stats.ts';
 import type { RecentWarnings, Warning } from './warnings.ts';
 
@@ -25,9 +27,16 @@ export interface StatusSnapshot {
   /** Newest first. */
   warnings: Warning[];
   alerts: AlertsStatus;
+  /** Events dropped as duplicates: repeated by an account (dedupeWindow), or reported by another account too (groupDedupe). */
+  duplicates: { repeated: number; other_account: number };
+  /** With groupDedupe: each group seen and the account that answers in it. */
+  groups: GroupStatus[];
+  /** Where kept events are also written; null: memory only. */
+  spool: { dir: string; bytes: number; problem: string | null } | null;
 }
 
-export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, alerter: Alerter): StatusSnapshot {
+export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, alerter: Alerter, spool?: Spool): StatusSnapshot {
+  const { repeated, otherAccount } = hub.duplicates;
   return {
     version: pkg.version,
     time: new Date().toISOString(),
@@ -38,5 +47,8 @@ export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings
     calls: hub.callStats.snapshot().sort((a, b) => b.count - a.count),
     warnings: warnings.list(),
     alerts: alerter.status(),
+    duplicates: { repeated, other_account: otherAccount },
+    groups: hub.groupPrimaries(),
+    spool: spool ? { dir: spool.options.dir, bytes: spool.bytes, problem: spool.problem ?? null } : null,
   };
 }

@@ -21,6 +21,10 @@ export class FakeReplies {
         return ok({ user_id: this.selfId, nickname: 'fake-bot' });
       case 'get_status':
         return ok({ online: this.online(), good: true });
+      case 'get_group_list':
+        return ok(
+          [123456, GROUP].map((group_id) => ({ group_id, group_name: `group ${group_id}`, member_count: 3, max_member_count: 200 })),
+        );
       case 'send_msg':
       case 'send_group_msg':
       case 'send_private_msg':

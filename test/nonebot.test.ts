@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { RelayRetcode } from '../src/onebot.ts';
-import { FakeImplementation } from './fake-impl.ts';
+import { FakeImplementation, GROUP, textMessage } from './fake-impl.ts';
 import {
   assertApiCall,
   assertHeartbeat,
@@ -187,6 +187,54 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       await relay?.stop();
       await bot.stop();
       await fake.stop();
+    }
+  });
+
+  it('with two accounts in one group and groupDedupe: answers each ping once, as the primary; the other account once the primary is gone', async () => {
+    const a = await FakeImplementation.start({ selfId: 10001 });
+    const b = await FakeImplementation.start({ selfId: 10002 });
+    const port = await freePort();
+    const bot = PythonBot.nonebot('nb-two', { DRIVER: '~fastapi', HOST: '127.0.0.1', PORT: String(port), ONEBOT_ACCESS_TOKEN: TOKEN });
+    let relay: TestRelay | undefined;
+    /** The same group "ping" as each account's implementation reports it: the group's seq, its own message_id. */
+    const ping = (fake: FakeImplementation, seq: number) =>
+      fake.broadcast(textMessage(fake.selfId, fake.selfId * 10 + seq, 'ping').replace('"font":0', `"font":0,"message_seq":${seq}`));
+    const pongs = (fake: FakeImplementation) => sendsOf(fake, 'pong from nb-two').length;
+    try {
+      relay = await startTestRelay(undefined, {
+        ...FRAMEWORK,
+        upstreams: [a.url, b.url],
+        groupDedupe: true,
+        reverse: [`ws://127.0.0.1:${port}/onebot/v11/ws`],
+        token: TOKEN,
+      });
+      await waitFor(() => bot.seen('lifecycle').length >= 2, 'a NoneBot bot for each account', 20_000);
+      await waitFor(
+        () => relay!.relay.hub.groupPrimaries().some((g) => g.group_id === GROUP && g.accounts.length === 2),
+        'both accounts listed in the group',
+      );
+      for (const seq of [1, 2]) {
+        ping(b, seq); // the second account may well report first
+        ping(a, seq);
+        await bot.next('sent', { from: seq - 1 });
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual([pongs(a), pongs(b)], [2, 0], 'each ping answered once, as the first account');
+      assert.deepEqual(
+        bot.seen('message').map((m) => m.message_id),
+        [100011, 100012],
+      );
+
+      await a.kill();
+      ping(b, 3);
+      await bot.next('sent', { from: 2 });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual([pongs(a), pongs(b)], [2, 1], 'the second account answers once the first is gone');
+    } finally {
+      await relay?.stop();
+      await bot.stop();
+      await a.stop();
+      await b.stop();
     }
   });
 });

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseCommandLine } from '../src/cli.ts';
 import { ConfigError, DEFAULTS } from '../src/config.ts';
-import { CONFIG_NAME, isExecutable, LOG_NAME, settingsBeside } from '../src/standalone.ts';
+import { CONFIG_NAME, isExecutable, LOG_NAME, SPOOL_NAME, settingsBeside } from '../src/standalone.ts';
 import { parseReport, pauseOnFatal, quickEditOn, withoutQuickEdit } from '../src/windows-console.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { runRelay, TestClient, waitFor } from './helpers.ts';
@@ -22,19 +22,20 @@ function run(argv: string[]) {
 }
 
 describe('double-click settings file', () => {
-  it('is written once, with every default spelled out and the log file on', () => {
+  it('is written once, with every default spelled out and the log file and spool on', () => {
     const dir = mkdtempSync(join(tmp, 'exe-'));
     const first = settingsBeside(dir);
     assert.deepEqual(first, { path: join(dir, CONFIG_NAME), created: true });
     const written = JSON.parse(readFileSync(first.path, 'utf8'));
     for (const [key, value] of Object.entries(DEFAULTS)) {
       if (value === undefined) continue; // optional modes with no default value
-      assert.deepEqual(written[key], key === 'logFile' ? LOG_NAME : value, key);
+      assert.deepEqual(written[key], key === 'logFile' ? LOG_NAME : key === 'spool' ? SPOOL_NAME : value, key);
     }
-    // It reads back as the built-in defaults, with the log file beside it.
+    // It reads back as the built-in defaults, with the log file and the spool beside it.
     const fromFile = run(['--config', first.path]);
-    assert.deepEqual({ ...fromFile, logFile: '' }, run([]));
+    assert.deepEqual({ ...fromFile, logFile: '', spool: '' }, run([]));
     assert.equal(fromFile.logFile, join(dir, LOG_NAME));
+    assert.equal(fromFile.spool, join(dir, SPOOL_NAME));
     // An edited file is never overwritten.
     writeFileSync(first.path, '{"ping": 2000}');
     assert.deepEqual(settingsBeside(dir), { path: first.path, created: false });
@@ -65,6 +66,26 @@ describe('log and console settings', () => {
     assert.throws(
       () => run(['--log-file-size', '100']),
       (err: Error) => err instanceof ConfigError && /logFileSize \(--log-file-size\): expected at least 65536 bytes/.test(err.message),
+    );
+  });
+
+  it('keeps the spool beside the config file unless told where or told none, and in memory without a config file', () => {
+    const dir = mkdtempSync(join(tmp, 'cfg-'));
+    const file = join(dir, 'relay.json');
+    writeFileSync(file, '{}');
+    assert.equal(run([]).spool, '');
+    assert.equal(run(['--config', file]).spool, join(dir, SPOOL_NAME));
+    assert.equal(run(['--config', file, '--spool', 'here']).spool, resolve('here'));
+    assert.equal(run(['--config', file, '--spool=']).spool, '', '--spool= keeps events in memory only');
+    writeFileSync(file, JSON.stringify({ spool: 'kept' }));
+    assert.equal(run(['--config', file]).spool, join(dir, 'kept'));
+    writeFileSync(file, JSON.stringify({ spool: '' }));
+    assert.equal(run(['--config', file]).spool, '');
+    assert.equal(run(['--spool-fsync', '0']).spoolFsync, 0);
+    assert.equal(run([]).spoolFsync, 100);
+    assert.throws(
+      () => run(['--spool-fsync', '-1']),
+      (err: Error) => err instanceof ConfigError && /spoolFsync \(--spool-fsync\): expected at least 0 ms/.test(err.message),
     );
   });
 

@@ -191,7 +191,7 @@ describe('status page', { timeout: 60_000 }, () => {
     const clients: TestClient[] = [];
     const errors: string[] = [];
     try {
-      relay = await startTestRelay(undefined, { upstreams: [fake.url, { listen: '127.0.0.1:0' }] });
+      relay = await startTestRelay(undefined, { upstreams: [fake.url, { listen: '127.0.0.1:0' }], groupDedupe: true });
       const listener = `ws://${(relay.relay.upstreams[1] as unknown as { listener: { url: string } }).listener.url}/`;
       const [secondSocket, thirdSocket] = await Promise.all([second.connect(listener, 'Universal'), third.connect(listener, 'Universal')]);
       clients.push(await TestClient.connect(relay.wsUrl), await TestClient.connect(`${relay.wsUrl}/10002/?client=koishi`));
@@ -213,6 +213,9 @@ describe('status page', { timeout: 60_000 }, () => {
       await page.screenshot({ path: `${ARTIFACTS}status-page-accounts.png`, fullPage: true });
       if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(`${ARTIFACTS}status-page-accounts.png`, README_ACCOUNTS_SHOT);
       await shows(page, '[data-testid=health]', /2 of 3 accounts linked · 2 clients connected/);
+      // groupDedupe: each group the accounts are in (get_group_list), and the one that answers there.
+      await shows(page, '[data-testid=groups] [data-testid=group-row]', /^123456\s*10001\s*10001, 10002, 10003$/);
+      await shows(page, '[data-testid=duplicates]', /^\d+$/);
       assert.deepEqual(errors, []);
     } finally {
       for (const client of clients) client.close();

@@ -33,17 +33,25 @@ export async function waitUntil(condition: () => boolean, what: string, timeout:
   }
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** The account of the benches' fake implementations (FakeImplementation's default). */
+export const SELF_ID = 10001;
+
+/** A group message event shaped like the fake's emit() (~330 bytes), tagged with a run marker and its send time. */
+export function eventText(marker: string, n: number, sentAt: number): string {
+  return `{"time":${Math.floor(Date.now() / 1000)},"self_id":${SELF_ID},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"},${marker},"bench_t":${sentAt.toFixed(4)}}`;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** p50 and p99 of some values. */

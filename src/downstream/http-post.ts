@@ -141,9 +141,9 @@ class AccountPoster {
       options.reconnect,
       log,
     );
-    this.queue = new EventBuffer(this.name, options.buffer, log);
+    this.queue = new EventBuffer(this.name, options.buffer, log, `post ${redactUrl(target.url)} ${selfId}`);
     this.lifecycle = new ClientLifecycle(accounts, target.heartbeat, {
-      lifecycle: (event) => this.deliver(event),
+      lifecycle: (event) => this.deliver(event, false),
       // Heartbeats say "alive now": never queued behind events or kept for later.
       // Its outcome does not matter: the next event finds out whether the target is there.
       heartbeat: (event) => {
@@ -178,13 +178,15 @@ class AccountPoster {
   start(): void {
     this.reconnector.up(); // reachable until a POST finds otherwise
     // The spec's lifecycle over HTTP POST: enable once the relay serves the target (NoneBot then has its bot, before any
-    // message), disable at the end.
+    // message, even one the spool kept from before a restart), disable at the end.
     this.lifecycle.begin(this.selfId, 'enable');
+    this.queue.recover();
   }
 
-  deliver(event: string): void {
+  /** `durable`: kept in the spool too (not the relay's own lifecycle events). */
+  deliver(event: string, durable = true): void {
     if (this.stopped) return;
-    this.queue.push(event);
+    this.queue.push(event, durable);
     if (!this.retrying) void this.drain();
   }
 

@@ -167,7 +167,10 @@ class ReverseSocket {
       },
       log,
     );
-    if (role !== 'api') this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log);
+    if (role !== 'api') {
+      this.buffer = new EventBuffer(`reverse target ${this.target}`, options.buffer, log, `reverse ${redactUrl(url)} ${selfId}/${role}`);
+      this.buffer.recover();
+    }
   }
 
   status(): ClientStatus {

@@ -7,7 +7,7 @@ import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, HttpListener, onText } from '../listen.ts';
+import { type Address, formatAddress, HttpListener, onText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -133,7 +133,14 @@ export class WsServerAdapter implements EventAdapter {
     return addTotals([...[...this.sessions].map((s) => s.status()), ...buffers], { ...this.gone });
   }
 
+  /** Named clients known before the relay stopped (the spool keeps their names) are away until they return. */
   open(): Promise<void> {
+    const prefix = this.spoolPrefix();
+    for (const key of this.options.buffer.spool?.keys(prefix) ?? []) {
+      const client = this.namedClient(key.slice(prefix.length));
+      client.buffer.recover();
+      this.leave(client);
+    }
     this.stopWatching = this.accounts.onAccount((selfId, change) => {
       if (change === 'removed') this.retire(selfId);
     });
@@ -182,6 +189,7 @@ export class WsServerAdapter implements EventAdapter {
         this.log.warn(`client "${client.name}": account ${selfId} is no longer served; ${client.buffer.size} kept event(s) not delivered`);
       this.named.delete(client.key);
       this.gone.dropped += client.buffer.dropped + client.buffer.size;
+      client.buffer.remove(); // counted as dropped, and forgotten: not away after a restart either
     }
   }
 
@@ -230,9 +238,10 @@ export class WsServerAdapter implements EventAdapter {
       void client.session.close(1008, 'replaced by a newer connection with the same client name');
     }
     client.session = session;
+    client.buffer.claim();
     // Kept events are for the account it had; it gets its account's events from now on.
     this.accounts.whenKnown(session.selector, (selfId) => {
-      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.takeAll();
+      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.discard();
       client.selfId = selfId;
     });
     session.replay(client.buffer);
@@ -247,7 +256,7 @@ export class WsServerAdapter implements EventAdapter {
         key,
         name,
         session: undefined,
-        buffer: new EventBuffer(`client "${name}"`, this.options.buffer, this.log),
+        buffer: new EventBuffer(`client "${name}"`, this.options.buffer, this.log, `${this.spoolPrefix()}${key}`),
         selfId: undefined,
         awaySince: 0,
       };
@@ -275,6 +284,12 @@ export class WsServerAdapter implements EventAdapter {
     );
     this.named.delete(oldest.key);
     this.gone.dropped += oldest.buffer.dropped + oldest.buffer.size;
+    oldest.buffer.remove();
+  }
+
+  /** What starts the spool keys of this server's named clients. */
+  private spoolPrefix(): string {
+    return `ws ${formatAddress(this.options.listen)} `;
   }
 }
 

@@ -188,14 +188,17 @@ export class WsSession implements Caller {
   /** Fill the socket up to half the queue limit, then come back once it has drained. */
   private pump(): void {
     const backlog = this.backlog!;
-    for (let event = backlog.peek(); event !== undefined; event = backlog.peek()) {
+    while (backlog.peek() !== undefined) {
       if (this.ws.readyState !== this.ws.OPEN) return;
       if (this.ws.bufferedAmount > this.options.queueLimit / 2) {
         this.pumpTimer = setTimeout(() => this.pump(), REPLAY_PAUSE_MS);
         return;
       }
-      if (!this.sendEvent(event)) return;
-      backlog.shift();
+      const event = backlog.shift()!;
+      if (!this.sendEvent(event.text)) {
+        backlog.unshift(event);
+        return;
+      }
     }
   }
 

@@ -54,6 +54,9 @@ describe('carriesEvents', () => {
         unhealthyAfter: 3,
         healthyWhen: 'all',
         sendLimit: { overflow: 'queue' },
+        dedupeWindow: 0,
+        groupDedupe: false,
+        heartbeat: 1000,
       },
       log,
     );

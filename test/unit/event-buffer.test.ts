@@ -1,8 +1,12 @@
 // EventBuffer on its own, with a mocked clock: the count, byte and age bounds, what is dropped and said,
 // and taking events out and putting them back. test/buffering.test.ts shows the same over real sockets.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { type BufferLimits, EventBuffer } from '../../src/event-buffer.ts';
+import { Spool } from '../../src/spool.ts';
 import { mockClock, recordingLogger } from './kit.ts';
 
 const LIMITS: BufferLimits = { events: 3, bytes: 1000, age: 10_000 };
@@ -186,5 +190,70 @@ describe('EventBuffer: a target gone for good', () => {
     push('a', 'b');
     buffer.abandon();
     assert.deepEqual(records, [{ level: 'warn', msg: '2 kept event(s) for client "bot" not delivered' }]);
+  });
+});
+
+describe('EventBuffer with a spool', () => {
+  function spooled(t: TestContext, limits: Partial<BufferLimits> = {}) {
+    const dir = mkdtempSync(join(tmpdir(), 'buffer-spool-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const open = () => new Spool({ dir, fsync: 100, maxAge: 600_000 }, recordingLogger().log);
+    const spool = open();
+    const buffer = new EventBuffer('client "bot"', { ...LIMITS, ...limits, spool }, recordingLogger().log, 'ws 127.0.0.1:6710 /bot');
+    /** What a restarted relay's buffer for the same target starts with. */
+    const afterRestart = () => {
+      spool.close();
+      const again = new EventBuffer(
+        'client "bot"',
+        { ...LIMITS, ...limits, spool: open() },
+        recordingLogger().log,
+        'ws 127.0.0.1:6710 /bot',
+      );
+      again.recover();
+      return again.takeAll().map((e) => e.text);
+    };
+    return { buffer, afterRestart };
+  }
+
+  it('keeps on disk what it keeps in memory: taken out or dropped, an event is not replayed after a restart', (t) => {
+    mockClock(t);
+    const { buffer, afterRestart } = spooled(t);
+    for (const text of ['a', 'b', 'c', 'd']) buffer.push(text); // a is dropped (3 at most)
+    assert.equal(buffer.shift()?.text, 'b');
+    assert.deepEqual(afterRestart(), ['c', 'd']);
+  });
+
+  it('keeps again an event put back, in its place, and not the relay’s own events', (t) => {
+    mockClock(t);
+    const { buffer, afterRestart } = spooled(t);
+    buffer.push('lifecycle', false);
+    buffer.push('a');
+    buffer.push('b');
+    buffer.shift();
+    const a = buffer.shift()!;
+    buffer.unshift(a);
+    assert.deepEqual(afterRestart(), ['a', 'b']);
+  });
+
+  it('forgets on disk what it discards, and leaves on disk what it hands to its successor', (t) => {
+    mockClock(t);
+    const first = spooled(t);
+    first.buffer.push('a');
+    first.buffer.takeAll();
+    assert.deepEqual(first.afterRestart(), ['a']);
+    const second = spooled(t);
+    second.buffer.push('a');
+    second.buffer.discard();
+    assert.deepEqual(second.afterRestart(), []);
+  });
+
+  it('recovers under its own bounds, the age counted from when each event was first kept', (t) => {
+    const clock = mockClock(t);
+    const { buffer, afterRestart } = spooled(t);
+    buffer.push('old');
+    clock.tick(6000);
+    buffer.push('young');
+    clock.tick(5000);
+    assert.deepEqual(afterRestart(), ['young']);
   });
 });

@@ -1,0 +1,64 @@
+// DuplicateFilter on its own, with a mocked clock: what counts as the same event, the window, and the count.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DuplicateFilter } from '../../src/dedupe.ts';
+import { mockClock } from './kit.ts';
+
+const recall = (time: number, extra: Record<string, unknown> = {}) => ({
+  time,
+  self_id: 10001,
+  post_type: 'notice',
+  notice_type: 'group_recall',
+  group_id: 123,
+  user_id: 456,
+  operator_id: 456,
+  message_id: 789,
+  ...extra,
+});
+
+describe('DuplicateFilter', () => {
+  it('drops an event identical but for its time within the window, and counts it', (t) => {
+    const clock = mockClock(t);
+    const filter = new DuplicateFilter(10_000);
+    assert.equal(filter.isDuplicate(recall(1000)), false);
+    clock.tick(9_000);
+    assert.equal(filter.isDuplicate(recall(1009)), true);
+    assert.equal(filter.dropped, 1);
+  });
+
+  it('lets through any other difference, however small', (t) => {
+    mockClock(t);
+    const filter = new DuplicateFilter(10_000);
+    assert.equal(filter.isDuplicate(recall(1000)), false);
+    assert.equal(filter.isDuplicate(recall(1000, { message_id: 790 })), false);
+    assert.equal(filter.isDuplicate(recall(1000, { operator_id: 457 })), false);
+    assert.equal(filter.isDuplicate({ ...recall(1000), extra: { time: 1 } }), false, 'only the top-level time is left out');
+    assert.equal(filter.dropped, 0);
+  });
+
+  it('counts the window from the event let through: a repeat past it goes through and starts a new one', (t) => {
+    const clock = mockClock(t);
+    const filter = new DuplicateFilter(10_000);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    clock.tick(6_000);
+    assert.equal(filter.isDuplicate(recall(2)), true, 'a dropped repeat does not extend the window');
+    clock.tick(4_001);
+    assert.equal(filter.isDuplicate(recall(3)), false);
+    clock.tick(1_000);
+    assert.equal(filter.isDuplicate(recall(4)), true);
+    assert.equal(filter.dropped, 2);
+  });
+
+  it('is off with a window of 0, and forgets what it saw when turned off', (t) => {
+    mockClock(t);
+    const filter = new DuplicateFilter(0);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    filter.configure(10_000);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    filter.configure(0);
+    filter.configure(10_000);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    assert.equal(filter.dropped, 0);
+  });
+});

@@ -1,0 +1,20 @@
+// A process that keeps events in a spool as fast as it can, for test/unit/spool-crash.test.ts to SIGKILL.
+// Usage: spool-writer.ts DIR KEY LAG. Each event is acknowledged LAG events later; every 50 events it prints
+// "kept N": event N and all before it were written.
+import { createLogger } from '../../src/log.ts';
+import { Spool } from '../../src/spool.ts';
+
+const [dir, key, lag] = process.argv.slice(2) as [string, string, string];
+const spool = new Spool({ dir, fsync: 100, maxAge: 600_000, segmentBytes: 16 * 1024 }, createLogger('warn'));
+const target = spool.target(key);
+const seqs: number[] = [];
+function burst(): void {
+  for (let i = 0; i < 50; i++) {
+    const n = seqs.length + 1;
+    seqs.push(target.append(JSON.stringify({ n, pad: 'x'.repeat(n % 97) }), Date.now()));
+    if (n > Number(lag)) target.ack(seqs[n - Number(lag) - 1]!);
+  }
+  process.stdout.write(`kept ${seqs.length}\n`);
+  setImmediate(burst);
+}
+burst();
