@@ -99,8 +99,8 @@ export function mediaType(contentType: string | undefined): string {
 }
 
 /**
- * Hand `receive` the text of every message on `ws` (binary frames are read as UTF-8 too), and its bytes. Read from ws itself: Hono's
- * onMessage would wrap each frame in a MessageEvent first, a cost on every one.
+ * Hand `receive` the text of every message on `ws` (binary frames are read as UTF-8 too), and its bytes. Read from
+ * ws itself: Hono's onMessage would wrap each frame in a MessageEvent first, a cost on every one.
  */
 export function onText(ws: WebSocket, receive: (text: string, data: Buffer) => void, log: Logger): void {
   ws.on('message', (data: Buffer) => {
@@ -114,7 +114,7 @@ export function onText(ws: WebSocket, receive: (text: string, data: Buffer) => v
 
 /**
  * A request's body read straight from Node's stream (a web Request and its streams would be made first otherwise, a
- * cost on every POST); undefined when it is over `limit` bytes (the rest is not read).
+ * cost on every POST); undefined when it is over `limit` bytes (the rest is read and dropped).
  */
 export function readBody(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   if (Number(incoming.headers['content-length']) > limit) return Promise.resolve(undefined);

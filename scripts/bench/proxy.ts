@@ -111,6 +111,25 @@ function allGot(path: Path, counts: number[], total: number, timeout = 15_000): 
   );
 }
 
+/**
+ * Count each client's frames of the run `marker` (`received`), and tell `latency` how long each took from its send
+ * stamp; `last()`: when the last client got its `total`-th.
+ */
+function arrivals(clients: BenchClient[], marker: string, total: number, latency: (ms: number) => void = () => {}) {
+  const bytes = markerBytes(marker);
+  const received = clients.map(() => 0);
+  let last = 0;
+  clients.forEach((client, i) => {
+    client.onFrame = (data, at) => {
+      const sent = stampOf(data, bytes);
+      if (sent === undefined) return;
+      latency(at - sent);
+      if (++received[i]! === total) last = Math.max(last, at);
+    };
+  });
+  return { received, last: () => last };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Workloads
 
@@ -118,17 +137,8 @@ function allGot(path: Path, counts: number[], total: number, timeout = 15_000): 
 async function latency(path: Path, total: number): Promise<{ p50: number; p99: number }> {
   return withClients(path.url, path.idle, LATENCY.clients, async (clients) => {
     const marker = newMarker('latency', path);
-    const bytes = markerBytes(marker);
     const samples: number[] = [];
-    const received = clients.map(() => 0);
-    clients.forEach((client, i) => {
-      client.onFrame = (data, at) => {
-        const sent = stampOf(data, bytes);
-        if (sent === undefined) return;
-        samples.push(at - sent);
-        received[i]!++;
-      };
-    });
+    const { received } = arrivals(clients, marker, total, (ms) => samples.push(ms));
     await path.source.command({ cmd: 'pace', marker, rate: LATENCY.rate, total });
     await allGot(path, received, total);
     return spread(samples);
@@ -139,19 +149,11 @@ async function latency(path: Path, total: number): Promise<{ p50: number; p99: n
 async function fanout(path: Path, total: number): Promise<number> {
   return withClients(path.url, path.idle, FANOUT.clients, async (clients) => {
     const marker = newMarker('fanout', path);
-    const bytes = markerBytes(marker);
-    const received = clients.map(() => 0);
-    let lastAt = 0;
-    clients.forEach((client, i) => {
-      client.onFrame = (data, at) => {
-        if (stampOf(data, bytes) === undefined) return;
-        if (++received[i]! === total) lastAt = Math.max(lastAt, at);
-      };
-    });
+    const { received, last } = arrivals(clients, marker, total);
     const start = clockMs();
     await path.source.command({ cmd: 'burst', marker, count: total, batch: FANOUT.batch });
     await allGot(path, received, total, 60_000);
-    return total / ((lastAt - start) / 1000);
+    return total / ((last() - start) / 1000);
   });
 }
 
@@ -300,15 +302,7 @@ function postOnce(url: string, body: Buffer): Promise<number> {
 async function post(path: Path): Promise<RoundResult['post']> {
   return withClients(path.post.wsUrl, path.post.idle, POST.clients, async (clients) => {
     const marker = newMarker('post', path);
-    const bytes = markerBytes(marker);
-    const received = clients.map(() => 0);
-    let lastAt = 0;
-    clients.forEach((client, i) => {
-      client.onFrame = (data, at) => {
-        if (stampOf(data, bytes) === undefined) return;
-        if (++received[i]! === POST.events) lastAt = Math.max(lastAt, at);
-      };
-    });
+    const { received, last } = arrivals(clients, marker, POST.events);
     const filler = 'x'.repeat(POST.bytes - benchEvent(SELF_ID, 0, marker, 0, '""').length - 2);
     const events = Array.from({ length: POST.events }, (_, i) => Buffer.from(benchEvent(SELF_ID, i + 1, marker, 0, `"${filler}"`)));
     const answers: number[] = [];
@@ -320,7 +314,7 @@ async function post(path: Path): Promise<RoundResult['post']> {
     }
     const posted = clockMs() - start;
     await allGot(path, received, POST.events, 60_000);
-    return { rate: POST.events / (posted / 1000), answer: spread(answers), deliveredMs: lastAt - start };
+    return { rate: POST.events / (posted / 1000), answer: spread(answers), deliveredMs: last() - start };
   });
 }
 
