@@ -36,24 +36,26 @@ let relay: RelayProcess = runRelay(args);
 
 /** A WebSocket client that reconnects whenever it is closed, unless told to stay away. */
 class Client {
-  frames: Record<string, any>[] = [];
-  private socket: TestClient | undefined;
+  /** Every socket it had, oldest first: each records its frames from its first byte on. */
+  private readonly sockets: TestClient[] = [];
   away = false;
   constructor(private readonly url: string) {}
   async keepConnected(): Promise<void> {
     for (;;) {
-      if (!this.away && (!this.socket || this.socket.ws.readyState > 1)) {
+      const socket = this.sockets.at(-1);
+      if (!this.away && (!socket || socket.ws.readyState > 1)) {
         try {
-          this.socket = await TestClient.connect(this.url);
-          const socket = this.socket;
-          socket.ws.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+          this.sockets.push(await TestClient.connect(this.url));
         } catch {}
       }
       await sleep(100);
     }
   }
+  frames(): Record<string, any>[] {
+    return this.sockets.flatMap((s) => s.parsed());
+  }
   close(): void {
-    this.socket?.ws.terminate();
+    this.sockets.at(-1)?.ws.terminate();
   }
 }
 const named = new Client(`ws://${wsAddress}/?client=soak`);
@@ -63,7 +65,7 @@ const live = new Client(`ws://${wsAddress}/`);
 const kept = {
   'reverse target (kept)': () => framework.sockets.flatMap((s) => messageIds(framework.parsed(s))),
   'POST target (kept)': () => messageIds(hook.events()),
-  'named WS client (kept)': () => messageIds(named.frames),
+  'named WS client (kept)': () => messageIds(named.frames()),
 };
 const sent: number[] = [];
 let paused = false;
@@ -159,7 +161,7 @@ const FAULTS: Record<string, () => Promise<void>> = {
 await waitFor(() => /stop with Ctrl\+C/.test(relay.output()), 'the relay to start', 20_000);
 void named.keepConnected();
 void live.keepConnected();
-await waitFor(() => framework.open().length > 0 && named.frames.length > 0, 'the targets to connect', 20_000);
+await waitFor(() => framework.open().length > 0 && named.frames().length > 0, 'the targets to connect', 20_000);
 const streaming = stream();
 const sampler = setInterval(async () => {
   const bytes = await relayRss();
@@ -177,7 +179,7 @@ running = false;
 await streaming;
 clearInterval(sampler);
 
-const received = { ...kept, 'anonymous WS client (live only)': () => messageIds(live.frames) };
+const received = { ...kept, 'anonymous WS client (live only)': () => messageIds(live.frames()) };
 const last = sent.at(-1)!;
 await waitFor(() => Object.values(kept).every((got) => got().includes(last)), 'the kept targets to catch up', 120_000).catch((err: Error) =>
   console.log(err.message),
@@ -185,15 +187,18 @@ await waitFor(() => Object.values(kept).every((got) => got().includes(last)), 't
 console.log(`\nfaults: ${[...faults].map(([name, n]) => `${name} ${n}`).join(', ')}`);
 console.log('| client | sent | delivered | lost | duplicated | in order |');
 console.log('| --- | --- | --- | --- | --- | --- |');
+const lostOf: string[] = [];
 for (const [name, got] of Object.entries(received)) {
   const ids = got();
   const have = new Set(ids);
-  const delivered = sent.filter((n) => have.has(n)).length;
+  const lost = sent.filter((n) => !have.has(n));
   const ordered = ids.every((n, i) => i === 0 || n > ids[i - 1]!);
   console.log(
-    `| ${name} | ${sent.length} | ${delivered} | ${sent.length - delivered} | ${ids.length - have.size} | ${ordered ? 'yes' : 'no'} |`,
+    `| ${name} | ${sent.length} | ${sent.length - lost.length} | ${lost.length} | ${ids.length - have.size} | ${ordered ? 'yes' : 'no'} |`,
   );
+  if (lost.length && name in kept) lostOf.push(`${name} lost ${lost.slice(0, 20).join(' ')}${lost.length > 20 ? ' ...' : ''}`);
 }
+if (lostOf.length) console.log(`\n${lostOf.join('\n')}`);
 console.log(`\nrelay RSS (MiB) every 15 s: ${rss.map(([, b]) => Math.round(b / 1048576)).join(' ')}`);
 
 relay.child.kill('SIGKILL');
