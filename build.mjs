@@ -104,9 +104,11 @@ async function bundle(esbuild) {
     platform: 'node',
     format: 'cjs',
     target: `node${NODE_VERSION.split('.')[0]}`,
-    // ws's optional native helpers: defined off, so their require() calls are dead code and dropped.
-    define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
-    external: ['bufferutil', 'utf-8-validate'],
+    // ws's optional native helpers: its UTF-8 check is defined off (it uses Node's own); its masking gets
+    // src/ws-mask.ts, four bytes at a time, in place of bufferutil.
+    define: { 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+    alias: { bufferutil: join(ROOT, 'src', 'ws-mask.ts') },
+    external: ['utf-8-validate'],
     legalComments: 'eof',
     metafile: true,
     logLevel: 'warning',

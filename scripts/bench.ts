@@ -1,17 +1,20 @@
 // Benchmarks, one command: `npm run bench` runs every suite; `npm run bench -- accounts` runs the ones named.
-//   relay     the same workloads direct (clients on a fake implementation) and through the relay (scripts/bench/direct-vs-relay.ts)
+//   proxy     issue 14's workloads over DIRECT (clients on the source), nginx and the relay, interleaved (scripts/bench/proxy.ts)
 //   accounts  the relay's CPU per delivered event, three accounts against one (scripts/bench/accounts.ts)
+//   costs     what a delivery profile and retrying a refused upstream cost the relay (scripts/bench/costs.ts)
 //   spool     connected clients' latency and the relay's CPU with the spool writing for an away target, and without (scripts/bench/spool.ts)
-// BENCH_QUICK=1: a short run of the same workloads (CI smoke: it fails only when something breaks or an event is
-// lost; its figures mean little). BENCH_RELAY_NODE_ARGS passes node flags to the relay child, e.g.
-// BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile the relay under this load.
+// The relay is its executable, dist/onebot-relay-linux-x64 (built first when missing); BENCH_RELAY=PATH runs another,
+// BENCH_RELAY=source runs src/main.ts with tsx. BENCH_QUICK=1: a short run of the same workloads (CI smoke: it fails
+// only when something breaks or an event is lost; its figures mean little). BENCH_RELAY_NODE_ARGS passes node flags to
+// the relay child, e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/relay-prof" to profile it under this load.
 import { performance } from 'node:perf_hooks';
 import { accounts } from './bench/accounts.ts';
-import { directVsRelay } from './bench/direct-vs-relay.ts';
+import { costs } from './bench/costs.ts';
 import type { BenchContext } from './bench/kit.ts';
+import { proxy } from './bench/proxy.ts';
 import { spool } from './bench/spool.ts';
 
-const SUITES: Record<string, (context: BenchContext) => Promise<void>> = { relay: directVsRelay, accounts, spool };
+const SUITES: Record<string, (context: BenchContext) => Promise<void>> = { proxy, accounts, costs, spool };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

@@ -1,10 +1,11 @@
 // One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
 // A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
 import * as v from 'valibot';
-import { type CallOptions, type CallRecord, CallRouter } from './calls.ts';
+import type { Watched } from './alerts/watch.ts';
+import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import type { Logger } from './log.ts';
-import { EventFrame, isJsonObject, RelayRetcode, ReplyFrame, type SelfId } from './onebot.ts';
+import { type EventFrame, isJsonObject, RelayRetcode, ReplyFrame, readEvent, type SelfId } from './onebot.ts';
 import { RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, LinkPort, UpstreamSink } from './upstream/upstream.ts';
@@ -26,8 +27,13 @@ export interface AccountHost {
   identified(account: Account, previous: SelfId | undefined): void;
   /** Its link came up, went down or is being replaced, or the implementation reported on the QQ account. */
   stateChanged(account: Account): void;
-  /** An event from its implementation, as received and as parsed (not a heartbeat or lifecycle: the relay makes its own). */
-  event(account: Account, text: string, event: Record<string, unknown>): void;
+  /** The implementation said something of the QQ account (a bot_offline notice): its alerts look now. */
+  healthChanged(account: Account): void;
+  /**
+   * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), its JSON,
+   * and its bytes as they arrived when the link has them.
+   */
+  event(account: Account, text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -59,6 +65,8 @@ export interface AccountHealth {
   events_received: number;
   events_per_s: number;
   calls_per_s: number;
+  /** Sends per minute, waiting under the send limits, delayed and refused by them. */
+  sends: SendStats;
 }
 
 export class Account implements UpstreamSink {
@@ -113,6 +121,7 @@ export class Account implements UpstreamSink {
   configure(options: AccountOptions): void {
     Object.assign(this.options, options);
     this.watch.sendFailures = options.unhealthyAfter;
+    this.calls.reconfigured();
   }
 
   /** Run `then` once the self_id is known (at once if it is). Returns a function that cancels it. */
@@ -154,7 +163,7 @@ export class Account implements UpstreamSink {
     this.calls.linkDown();
   }
 
-  frame(text: string): boolean {
+  frame(text: string, bytes?: Buffer): boolean {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -162,13 +171,21 @@ export class Account implements UpstreamSink {
       this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
       return false;
     }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame);
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame, bytes);
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;
     }
     return true;
+  }
+
+  /** What its alerts watch. */
+  watched(): Watched {
+    const subject = { selfId: this.selfId ?? null, nickname: this.nickname ?? null, target: this.link.target };
+    if (this.state !== 'up') return { subject, linkDown: this.downReason() };
+    const { offline, degraded, riskControl } = this.watch.conditions();
+    return { subject, qqOffline: offline, degraded, riskControl };
   }
 
   health(): AccountHealth {
@@ -194,6 +211,7 @@ export class Account implements UpstreamSink {
       events_received: this.eventsReceived,
       events_per_s: this.rates.events.perSecond(),
       calls_per_s: this.rates.calls.perSecond(),
+      sends: this.calls.sendStats(),
     };
   }
 
@@ -218,8 +236,8 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(text: string, frame: Record<string, unknown>): void {
-    const event = v.parse(EventFrame, frame);
+  private event(text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void {
+    const event = readEvent(json);
     this.eventsReceived++;
     this.rates.events.mark();
     this.learnSelfId(event.self_id);
@@ -228,7 +246,21 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat') this.heartbeat(event);
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
-    this.host.event(this, text, frame);
+    if (event.post_type === 'notice') this.notice(event);
+    this.host.event(this, text, json, bytes);
+  }
+
+  /**
+   * The QQ account kicked off or back: NapCat's `notice_type: "bot_offline"` (with `tag` and `message`), Lagrange's
+   * `notice_type: "bot_offline"` or `"notify"` with `sub_type: "bot_offline"`, and Lagrange's `bot_online`. LLBot
+   * has no such notice: its heartbeats and get_status say online: false.
+   */
+  private notice(event: EventFrame): void {
+    const kind = event.notice_type === 'notify' ? event.sub_type : event.notice_type;
+    if (kind === 'bot_offline') this.watch.wentOffline(event.tag ?? '', event.message ?? '');
+    else if (kind === 'bot_online') this.watch.cameOnline();
+    else return;
+    this.host.healthChanged(this);
   }
 
   private heartbeat(event: EventFrame): void {
@@ -283,6 +315,7 @@ export class Account implements UpstreamSink {
     if (reply.status === 'ok' && data?.user_id !== undefined) {
       this.nickname = data.nickname;
       this.learnSelfId(data.user_id);
+      this.host.healthChanged(this); // its alerts name it from now on
     } else {
       this.log.warn(`get_login_info failed (${String(reply.message ?? reply.retcode)}); self_id will come from the first event`);
     }

@@ -1,6 +1,8 @@
-// The admin endpoint: the status page (live over SSE), /status.json, /healthz, /metrics and POST /reload.
+// The admin endpoint: the status page (live over SSE), /status.json, /healthz, /metrics, POST /reload and
+// POST /alerts/test.
 import { Hono, type MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { AttemptResult } from './alerts/delivery.ts';
 import { requireToken } from './auth.ts';
 import type { Health } from './hub.ts';
 import { type Address, HttpListener, mediaType } from './listen.ts';
@@ -23,6 +25,8 @@ export interface AdminSources {
   /** Prometheus text format. */
   metrics(): Promise<{ contentType: string; body: string }>;
   reload(): Promise<boolean>;
+  /** Send a test alert to every channel; each channel's result. */
+  testAlerts(): Promise<AttemptResult[]>;
 }
 
 /** How often the status page gets a new snapshot, ms. */
@@ -74,6 +78,14 @@ export function adminListener(options: AdminOptions, sources: AdminSources, log:
       { reloaded: applied, ...(applied ? {} : { error: 'invalid settings: the running ones stay (the log says why)' }) },
       applied ? 200 : 400,
     );
+  });
+  app.post('/alerts/test', async (c) => {
+    const results = await sources.testAlerts();
+    return c.json({
+      ok: results.every((r) => r.ok),
+      results,
+      ...(results.length ? {} : { message: 'no alert channels are configured ("alerts" in the config file, or --alert URL)' }),
+    });
   });
   return new HttpListener('admin endpoint', options.listen, app.fetch, {
     browsers: { allowOrigins: options.allowOrigins, allowHosts: options.allowHosts, ownPages: true },

@@ -1,6 +1,8 @@
 // What a configuration builds: each piece with the options it is made from. A piece's key is those
 // options, so "what changed" on a reload is derived from what is actually built, never listed by hand.
 import { type AdminSources, adminListener } from './admin.ts';
+import type { AlerterOptions } from './alerts/alerter.ts';
+import type { ChannelSpec } from './alerts/channels.ts';
 import type { Config, ListenEndpoint, PostEndpoint, ReverseEndpoint } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
 import { HttpApiAdapter } from './downstream/http-api.ts';
@@ -12,7 +14,6 @@ import { formatAddress, type HttpListener, isLoopback } from './listen.ts';
 import { type Logger, redactUrl } from './log.ts';
 import { EndpointProfiles } from './profile/endpoint-profiles.ts';
 import type { Spool } from './spool.ts';
-import type { HookOptions } from './unhealthy-hook.ts';
 import { HttpLink } from './upstream/http-link.ts';
 import { ReverseListener } from './upstream/reverse-listener.ts';
 import type { LinkHost, Upstream } from './upstream/upstream.ts';
@@ -46,7 +47,7 @@ export interface Blueprint {
   endpoints: EndpointPiece[];
   admin: Piece<HttpListener, [AdminSources]>;
   hub: HubOptions;
-  hook: HookOptions;
+  alerts: AlerterOptions;
   logging: Pick<Config, 'logLevel' | 'logFormat'>;
   /** Settings the process reads once, at start. */
   atStart: Pick<Config, 'logFile' | 'logFileSize' | 'keepQuickEdit' | 'spool' | 'spoolFsync'>;
@@ -77,6 +78,7 @@ export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint
       callTimeout: config.callTimeout,
       hold: config.hold,
       rateLimitInterval: config.rateLimitInterval,
+      sendLimit: config.sendLimit,
       probeTimeout: config.pingTimeout,
       healthProbe: config.healthProbe,
       unhealthyAfter: config.unhealthyAfter,
@@ -85,12 +87,7 @@ export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint
       groupDedupe: config.groupDedupe,
       heartbeat: config.heartbeat,
     },
-    hook: {
-      command: config.onUnhealthy,
-      grace: config.unhealthyGrace,
-      cooldown: config.unhealthyCooldown,
-      timeout: config.unhealthyTimeout,
-    },
+    alerts: { grace: config.alertGrace, channels: [...config.alerts, ...onUnhealthy(config)] },
     logging: { logLevel: config.logLevel, logFormat: config.logFormat },
     atStart: {
       logFile: config.logFile,
@@ -100,6 +97,25 @@ export function blueprint(config: Config, log: Logger, spool?: Spool): Blueprint
       spoolFsync: config.spoolFsync,
     },
   };
+}
+
+/**
+ * --on-unhealthy: a command channel that hears of the bot down, offline or degraded after --unhealthy-grace, and
+ * again every --unhealthy-cooldown while it lasts (a restart that did not help is tried again).
+ */
+function onUnhealthy(config: Config): ChannelSpec[] {
+  if (!config.onUnhealthy) return [];
+  return [
+    {
+      type: 'command',
+      name: '--on-unhealthy',
+      command: config.onUnhealthy,
+      timeout: config.unhealthyTimeout,
+      events: ['link_down', 'qq_offline', 'degraded'],
+      grace: config.unhealthyGrace,
+      repeat: config.unhealthyCooldown,
+    },
+  ];
 }
 
 /** Implementations are watched strictly (a dead NapCat is found in seconds); clients patiently (see clientPingTimeout). */

@@ -1,6 +1,10 @@
 // Routes API calls to the one upstream link and each reply back to its caller, with the caller's echo restored.
+import { withField } from './json-text.ts';
 import type { Logger } from './log.ts';
 import { type ActionRequest, failedReply, isStreamChunk, RelayRetcode, type ReplyFrame } from './onebot.ts';
+import { describeKey, formatRate, limitKeys, type Rate, type SendLimits, scopeOf } from './send-limit.ts';
+import { SendQueue } from './send-queue.ts';
+import { RateMeter } from './stats.ts';
 
 /** Whoever made a call: a client session, or the relay itself. */
 export interface Caller {
@@ -11,7 +15,8 @@ export interface Caller {
   reply(frame: Record<string, unknown>, action?: string): void;
 }
 
-export type CallOutcome = 'ok' | 'failed' | 'timeout' | 'not_connected' | 'unknown';
+/** limited: not sent, over a send limit. */
+export type CallOutcome = 'ok' | 'failed' | 'timeout' | 'not_connected' | 'unknown' | 'limited';
 
 /** A finished call, for statistics and health. */
 export interface CallRecord {
@@ -19,12 +24,15 @@ export interface CallRecord {
   outcome: CallOutcome;
   /** From its arrival to its final answer. */
   ms: number;
+  /** A failed reply's message, as the implementation gave it. */
+  message?: string;
 }
 
 const OUTCOME_OF: Record<number, CallOutcome> = {
   [RelayRetcode.timeout]: 'timeout',
   [RelayRetcode.notConnected]: 'not_connected',
   [RelayRetcode.outcomeUnknown]: 'unknown',
+  [RelayRetcode.sendLimited]: 'limited',
 };
 
 export interface CallLink {
@@ -39,7 +47,22 @@ export interface CallOptions {
   hold: number;
   /** Spacing of rate-limited calls: `_rate_limited` ones, and send_* calls held through an outage, ms. */
   rateLimitInterval: number;
+  sendLimit: SendLimits;
 }
+
+/** What the status page shows of an account's sends. */
+export interface SendStats {
+  per_minute: number;
+  /** Waiting for their turn now. */
+  queued: number;
+  /** Sends that had to wait for a send limit, since the start. */
+  delayed: number;
+  /** Sends refused over a send limit (overflow "reject", or their time ran out waiting), since the start. */
+  rejected: number;
+}
+
+/** The window of the rate-limited calls (one per rateLimitInterval), beside the send limits' windows. */
+const PACE = 'pace';
 
 /** The spec's suffixes, which no implementation honours: the relay does what they promise. */
 const SUFFIX = /_(async|rate_limited)$/;
@@ -48,6 +71,10 @@ export const isSend = (action: string): boolean => action.startsWith('send_');
 
 interface Call {
   readonly caller: Caller;
+  /** Whose turn it takes under the limits: the client, also for its calls run in the background. */
+  readonly owner: object;
+  /** The windows it waits for (set when it is queued). */
+  keys: string[];
   readonly request: ActionRequest;
   readonly relayEcho: string;
   /** performance.now() at arrival: latencies are fractions of a millisecond on loopback. */
@@ -62,24 +89,36 @@ export class CallRouter {
   private seq = 0;
   private readonly inFlight = new Map<string, Call>();
   private readonly held: Call[] = [];
-  /** Calls waiting for their turn at the rate limit, in order. */
-  private readonly paced: Call[] = [];
-  private pacer: NodeJS.Timeout | undefined;
-  private lastPaced = 0;
+  /** Sends and rate-limited calls, each waiting for its turn under its windows. */
+  private readonly queue: SendQueue<Call>;
+  private readonly sends = new RateMeter(60);
+  private delayed = 0;
+  private rejected = 0;
 
   constructor(
     private readonly link: CallLink,
     private readonly options: CallOptions,
     private readonly log: Logger,
     private readonly finished: (record: CallRecord) => void = () => {},
-  ) {}
+  ) {
+    this.queue = new SendQueue<Call>(
+      (key) => this.rateOf(key),
+      () => this.link.isUp(),
+      (call) => this.release(call),
+    );
+  }
 
-  /** Take a call from a caller: send it now, hold it until the link is up, or queue it behind the rate limit. */
-  call(caller: Caller, request: ActionRequest, timeout = this.options.callTimeout, paced = false): void {
+  /**
+   * Take a call from a caller: send it now, hold it until the link is up, or queue it for its turn under the send
+   * limits and the rate limit. `paced`: it goes out at the rate limit; `owner`: whose turn it takes (the caller).
+   */
+  call(caller: Caller, request: ActionRequest, timeout = this.options.callTimeout, paced = false, owner: object = caller): void {
     const suffix = SUFFIX.exec(request.action);
     if (suffix) return this.inBackground(caller, request, suffix);
     const call: Call = {
       caller,
+      owner,
+      keys: [],
       request,
       relayEcho: `relay:${++this.seq}`,
       started: performance.now(),
@@ -88,7 +127,7 @@ export class CallRouter {
       timer: undefined,
     };
     if (!this.link.isUp()) this.hold(call);
-    else if (paced || (this.paced.length > 0 && isSend(request.action))) this.pace(call);
+    else if (paced || isSend(request.action)) this.enqueue(call, paced);
     else this.send(call);
   }
 
@@ -113,7 +152,8 @@ export class CallRouter {
       call.timer = setTimeout(() => this.timedOut(call), this.options.callTimeout);
     } else {
       this.inFlight.delete(call.relayEcho);
-      this.record(call, frame.status === 'failed' ? 'failed' : 'ok');
+      if (frame.status === 'failed') this.record(call, 'failed', String(frame.message ?? frame.wording ?? ''));
+      else this.record(call, 'ok');
     }
     answer(call.caller, call.request, frame);
   }
@@ -122,10 +162,11 @@ export class CallRouter {
   linkUp(): void {
     for (const call of this.held.splice(0)) {
       clearTimeout(call.timer);
-      if (call.paced || isSend(call.request.action)) this.pace(call);
+      // Queued without their turn yet: the other held calls go first, none waits behind a send.
+      if (call.paced || isSend(call.request.action)) this.enqueue(call, true, false);
       else this.send(call);
     }
-    this.nextPaced();
+    this.queue.dispatch();
   }
 
   /** Calls already sent may or may not have run: fail them, never resend (a resent send_msg is a duplicate). */
@@ -143,14 +184,7 @@ export class CallRouter {
 
   /** A caller went away: its calls not yet sent are dropped (it can no longer see their replies). */
   abandon(caller: Caller): void {
-    for (const queue of [this.held, this.paced]) {
-      for (let i = queue.length - 1; i >= 0; i--) {
-        const call = queue[i]!;
-        if (call.caller !== caller) continue;
-        clearTimeout(call.timer);
-        queue.splice(i, 1);
-      }
-    }
+    for (const call of this.waitingOf(caller)) clearTimeout(call.timer);
   }
 
   /**
@@ -158,12 +192,9 @@ export class CallRouter {
    * waits out its own timeout (NoneBot 30 s, aiocqhttp 60 s) for a call whose socket closed. `why` says who closes and why.
    */
   failPending(caller: Caller, why: string): void {
-    for (const queue of [this.held, this.paced]) {
-      for (const call of queue.filter((c) => c.caller === caller)) {
-        clearTimeout(call.timer);
-        queue.splice(queue.indexOf(call), 1);
-        this.fail(call, RelayRetcode.notConnected, `not sent: ${why}`);
-      }
+    for (const call of this.waitingOf(caller)) {
+      clearTimeout(call.timer);
+      this.fail(call, RelayRetcode.notConnected, `not sent: ${why}`);
     }
     for (const call of [...this.inFlight.values()].filter((c) => c.caller === caller)) {
       clearTimeout(call.timer);
@@ -174,8 +205,7 @@ export class CallRouter {
 
   /** Fail everything still waiting (the relay is stopping). */
   close(): void {
-    clearTimeout(this.pacer);
-    for (const call of [...this.held.splice(0), ...this.paced.splice(0), ...this.inFlight.values()]) {
+    for (const call of [...this.held.splice(0), ...this.queue.drain(), ...this.inFlight.values()]) {
       clearTimeout(call.timer);
       this.fail(call, RelayRetcode.notConnected, 'relay shutting down');
     }
@@ -183,7 +213,16 @@ export class CallRouter {
   }
 
   get pending(): number {
-    return this.held.length + this.paced.length + this.inFlight.size;
+    return this.held.length + this.queue.size + this.inFlight.size;
+  }
+
+  sendStats(): SendStats {
+    return { per_minute: Math.round(this.sends.perSecond() * 60), queued: this.queue.size, delayed: this.delayed, rejected: this.rejected };
+  }
+
+  /** New settings apply from now on; calls waiting get their turn under the new limits. */
+  reconfigured(): void {
+    this.queue.dispatch();
   }
 
   /** `x_async` and `x_rate_limited`: answer status async at once, run `x` in the background (the latter paced). */
@@ -198,44 +237,87 @@ export class CallRouter {
     };
     const paced = kind === 'rate_limited';
     // A rate-limited call also gets the time its turn takes.
-    const timeout = this.options.callTimeout + (paced ? (this.paced.length + 1) * this.options.rateLimitInterval : 0);
-    this.call(background, { action, params: request.params }, timeout, paced);
+    const timeout = this.options.callTimeout + (paced ? (this.queue.size + 1) * this.options.rateLimitInterval : 0);
+    this.call(background, { action, params: request.params }, timeout, paced, caller);
   }
 
-  private pace(call: Call): void {
-    this.paced.push(call);
-    call.timer = setTimeout(
-      () => {
-        this.paced.splice(this.paced.indexOf(call), 1);
-        this.fail(
-          call,
-          RelayRetcode.notConnected,
-          `not sent: "${call.request.action}" was still waiting its turn at the rate limit when its time ran out`,
-        );
-      },
-      Math.max(0, call.deadline - Date.now()),
-    );
-    this.nextPaced();
+  /**
+   * Wait for its turn under its windows: the send limits of a send_*, and the rate limit for a paced call (and for
+   * a send that comes while paced calls wait: newcomers go behind the backlog). Over a send limit with overflow
+   * "reject", it is answered at once instead.
+   */
+  private enqueue(call: Call, paced: boolean, dispatch = true): void {
+    const limits = isSend(call.request.action) ? limitKeys(call.request).filter((key) => this.limitOf(key)) : [];
+    const full = this.queue.blockedBy(limits);
+    if (full && this.options.sendLimit.overflow === 'reject') {
+      this.rejected++;
+      this.fail(
+        call,
+        RelayRetcode.sendLimited,
+        `not sent: over the send limit for ${this.describeLimit(full)}; sendLimit.overflow is "reject"`,
+      );
+      return;
+    }
+    if (full) this.delayed++;
+    call.keys = [...(paced || this.queue.holds(PACE) ? [PACE] : []), ...limits];
+    call.timer = setTimeout(() => this.ranOut(call), Math.max(0, call.deadline - Date.now()));
+    this.queue.add(call, dispatch);
   }
 
-  private nextPaced(): void {
-    if (this.pacer || this.paced.length === 0) return;
-    const wait = Math.max(0, this.lastPaced + this.options.rateLimitInterval - Date.now());
-    this.pacer = setTimeout(() => {
-      this.pacer = undefined;
-      if (!this.link.isUp()) return; // linkUp starts it again
-      const call = this.paced.shift();
-      if (!call) return; // the ones waiting ran out of time meanwhile
-      clearTimeout(call.timer);
-      this.lastPaced = Date.now();
-      this.send(call);
-      this.nextPaced();
-    }, wait);
+  /** Its turn came. */
+  private release(call: Call): void {
+    clearTimeout(call.timer);
+    if (isSend(call.request.action)) this.sends.mark();
+    this.send(call);
+  }
+
+  /** Its time ran out while it waited for its turn: say which limit kept it. */
+  private ranOut(call: Call): void {
+    this.queue.remove(call);
+    const full = this.queue.blockedBy(call.keys.filter((key) => key !== PACE));
+    if (full) {
+      this.rejected++;
+      this.fail(
+        call,
+        RelayRetcode.sendLimited,
+        `not sent: "${call.request.action}" was still waiting its turn under the send limit for ${this.describeLimit(full)} when its call timeout (${this.options.callTimeout} ms) ran out`,
+      );
+    } else {
+      this.fail(
+        call,
+        RelayRetcode.notConnected,
+        `not sent: "${call.request.action}" was still waiting its turn at the rate limit when its time ran out`,
+      );
+    }
+  }
+
+  /** A caller's calls not yet sent, taken out of the hold and the queue. */
+  private waitingOf(caller: Caller): Call[] {
+    const held = this.held.filter((c) => c.caller === caller);
+    for (const call of held) this.held.splice(this.held.indexOf(call), 1);
+    const queued = this.queue.entries().filter((c) => c.caller === caller);
+    for (const call of queued) this.queue.remove(call);
+    return [...held, ...queued];
+  }
+
+  private limitOf(key: string): Rate | undefined {
+    return this.options.sendLimit[scopeOf(key)];
+  }
+
+  private rateOf(key: string): Rate {
+    return key === PACE ? { count: 1, per: this.options.rateLimitInterval } : (this.limitOf(key) ?? { count: Infinity, per: 0 });
+  }
+
+  private describeLimit(key: string): string {
+    return `${describeKey(key)} (${formatRate(this.limitOf(key)!)})`;
   }
 
   private send(call: Call): void {
-    const { action, params } = call.request;
-    if (!this.link.send(JSON.stringify({ action, params: params ?? {}, echo: call.relayEcho }))) {
+    const { action, params, frame } = call.request;
+    const echo = call.relayEcho;
+    const text =
+      frame === undefined ? JSON.stringify({ action, params: params ?? {}, echo }) : withField(frame, 'echo', JSON.stringify(echo));
+    if (!this.link.send(text)) {
       this.hold(call);
       return;
     }
@@ -264,8 +346,9 @@ export class CallRouter {
     answer(call.caller, call.request, failedReply(retcode, message));
   }
 
-  private record(call: Call, outcome: CallOutcome): void {
-    if (!call.caller.internal) this.finished({ action: call.request.action, outcome, ms: performance.now() - call.started });
+  private record(call: Call, outcome: CallOutcome, message?: string): void {
+    if (call.caller.internal) return;
+    this.finished({ action: call.request.action, outcome, ms: performance.now() - call.started, ...(message ? { message } : {}) });
   }
 }
 

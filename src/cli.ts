@@ -11,6 +11,10 @@ interface Flag {
   help: string;
   /** Given more than once, it is a list (the setting also takes one value). */
   repeatable?: boolean;
+  /** It sets this key of an object setting (the config file's other keys of it stay). */
+  sub?: string;
+  /** Its values come after the config file's list instead of replacing it. */
+  appends?: boolean;
 }
 
 const FLAGS: Record<string, Flag> = {
@@ -49,8 +53,23 @@ const FLAGS: Record<string, Flag> = {
   '--admin-token': { key: 'adminToken', arg: 'TOKEN', help: 'token for the admin endpoint (required beyond loopback)' },
   '--health-probe': { key: 'healthProbe', arg: 'MS', help: 'ask the implementation get_status this often (0: never)' },
   '--healthy-when': { key: 'healthyWhen', arg: 'all|any', help: '/healthz is up when every account is up (all), or at least one (any)' },
+  '--alert': {
+    key: 'alerts',
+    arg: 'URL',
+    help: 'POST every alert as JSON to this webhook (repeatable; added to the config file\'s "alerts")',
+    appends: true,
+  },
+  '--alert-grace': {
+    key: 'alertGrace',
+    arg: 'MS',
+    help: 'a condition must last this long before it alerts (and be clear this long to recover)',
+  },
   '--unhealthy-after': { key: 'unhealthyAfter', arg: 'N', help: 'send_* calls failing or timing out in a row that make the bot degraded' },
-  '--on-unhealthy': { key: 'onUnhealthy', arg: 'COMMAND', help: 'run this when the bot stays degraded or down (e.g. restart NapCat)' },
+  '--on-unhealthy': {
+    key: 'onUnhealthy',
+    arg: 'COMMAND',
+    help: 'run this when the bot stays down, offline or degraded (e.g. restart NapCat): a "command" alert channel',
+  },
   '--unhealthy-grace': { key: 'unhealthyGrace', arg: 'MS', help: 'how long degraded or down before --on-unhealthy runs' },
   '--unhealthy-cooldown': { key: 'unhealthyCooldown', arg: 'MS', help: 'least time from the end of one run of --on-unhealthy to the next' },
   '--unhealthy-timeout': { key: 'unhealthyTimeout', arg: 'MS', help: 'stop --on-unhealthy if it runs longer' },
@@ -73,6 +92,20 @@ const FLAGS: Record<string, Flag> = {
     key: 'rateLimitInterval',
     arg: 'MS',
     help: 'spacing of _rate_limited calls and of send_* calls held through an outage',
+  },
+  '--send-limit-account': {
+    key: 'sendLimit',
+    sub: 'account',
+    arg: 'N/TIME',
+    help: 'at most N send_* calls in any window of TIME per account, e.g. 20/10s ("off": none)',
+  },
+  '--send-limit-group': { key: 'sendLimit', sub: 'group', arg: 'N/TIME', help: 'the same per group' },
+  '--send-limit-private': { key: 'sendLimit', sub: 'private', arg: 'N/TIME', help: 'the same per private peer' },
+  '--send-overflow': {
+    key: 'sendLimit',
+    sub: 'overflow',
+    arg: 'queue|reject',
+    help: 'over a send limit: wait for a turn (queue), or answer retcode 1429 at once (reject)',
   },
   '--queue-limit': { key: 'queueLimit', arg: 'BYTES', help: 'bytes waiting for one client before it is dropped as too slow' },
   '--max-payload': { key: 'maxPayload', arg: 'BYTES', help: 'largest WebSocket message accepted' },
@@ -133,7 +166,8 @@ export function parseCommandLine(argv: string[]): Command {
       continue;
     }
     sources[flag.key] = name;
-    if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
+    if (flag.sub) fromFlags[flag.key] = { ...(fromFlags[flag.key] as object), [flag.sub]: value };
+    else if (Array.isArray(DEFAULTS[flag.key])) fromFlags[flag.key] = [...((fromFlags[flag.key] as string[]) ?? []), value];
     else if (flag.repeatable && fromFlags[flag.key] !== undefined) fromFlags[flag.key] = [fromFlags[flag.key], value].flat();
     else if (boolean) fromFlags[flag.key] = value === 'true' ? true : value === 'false' ? false : value;
     else fromFlags[flag.key] = typeof DEFAULTS[flag.key] === 'number' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
@@ -141,6 +175,13 @@ export function parseCommandLine(argv: string[]): Command {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const fileSource = configFile ? `config file ${configFile}` : '';
   for (const key of Object.keys(fromFile)) sources[key] ??= fileSource;
+  // A flag that sets one key of an object setting keeps the file's other keys; one that appends keeps its list.
+  for (const flag of Object.values(FLAGS)) {
+    if (fromFlags[flag.key] === undefined || typeof fromFile[flag.key] !== 'object') continue;
+    if (flag.sub) fromFlags[flag.key] = { ...(fromFile[flag.key] as object), ...(fromFlags[flag.key] as object) };
+    if (flag.appends && Array.isArray(fromFile[flag.key]))
+      fromFlags[flag.key] = [...(fromFile[flag.key] as unknown[]), ...(fromFlags[flag.key] as unknown[])];
+  }
   // Files a config file names (filter files, the log file) are beside it when relative.
   const config = validateConfig({ ...fromFile, ...fromFlags }, sources, configFile ? dirname(configFile) : '.');
   // A relative log file or spool is beside the config file that names it, or in the working directory.
@@ -154,20 +195,20 @@ export function parseCommandLine(argv: string[]): Command {
 
 export function helpText(version: string): string {
   const rows = Object.entries(FLAGS).map(([name, flag]) => {
-    const fallback = DEFAULTS[flag.key];
+    const fallback = flag.sub ? (DEFAULTS[flag.key] as Record<string, string>)[flag.sub] : DEFAULTS[flag.key];
     const shown = Array.isArray(fallback)
       ? fallback.join(', ') || '(none)'
       : fallback === '' || fallback === undefined
         ? '(none)'
         : String(fallback);
-    return `  ${`${name} ${flag.arg}`.padEnd(28)}${flag.help}\n  ${''.padEnd(28)}default: ${shown}`;
+    return `  ${`${name} ${flag.arg}`.padEnd(30)}${flag.help}\n  ${''.padEnd(30)}default: ${shown}`;
   });
   return [
     `onebot-relay ${version}: one stable link to a OneBot v11 implementation, shared by any number of bot frameworks.`,
     '',
     'Usage: onebot-relay [flags]',
     '',
-    '  --config FILE               JSON file with the same settings in camelCase (flags win)',
+    '  --config FILE                 JSON file with the same settings in camelCase (flags win)',
     ...rows,
     '  --help, --version',
     '',

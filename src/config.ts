@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
+import { ChannelSchema } from './alerts/channels.ts';
 import { hostNameOf, originOf } from './browser-guard.ts';
 import { type Address, isLoopback } from './listen.ts';
 import { LEVELS, LOG_FORMATS, redactUrl } from './log.ts';
@@ -9,35 +10,12 @@ import { isJsonObject } from './onebot.ts';
 import { COMPAT_NAMES } from './profile/compat.ts';
 import { compileFilter, FilterError } from './profile/event-filter.ts';
 import type { ProfileSettings } from './profile/profile.ts';
-
-type Issue = { received: string };
-const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
+import { bytes, count, expected, milliseconds, Url } from './schema.ts';
+import { parseRate, type SendLimits } from './send-limit.ts';
 
 /** An object's message: a key it does not know is named as an unknown setting, anything else gets `what`. */
-const objectOf = (what: string) => (issue: Issue & { expected?: string | null }) =>
+const objectOf = (what: string) => (issue: { received: string; expected?: string | null }) =>
   issue.expected === 'never' ? 'unknown setting (see README for the settings of each endpoint)' : expected(what)(issue);
-
-/** Node's timers take at most this many ms; a longer one fires at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
-
-const milliseconds = (min: number) =>
-  v.pipe(
-    v.number(expected('a number of milliseconds')),
-    v.integer(expected('a whole number of milliseconds')),
-    v.minValue(min, expected(`at least ${min} ms`)),
-    v.maxValue(LONGEST_TIMER_MS, expected(`at most ${LONGEST_TIMER_MS} ms (about 24 days)`)),
-  );
-
-/** A whole number of `unit` of at least `min`; `atLeast` says why, when it is not below. */
-const count = (unit: string, min: number, atLeast = `at least ${min} ${unit}`) =>
-  v.pipe(v.number(expected(`a number of ${unit}`)), v.integer(expected(`a whole number of ${unit}`)), v.minValue(min, expected(atLeast)));
-
-const bytes = (min: number) =>
-  v.pipe(
-    v.number(expected('a number of bytes')),
-    v.integer(expected('a whole number of bytes')),
-    v.minValue(min, expected(`at least ${min} bytes`)),
-  );
 
 const ADDRESS = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 const AddressSchema = v.pipe(
@@ -49,20 +27,6 @@ const AddressSchema = v.pipe(
   }),
   v.check((a) => a.port <= 65535, 'expected a port from 0 to 65535'),
 );
-
-const Url = (schemes: string[], example: string) =>
-  v.pipe(
-    v.string(expected(`a URL such as "${example}"`)),
-    v.check(
-      (s) => URL.canParse(s) && schemes.includes(new URL(s).protocol),
-      expected(`a ${schemes.map((p) => `${p}//`).join(' or ')} URL such as "${example}"`),
-    ),
-    // Not echoed: it holds a password. Tokens and secrets have settings of their own, never logged.
-    v.check(
-      (s) => !URL.canParse(s) || (!new URL(s).username && !new URL(s).password),
-      'a URL without user:password@ (set the token or secret setting instead)',
-    ),
-  );
 
 /** A web page's origin for allowOrigins, as browsers send it, or "*" (any page). */
 const OriginSchema = v.pipe(
@@ -210,6 +174,16 @@ const PostTarget = v.pipe(
   v.transform((t): PostEndpoint => t),
 );
 
+/** One send limit: "COUNT/DURATION" (at most COUNT sends in any window of DURATION), or "off". */
+const LimitSchema = v.pipe(
+  v.union([v.string(), v.literal(false)], expected('"COUNT/DURATION" such as "5/10s", or "off"')),
+  v.check(
+    (s) => s === false || s === 'off' || parseRate(s) !== undefined,
+    expected('"COUNT/DURATION" such as "5/10s", "20/1m" or "1/500ms" (COUNT and DURATION at least 1), or "off"'),
+  ),
+  v.transform((s) => (s === false || s === 'off' ? undefined : parseRate(s))),
+);
+
 /** One upstream: the relay dials `url` (ws:// forward WS, or http:// API plus `postListen`), or listens. */
 export interface UpstreamEndpoint {
   url?: string;
@@ -282,8 +256,20 @@ export const DEFAULTS = {
   bufferBytes: 64 * 1024 * 1024,
   bufferAge: 10 * 60_000,
   rateLimitInterval: 500,
+  /**
+   * At most COUNT send_* calls in any window of DURATION, per account, per group and per private peer. A chatty bot
+   * never reaches them; a broadcast to 200 groups goes out at 2 a second after its first 20 (README: Send limits).
+   */
+  sendLimit: { account: '20/10s', group: '5/5s', private: '5/5s', overflow: 'queue' } as Record<
+    'account' | 'group' | 'private' | 'overflow',
+    string
+  >,
   adminToken: '',
   healthProbe: 30_000,
+  /** Alert channels: webhook URLs (--alert), or objects with "type" in the config file. */
+  alerts: [] as string[],
+  /** A condition must last this long before it alerts, and stay clear this long before it recovers. */
+  alertGrace: 30_000,
   unhealthyAfter: 3,
   onUnhealthy: '',
   unhealthyGrace: 60_000,
@@ -385,8 +371,28 @@ const ConfigSchema = v.strictObject(
     bufferBytes: v.optional(bytes(64 * 1024), DEFAULTS.bufferBytes),
     bufferAge: v.optional(milliseconds(100), DEFAULTS.bufferAge),
     rateLimitInterval: v.optional(milliseconds(0), DEFAULTS.rateLimitInterval),
+    sendLimit: v.pipe(
+      v.optional(
+        v.strictObject(
+          {
+            account: v.optional(LimitSchema, DEFAULTS.sendLimit.account),
+            group: v.optional(LimitSchema, DEFAULTS.sendLimit.group),
+            private: v.optional(LimitSchema, DEFAULTS.sendLimit.private),
+            overflow: v.optional(v.picklist(['queue', 'reject'], expected('"queue" or "reject"')), 'queue'),
+          },
+          (issue) =>
+            issue.expected === 'never'
+              ? 'unknown setting (expected "account", "group", "private" or "overflow")'
+              : `expected an object with "account", "group", "private" and "overflow", got ${issue.received}`,
+        ),
+        {},
+      ),
+      v.transform((limits): SendLimits => limits),
+    ),
     adminToken: v.optional(v.string(expected('a string')), DEFAULTS.adminToken),
     healthProbe: v.optional(milliseconds(0), DEFAULTS.healthProbe),
+    alerts: v.optional(v.array(ChannelSchema, expected('a list of alert channels')), []),
+    alertGrace: v.optional(milliseconds(0), DEFAULTS.alertGrace),
     unhealthyAfter: v.optional(count('calls', 1, 'at least 1 call'), DEFAULTS.unhealthyAfter),
     onUnhealthy: v.optional(v.string(expected('a command line')), DEFAULTS.onUnhealthy),
     unhealthyGrace: v.optional(milliseconds(0), DEFAULTS.unhealthyGrace),
@@ -451,10 +457,12 @@ export function validateConfig(settings: Record<string, unknown>, sources: Recor
     const path = issue.path?.map((p) => String(p.key)) ?? [];
     const key = path.join('.') || '(top level)';
     const source = sources[path[0] ?? ''];
-    // Never echo what was given for a token or a secret, nor a token or a password inside a URL.
-    const message = /token|secret/i.test(key)
-      ? issue.message.replace(/, got .*$/s, '')
-      : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***').replace(/(\/\/[^/@\s"]*:)[^/@\s"]*@/g, '$1***@');
+    // Never echo what was given for a token or a secret, nor a token or a password inside a URL; an alert
+    // channel's settings are its keys and tokens.
+    const message =
+      /token|secret/i.test(key) || path[0] === 'alerts'
+        ? issue.message.replace(/, got .*$/s, '')
+        : issue.message.replace(/((?:access_)?token=)[^&"\s]*/gi, '$1***').replace(/(\/\/[^/@\s"]*:)[^/@\s"]*@/g, '$1***@');
     return `  ${key}${source ? ` (${source})` : ''}: ${message}`;
   });
   throw new ConfigError(`invalid settings:\n${lines.join('\n')}`);

@@ -1,8 +1,10 @@
 // How the relay dials a WebSocket (the implementation, or a framework's reverse-WS server) and keeps it: dial, count
 // it up once it has lasted SETTLE_MS, dial again with backoff when it closes. At most one socket is open or opening:
 // a replacement is dialled only once the last one has closed.
+import { connect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { tuneSocket } from './keepalive.ts';
+import { isLoopback } from './listen.ts';
 import type { Logger } from './log.ts';
 import { type ReconnectOptions, Reconnector } from './reconnector.ts';
 
@@ -52,6 +54,9 @@ export interface RedialEvents {
 export class Redialler {
   private readonly reconnector: Reconnector;
   private ws: WebSocket | undefined;
+  /** A bare TCP connect under way (see probeThenDial). */
+  private probe: Socket | undefined;
+  private readonly onThisMachine: boolean;
   private settle: NodeJS.Timeout | undefined;
   private stopped = false;
   private error: string | undefined;
@@ -67,6 +72,7 @@ export class Redialler {
     private readonly log: Logger,
   ) {
     this.reconnector = new Reconnector(what, () => this.dial(), options.reconnect, log);
+    this.onThisMachine = isLoopback(new URL(target.url).hostname);
   }
 
   /** The socket open or opening, if any. */
@@ -111,15 +117,40 @@ export class Redialler {
   /** No more attempts. Closing the socket is the owner's: it knows how politely. */
   stop(): void {
     this.stopped = true;
+    this.probe?.destroy();
     this.reconnector.stop();
   }
 
   private dial(): void {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.probe) return;
     this.error = undefined;
     if (this.connectingLogged) this.log.debug(`connecting to ${this.what}`);
     else this.log.info(`connecting to ${this.what}`);
     this.connectingLogged = true;
+    if (this.reconnector.failing && this.onThisMachine) this.probeThenDial();
+    else this.dialNow();
+  }
+
+  /**
+   * While a peer on this machine is away it is retried every few hundred ms: a bare TCP connect finds out whether it
+   * listens again at a fraction of what a WebSocket attempt costs, and the WebSocket follows at once when it does.
+   */
+  private probeThenDial(): void {
+    const { hostname, port, protocol } = new URL(this.target.url);
+    const probe = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || (protocol === 'wss:' ? 443 : 80) });
+    this.probe = probe;
+    probe.once('connect', () => {
+      probe.destroy();
+      this.probe = undefined;
+      if (!this.stopped) this.dialNow();
+    });
+    probe.once('error', (err) => {
+      this.probe = undefined;
+      if (!this.stopped) this.reconnector.failed((this.target.explain ?? ((why: string) => why))(err.message));
+    });
+  }
+
+  private dialNow(): void {
     const { url, token, headers = {}, explain = (why) => why } = this.target;
     const authorization: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
     const ws = dialWebSocket(url, { ...headers, ...authorization }, this.options, (why) => (this.error = explain(why)));

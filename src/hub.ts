@@ -56,6 +56,8 @@ export interface Health {
   reasons: string[];
   /** The default account's link. */
   link: AccountHealth['link'];
+  /** The default account's sends. */
+  sends: AccountHealth['sends'];
   self_id: SelfId | null;
   nickname: string | null;
   clients: number;
@@ -66,6 +68,11 @@ export interface Health {
 }
 
 export type { LinkState };
+
+export interface AccountWatcher {
+  changed(account: Account): void;
+  gone(account: Account): void;
+}
 
 const key = (selfId: SelfId) => String(selfId);
 
@@ -96,6 +103,8 @@ export class Hub implements Accounts {
   private readonly actionNames = new ActionNames();
   /** Told of every client call that finishes (metrics). */
   readonly callListeners = new Set<(record: CallRecord) => void>();
+  /** Told when an account's link or health changes, and when an account is no longer served (alerts). */
+  readonly watchers = new Set<AccountWatcher>();
 
   constructor(
     private readonly options: HubOptions,
@@ -152,6 +161,7 @@ export class Hub implements Accounts {
         );
         accounts.push(account);
         if (selfId !== undefined) this.accountHost.identified(account, undefined);
+        for (const watcher of this.watchers) watcher.changed(account);
         return account;
       },
     };
@@ -162,6 +172,7 @@ export class Hub implements Accounts {
     for (const account of this.byOrigin.get(origin) ?? []) {
       account.close();
       this.announced.delete(account);
+      for (const watcher of this.watchers) watcher.gone(account);
       this.repeatsGone += this.repeats.get(account)?.dropped ?? 0;
       this.repeats.delete(account);
     }
@@ -271,6 +282,7 @@ export class Hub implements Accounts {
         last_heartbeat_age_ms: null,
         heartbeat_interval_ms: 0,
       },
+      sends: main?.sends ?? { per_minute: 0, queued: 0, delayed: 0, rejected: 0 },
       self_id: main?.self_id ?? null,
       nickname: main?.nickname ?? null,
       clients: connected.length,
@@ -303,16 +315,20 @@ export class Hub implements Accounts {
     stateChanged: (account) => {
       this.reviewServing();
       this.tellStatus();
+      for (const watcher of this.watchers) watcher.changed(account);
       if (!account.isUp) this.groupsAsked.delete(account);
       else if (!this.groupsAsked.has(account)) void this.learnGroups(account);
     },
-    event: (account, text, event) => {
+    healthChanged: (account) => {
+      for (const watcher of this.watchers) watcher.changed(account);
+    },
+    event: (account, text, json, bytes) => {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      if (this.repeatsOf(account).isDuplicate(event)) return;
-      if (this.groups) this.groups.event(selfId, text, event);
-      else this.fanOut(selfId, text);
+      if (this.repeatsOf(account).isDuplicate(json)) return;
+      if (this.groups) this.groups.event(selfId, text, json);
+      else this.fanOut(selfId, text, json, bytes);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
@@ -323,8 +339,9 @@ export class Hub implements Accounts {
   };
 
   /** An event to every endpoint that carries the account's events. */
-  private fanOut(selfId: SelfId, text: string): void {
-    const outgoing = new OutgoingEvent(text);
+  /** An event to every endpoint of its account; `json` and `bytes` when they are at hand (no second parse or encode). */
+  private fanOut(selfId: SelfId, text: string, json?: Record<string, unknown>, bytes?: Buffer): void {
+    const outgoing = new OutgoingEvent(text, json, bytes);
     for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
   }
 

@@ -1,10 +1,10 @@
 // An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on. Every endpoint the
 // relay serves is one: its browser guard runs here, before any route, upgrade or action.
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts';
 import type { Logger } from './log.ts';
 
@@ -98,7 +98,39 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** The text of a WebSocket message as Hono hands it over (binary frames are read as UTF-8 too). */
-export function messageText(data: unknown): string {
-  return typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8');
+/**
+ * Hand `receive` the text of every message on `ws` (binary frames are read as UTF-8 too), and its bytes. Read from
+ * ws itself: Hono's onMessage would wrap each frame in a MessageEvent first, a cost on every one.
+ */
+export function onText(ws: WebSocket, receive: (text: string, data: Buffer) => void, log: Logger): void {
+  ws.on('message', (data: Buffer) => {
+    try {
+      receive(data.toString(), data);
+    } catch (err) {
+      log.error(`a WebSocket message could not be handled: ${(err as Error).stack ?? err}`);
+    }
+  });
+}
+
+/**
+ * A request's body read straight from Node's stream (a web Request and its streams would be made first otherwise, a
+ * cost on every POST); undefined when it is over `limit` bytes (the rest is read and dropped).
+ */
+export function readBody(incoming: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (Number(incoming.headers['content-length']) > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const take = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size <= limit) return;
+      incoming.off('data', take);
+      incoming.resume(); // the rest is read and dropped
+      resolve(undefined);
+    };
+    incoming.on('data', take);
+    incoming.on('end', () => resolve(Buffer.concat(chunks, size)));
+    incoming.on('error', reject);
+  });
 }

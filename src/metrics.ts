@@ -48,6 +48,24 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
     'self_id',
   );
   totalOf(
+    'onebot_relay_sends_delayed_total',
+    'send_* calls that waited for their turn under a send limit, per account',
+    perAccount((a) => a.sends.delayed),
+    'self_id',
+  );
+  totalOf(
+    'onebot_relay_sends_rejected_total',
+    'send_* calls not sent over a send limit (rejected, or their time ran out waiting), per account',
+    perAccount((a) => a.sends.rejected),
+    'self_id',
+  );
+  gaugeOf(
+    'onebot_relay_sends_queued',
+    'send_* calls waiting for their turn under the send limits, per account',
+    perAccount((a) => a.sends.queued),
+    'self_id',
+  );
+  totalOf(
     'onebot_relay_events_received_total',
     'events received from the implementation, per account',
     perAccount((a) => a.events_received),
@@ -174,15 +192,15 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
     });
   }
 
-  function gaugeOf(name: string, help: string, read: () => Map<string, number>): void {
+  function gaugeOf(name: string, help: string, read: () => Map<string, number>, label = 'endpoint'): void {
     new Gauge({
       name,
       help,
-      labelNames: ['endpoint'],
+      labelNames: [label],
       registers,
       collect() {
         this.reset();
-        for (const [endpoint, value] of read()) this.set({ endpoint }, value);
+        for (const [key, value] of read()) this.set({ [label]: key }, value);
       },
     });
   }

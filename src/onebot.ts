@@ -1,18 +1,39 @@
 // OneBot v11 frame shapes as the relay sees them, and the frames the relay makes itself.
 import * as v from 'valibot';
 
-/** A field the relay reads from events; an odd value reads as absent (the event itself is forwarded as it came). */
-const lenient = <T extends v.GenericSchema>(schema: T) => v.fallback(v.optional(schema), undefined);
-
 /** What the relay reads from an event (anything with a post_type: frameworks decide the same way). */
-export const EventFrame = v.object({
-  post_type: lenient(v.string()),
-  self_id: lenient(v.union([v.number(), v.string()])),
-  meta_event_type: lenient(v.string()),
-  interval: lenient(v.number()),
-  status: v.optional(v.unknown()),
-});
-export type EventFrame = v.InferOutput<typeof EventFrame>;
+export interface EventFrame {
+  post_type?: string;
+  self_id?: SelfId;
+  meta_event_type?: string;
+  interval?: number;
+  status?: unknown;
+  notice_type?: string;
+  sub_type?: string;
+  /** bot_offline notices: why QQ kicked the account off. */
+  tag?: string;
+  message?: string;
+}
+
+/**
+ * The fields the relay reads from an event; an odd value reads as absent (the event itself is forwarded as it came).
+ * Plain checks, not a schema: this runs for every event.
+ */
+export function readEvent(frame: Record<string, unknown>): EventFrame {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const { self_id, interval } = frame;
+  return {
+    post_type: text(frame.post_type),
+    self_id: typeof self_id === 'number' || typeof self_id === 'string' ? self_id : undefined,
+    meta_event_type: text(frame.meta_event_type),
+    interval: typeof interval === 'number' ? interval : undefined,
+    status: frame.status,
+    notice_type: text(frame.notice_type),
+    sub_type: text(frame.sub_type),
+    tag: text(frame.tag),
+    message: text(frame.message),
+  };
+}
 
 /** An API reply: any object without post_type (what NoneBot, Koishi and aiocqhttp assume too). */
 export const ReplyFrame = v.looseObject({
@@ -30,7 +51,13 @@ export const ActionRequest = v.object({
   params: v.optional(v.nullable(v.record(v.string(), v.unknown(), '"params" must be an object'))),
   echo: v.optional(v.unknown()),
 });
-export type ActionRequest = v.InferOutput<typeof ActionRequest>;
+export type ActionRequest = v.InferOutput<typeof ActionRequest> & {
+  /**
+   * The client's frame as it came, when it holds nothing but action, params (an object) and echo: it goes upstream
+   * with only the echo swapped, so that megabytes of params are not written again.
+   */
+  frame?: string;
+};
 
 export type SelfId = number | string;
 
@@ -49,6 +76,8 @@ export const RelayRetcode = {
   outcomeUnknown: 1503,
   /** The implementation did not answer within the call timeout. */
   timeout: 1504,
+  /** Not sent: over a send limit (overflow "reject", or its call timeout ran out while it waited its turn). */
+  sendLimited: 1429,
 } as const;
 
 export function failedReply(retcode: number, message: string): Record<string, unknown> {

@@ -36,6 +36,11 @@ export class Reconnector {
     this.backoff = new Backoff(options);
   }
 
+  /** Attempts have failed since the link was last up (it was refused, not just lost). */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Between up() and the next lost() or failed(): what the link's users ask before they use it. */
   get isUp(): boolean {
     return this.upSince !== undefined;

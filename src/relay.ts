@@ -1,7 +1,9 @@
 // Wires a running relay together from its settings (a hub, its upstream link, the endpoints, the admin
-// endpoint, the unhealthy hook) and reloads it: the new settings' pieces are built, and each piece whose
+// endpoint, the alerts) and reloads it: the new settings' pieces are built, and each piece whose
 // key changed is started, swapped in, and the old one cleaned up.
+import pkg from '../package.json' with { type: 'json' };
 import type { AdminSources } from './admin.ts';
+import { Alerter } from './alerts/alerter.ts';
 import { type Blueprint, blueprint } from './blueprint.ts';
 import { type Config, ConfigError, configWarnings } from './config.ts';
 import type { Adapter } from './downstream/adapter.ts';
@@ -12,7 +14,6 @@ import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { Spool } from './spool.ts';
 import { type StatusSnapshot, statusOf } from './status.ts';
-import { UnhealthyHook } from './unhealthy-hook.ts';
 import type { Upstream } from './upstream/upstream.ts';
 import { Upstreams } from './upstreams.ts';
 import { RecentWarnings } from './warnings.ts';
@@ -41,11 +42,14 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   const endpoints = new Endpoints(hub, log);
   const metrics = createMetrics(hub, () => endpoints.adapters, spool);
   hub.callListeners.add((record) => metrics.call(record));
+  const alerter = new Alerter(built.alerts, log.child('alerts'));
+  hub.watchers.add({ changed: (account) => alerter.observe(account, account.watched()), gone: (account) => alerter.forget(account) });
   const sources: AdminSources = {
     health: () => hub.health(),
-    status: () => statusOf(hub, endpoints.adapters, warnings, spool),
+    status: () => statusOf(hub, endpoints.adapters, warnings, alerter, spool),
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     reload: () => relay.reload(),
+    testAlerts: () => alerter.test(),
   };
   let admin = built.admin.make(sources);
 
@@ -54,6 +58,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
     await admin.open();
     await upstreams.start(built.upstreams);
   } catch (err) {
+    alerter.close();
     await Promise.all([...endpoints.adapters.map((a) => a.close()), admin.close()]);
     spool?.close();
     throw err;
@@ -61,18 +66,14 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
   /** What the running pieces were built from: a piece that could not move keeps its previous one. */
   const running = { ...built };
   const atStart = built.atStart;
-  /** --on-unhealthy watches each account on its own: one account down runs it with that account's self_id. */
-  const hooks = new Map<string, UnhealthyHook>();
+  // Links and bot_offline notices tell the alerts at once; what changes without a word (a dial that keeps
+  // failing, sends that fail, a probe left unanswered) is looked at every second.
   const healthCheck = setInterval(() => {
-    const accounts = hub.health().accounts;
-    for (const account of accounts) {
-      const id = String(account.self_id ?? account.link.target);
-      let hook = hooks.get(id);
-      if (!hook) hooks.set(id, (hook = new UnhealthyHook(running.hook, log.child('health'))));
-      hook.check(account);
-    }
-    for (const id of hooks.keys()) if (!accounts.some((a) => String(a.self_id ?? a.link.target) === id)) hooks.delete(id);
+    for (const account of hub.accounts) alerter.observe(account, account.watched());
   }, 1000);
+  alerter.relayStarted(
+    `onebot-relay ${pkg.version} started, serving ${upstreams.list.map((u) => u.target).join(', ')} to ${endpoints.adapters.length} endpoint(s).`,
+  );
 
   async function apply(): Promise<boolean> {
     let next: Blueprint;
@@ -104,8 +105,7 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
         await admin.open();
       }
     }
-    running.hook = next.hook;
-    for (const hook of hooks.values()) hook.configure(next.hook);
+    alerter.configure(next.alerts);
     const relog = changedKeys(running.logging, next.logging).length > 0;
     if (relog) changes.push(`logging now at ${next.logging.logLevel} level in ${next.logging.logFormat} format`);
     running.logging = next.logging;
@@ -137,9 +137,10 @@ export async function startRelay(settings: () => Config, baseLog: Logger): Promi
           log.error(`reload failed: ${err.message}`);
           return false;
         })),
-    stop: () => {
+    stop: async () => {
       clearInterval(healthCheck);
-      return Promise.all([hub.stop().then(() => upstreams.stop()), admin.close()]).then(() => spool?.close());
+      await Promise.all([alerter.relayStopping('onebot-relay is stopping.'), hub.stop().then(() => upstreams.stop()), admin.close()]);
+      await spool?.close();
     },
   };
   return relay;

@@ -1,6 +1,6 @@
 // The status page at GET / on the admin endpoint: one self-contained document (no CDN, works offline) that
 // renders the StatusSnapshot pushed over /events (SSE), polling /status.json when SSE is missing or stalls,
-// and has a button for POST /reload.
+// and has buttons for POST /reload and POST /alerts/test.
 // The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
 // textContent: client labels, nicknames and warnings come from the network.
 export const STATUS_PAGE = `<!doctype html>
@@ -43,7 +43,7 @@ main{max-width:1640px;margin:0 auto;padding:16px 20px 8px}
 .row{display:grid;gap:16px;grid-template-columns:minmax(0,1fr);margin-bottom:16px}
 @media (min-width:960px){.row.a{grid-template-columns:minmax(0,3fr) minmax(0,2fr)}.row.b{grid-template-columns:minmax(0,2fr) minmax(0,3fr)}}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;min-width:0}
-#endpoints .card{margin-bottom:16px}
+#endpoints .card,#accounts-card,#alerts-card{margin-bottom:16px}
 h2{margin:0 0 10px;font-size:13px;font-weight:650;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
 h2 .count{font-weight:400;text-transform:none;letter-spacing:0}
 h3{margin:0 0 8px;font-size:15px;font-weight:600;overflow-wrap:anywhere}
@@ -77,7 +77,11 @@ td small{display:block;color:var(--muted)}
 #warnings li:last-child{border-bottom:0}
 #warnings .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
 footer{max-width:1640px;margin:0 auto;padding:0 20px 20px;color:var(--muted);font-size:13px}
-footer button{font:inherit;color:var(--link);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1px 9px;cursor:pointer}
+#alerts h3{margin:12px 0 6px;font-size:13px;color:var(--muted);font-weight:600}#alerts h3:first-child{margin-top:0}
+#alerts ul{list-style:none;margin:0;padding:0;max-height:300px;overflow-y:auto}
+#alerts li{padding:6px 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}#alerts li:last-child{border-bottom:0}
+#alerts .meta{color:var(--muted);font-size:13px;margin-right:6px;font-variant-numeric:tabular-nums}
+h2 button,footer button{font:inherit;color:var(--link);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1px 9px;cursor:pointer}
 @media (max-width:600px){.bar{padding:8px 12px}main{padding:12px 12px 4px}footer{padding:0 12px 16px}.banner .word{font-size:22px}.tile b{font-size:22px}.card{padding:12px}th,td{padding:7px 6px}
 table.stack thead{display:none}table.stack,table.stack tbody{display:block}
 table.stack tr{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);column-gap:18px;padding:8px 0;border-bottom:1px solid var(--line)}
@@ -109,6 +113,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
 <div class="legend"><span><i class="ev"></i>events/s</span><span><i class="ca"></i>calls/s</span><span>last 2 minutes</span><span id="spark-peak"></span></div></div></section>
 </div>
 <section class="card" id="accounts-card" data-testid="accounts" hidden><h2>Accounts <span class="count" id="accounts-count"></span></h2><div id="accounts"></div></section>
+<section class="card" id="alerts-card" data-testid="alerts"><h2>Alerts <span class="count" id="alerts-count"></span> <button type="button" id="test-alert" data-testid="test-alert">Send a test alert</button> <span class="count" id="test-alert-result" data-testid="test-alert-result"></span></h2><div id="alerts"></div></section>
 <section class="card" id="groups-card" data-testid="groups" hidden><h2>Groups: who answers <span class="count" id="groups-count"></span></h2><div id="groups"></div></section>
 <div id="endpoints" data-testid="endpoints"></div>
 <div class="row b">
@@ -127,7 +132,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   var WORDS = { up: 'Up', degraded: 'Degraded', down: 'Down' };
   var COLORS = { up: '%230f7a3d', degraded: '%23d98e04', down: '%23b42318' };
   var LINK = [['state', 'State'], ['target', 'Target'], ['since', 'For'], ['reconnects', 'Reconnects'], ['last-down', 'Last drop'],
-    ['heartbeat', 'Last heartbeat'], ['self-id', 'Self ID'], ['nickname', 'Nickname'], ['pending', 'Pending calls'], ['uptime', 'Relay uptime']];
+    ['heartbeat', 'Last heartbeat'], ['self-id', 'Self ID'], ['nickname', 'Nickname'], ['pending', 'Pending calls'], ['sends', 'Sends'], ['uptime', 'Relay uptime']];
 
   function $(id) { return document.getElementById(id); }
   function now() { return new Date().getTime(); }
@@ -159,6 +164,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
   function rate(n) { return n < 100 ? n.toFixed(1) : num(Math.round(n)); }
   function ms(n) { return n >= 1000 ? (n / 1000).toFixed(2) + ' s' : (n % 1 === 0 || n >= 10 ? Math.round(n) : n.toFixed(n < 1 ? 2 : 1)) + ' ms'; }
   function bytes(n) { return n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : (n / 1048576).toFixed(1) + ' MiB'; }
+  function sends(x) { return num(x.per_minute) + '/min · ' + num(x.queued) + ' queued · ' + num(x.delayed) + ' delayed · ' + num(x.rejected) + ' rejected'; }
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   /** A table in a box that scrolls sideways; "stack" ones turn each row into a card on a phone. */
   function table(heads, key, cls) {
@@ -236,6 +242,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     setText(field('self-id'), h.self_id === null ? 'unknown' : h.self_id);
     setText(field('nickname'), h.nickname === null ? 'unknown' : h.nickname);
     setText(field('pending'), num(h.pending_calls));
+    setText(field('sends'), sends(h.sends));
     setText(field('uptime'), dur(h.uptime_s * 1000));
 
     setText($('events-per-s'), rate(s.rates.events_per_s));
@@ -254,6 +261,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     if (changed('endpoints', s.endpoints)) renderEndpoints(s.endpoints);
     if (changed('calls', s.calls)) renderCalls(s.calls);
     if (changed('warnings', s.warnings)) renderWarnings(s.warnings);
+    if (changed('alerts', [s.alerts, Math.floor(at / 10000)])) renderAlerts(s.alerts, at);
     boxes = document.querySelectorAll('.scroll[data-key]');
     for (i = 0; i < boxes.length; i++) if (scrolls[boxes[i].getAttribute('data-key')]) boxes[i].scrollLeft = scrolls[boxes[i].getAttribute('data-key')];
   }
@@ -266,13 +274,13 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     for (var i = 0; i < list.length; i++) {
       var a = list[i];
       rows.push([a.self_id, a.nickname, a.status, a.link.state, a.online, a.good, Math.round((at - Date.parse(a.link.since)) / 1000),
-        a.reconnects, rate(a.events_per_s), rate(a.calls_per_s), a.pending_calls, a.clients, a.link.target]);
+        a.reconnects, rate(a.events_per_s), rate(a.calls_per_s), a.pending_calls, a.clients, a.link.target, sends(a.sends)]);
     }
     if (!changed('accounts', rows)) return;
     var box = $('accounts');
     clear(box);
     setText($('accounts-count'), '· ' + list.length);
-    var t = table(['Account', 'Health', 'QQ', 'For', '#Reconnects', '#Events/s', '#Calls/s', '#Pending', '#Clients', 'Link'], 'accounts', 'stack');
+    var t = table(['Account', 'Health', 'QQ', 'For', '#Reconnects', '#Events/s', '#Calls/s', '#Pending', '#Clients', 'Sends', 'Link'], 'accounts', 'stack');
     add(box, t.wrap);
     for (var j = 0; j < list.length; j++) {
       var c = list[j], r = rows[j], tr = add(t.body, el('tr'));
@@ -288,6 +296,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
       cell(t, tr, r[9], 'n');
       cell(t, tr, num(c.pending_calls), 'n');
       cell(t, tr, num(c.clients), 'n');
+      cell(t, tr, r[13]);
       cell(t, tr, c.link.target + (c.reasons.length ? ' · ' + c.reasons.join('; ') : ''), 'mono');
     }
   }
@@ -377,6 +386,65 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     }
   }
 
+  var STARTS = { link_down: 'link down', qq_offline: 'QQ offline', degraded: 'degraded', risk_control: 'risk control' };
+  function alertBadge(event) {
+    var bad = /down|offline|degraded|risk|stop/.test(event), good = /up|online|recovered|start/.test(event);
+    return el('span', 'badge ' + (bad ? 'b-bad' : good ? 'b-ok' : ''), event);
+  }
+
+  /** What is wrong now, each channel and its state, and the latest alerts. */
+  function renderAlerts(a, at) {
+    var box = $('alerts'), i, li;
+    clear(box);
+    var failing = 0;
+    for (i = 0; i < a.channels.length; i++) if (a.channels[i].state === 'failing') failing++;
+    setText($('alerts-count'), '· ' + plural(a.channels.length, 'channel') + (failing ? ', ' + failing + ' failing' : '') + ' · grace ' + dur(a.grace_ms));
+    add(box, el('h3', '', 'Now'));
+    if (!a.current.length) add(box, el('p', 'empty', 'Nothing wrong.'));
+    else {
+      var now = add(box, el('ul'));
+      for (i = 0; i < a.current.length; i++) {
+        var c = a.current[i];
+        li = add(now, el('li'));
+        li.setAttribute('data-testid', 'current-alert');
+        add(li, el('span', 'badge ' + (c.alerted ? 'b-bad' : 'b-warn'), (STARTS[c.event] || c.event) + (c.alerted ? '' : ' (within grace)')));
+        add(li, el('span', 'meta', ' ' + c.account + ' · for ' + dur(at - Date.parse(c.since)) + (c.flaps > 1 ? ' · ' + c.flaps + ' times' : '')));
+        add(li, el('span', '', c.detail));
+      }
+    }
+    add(box, el('h3', '', 'Channels'));
+    if (!a.channels.length) add(box, el('p', 'empty', 'No channels: add "alerts" to the config file, or --alert URL.'));
+    else {
+      var t = table(['Channel', 'Events', 'State', '#Delivered', '#Lost', '#Queued', 'Last error'], 'alert-channels', 'stack');
+      add(box, t.wrap);
+      for (i = 0; i < a.channels.length; i++) {
+        var ch = a.channels[i], tr = add(t.body, el('tr'));
+        tr.setAttribute('data-testid', 'channel-row');
+        tr.setAttribute('data-state', ch.state);
+        var name = cell(t, tr, ch.name, 'mono');
+        add(name, el('small', '', ch.type));
+        cell(t, tr, ch.events.length === 10 ? 'all' : ch.events.join(', '));
+        add(cell(t, tr, ''), el('span', 'badge ' + (ch.state === 'ok' ? 'b-ok' : 'b-bad'), ch.state === 'ok' ? 'ok' : 'failing since ' + clock(ch.failing_since)));
+        cell(t, tr, num(ch.delivered), 'n');
+        cell(t, tr, num(ch.lost), 'n' + (ch.lost ? ' hot' : ''));
+        cell(t, tr, num(ch.queued), 'n' + (ch.queued ? ' warm' : ''));
+        cell(t, tr, ch.last_error || '–', ch.last_error ? 'err' : 'none');
+      }
+    }
+    add(box, el('h3', '', 'Recent'));
+    if (!a.recent.length) { add(box, el('p', 'empty', 'No alerts yet.')); return; }
+    var recent = add(box, el('ul'));
+    for (i = 0; i < a.recent.length && i < 20; i++) {
+      var r = a.recent[i];
+      li = add(recent, el('li'));
+      li.setAttribute('data-testid', 'recent-alert');
+      add(li, el('span', 'meta', clock(r.time)));
+      add(li, alertBadge(r.event));
+      add(li, el('span', '', ' ' + r.text));
+      add(li, el('span', 'meta', ' → ' + (r.channels.length ? r.channels.join(', ') : 'no channel')));
+    }
+  }
+
   function connect() {
     if (!window.EventSource) return;
     es = new EventSource('events' + q);
@@ -392,19 +460,33 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
     };
   }
 
-  // A JSON POST: the relay refuses a form post, which any site could make a browser send.
-  $('reload').onclick = function () {
-    var x = new XMLHttpRequest(), out = $('reload-result');
-    setText(out, 'Reloading…');
-    x.open('POST', 'reload' + q);
+  // A JSON POST: the relay refuses a form post, which any site could make a browser send. done() gets the
+  // status and the body; out says what is going on.
+  function post(path, out, busy, done) {
+    var x = new XMLHttpRequest();
+    setText(out, busy);
+    x.open('POST', path + q);
     x.setRequestHeader('Content-Type', 'application/json');
-    x.timeout = 10000;
-    x.onload = function () {
-      var at = ' at ' + clock(new Date().toISOString());
-      setText(out, x.status === 200 ? 'Settings reloaded' + at : x.status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + x.status + ' ' + x.responseText);
-    };
+    x.timeout = 30000;
+    x.onload = function () { done(x.status, x.responseText); };
     x.onerror = x.ontimeout = function () { setText(out, 'Cannot reach the relay'); };
     x.send('{}');
+  }
+  $('reload').onclick = function () {
+    var out = $('reload-result');
+    post('reload', out, 'Reloading…', function (status, body) {
+      var at = ' at ' + clock(new Date().toISOString());
+      setText(out, status === 200 ? 'Settings reloaded' + at : status === 400 ? 'Invalid settings: the running ones stay (see the warnings)' + at : 'Refused: HTTP ' + status + ' ' + body);
+    });
+  };
+  $('test-alert').onclick = function () {
+    var out = $('test-alert-result');
+    post('alerts/test', out, 'Sending…', function (status, body) {
+      if (status !== 200) { setText(out, 'Refused: HTTP ' + status); return; }
+      var res = JSON.parse(body).results, ok = 0, bad = [];
+      for (var i = 0; i < res.length; i++) if (res[i].ok) ok++; else bad.push(res[i].channel + ': ' + res[i].error);
+      setText(out, !res.length ? 'No channels to test' : ok + ' of ' + res.length + ' delivered' + (bad.length ? '; failed: ' + bad.join('; ') : ''));
+    });
   };
 
   function poll() {

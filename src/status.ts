@@ -1,5 +1,6 @@
 // Everything the status page shows, in one snapshot.
 import pkg from '../package.json' with { type: 'json' };
+import type { Alerter, AlertsStatus } from './alerts/alerter.ts';
 import type { Adapter, ClientStatus } from './downstream/adapter.ts';
 import type { GroupStatus } from './group-dedupe.ts';
 import type { Health, Hub } from './hub.ts';
@@ -25,6 +26,7 @@ export interface StatusSnapshot {
   calls: ActionStats[];
   /** Newest first. */
   warnings: Warning[];
+  alerts: AlertsStatus;
   /** Events dropped as duplicates: repeated by an account (dedupeWindow), or reported by another account too (groupDedupe). */
   duplicates: { repeated: number; other_account: number };
   /** With groupDedupe: each group seen and the account that answers in it. */
@@ -33,7 +35,7 @@ export interface StatusSnapshot {
   spool: { dir: string; bytes: number; problem: string | null } | null;
 }
 
-export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, spool?: Spool): StatusSnapshot {
+export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings, alerter: Alerter, spool?: Spool): StatusSnapshot {
   const { repeated, otherAccount } = hub.duplicates;
   return {
     version: pkg.version,
@@ -44,6 +46,7 @@ export function statusOf(hub: Hub, adapters: Adapter[], warnings: RecentWarnings
     endpoints: adapters.map((a) => ({ name: a.name, clients: a.clients() })),
     calls: hub.callStats.snapshot().sort((a, b) => b.count - a.count),
     warnings: warnings.list(),
+    alerts: alerter.status(),
     duplicates: { repeated, other_account: otherAccount },
     groups: hub.groupPrimaries(),
     spool: spool ? { dir: spool.options.dir, bytes: spool.bytes, problem: spool.problem ?? null } : null,

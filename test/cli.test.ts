@@ -30,6 +30,54 @@ describe('settings', () => {
     assert.deepEqual(cmd.config.admin, { host: '127.0.0.1', port: 6720 });
   });
 
+  it('reads sendLimit from the file and its flags, a flag changing one of its keys and keeping the others', () => {
+    const file = configFile({ sendLimit: { group: '3/1s', overflow: 'reject' } });
+    const cmd = parseCommandLine(['--config', file, '--send-limit-account', '10/1m', '--send-limit-private=off']);
+    assert.equal(cmd.kind, 'run');
+    if (cmd.kind !== 'run') return;
+    assert.deepEqual(cmd.config.sendLimit, {
+      account: { count: 10, per: 60_000 },
+      group: { count: 3, per: 1000 },
+      private: undefined,
+      overflow: 'reject',
+    });
+    assert.throws(
+      () => parseCommandLine(['--send-limit-group', '5 a second']),
+      /sendLimit\.group \(--send-limit-group\): expected "COUNT\/DURATION"/,
+    );
+  });
+
+  it("adds each --alert URL as a webhook after the config file's alerts, and says which alert setting is wrong without echoing it", () => {
+    const file = configFile({ alerts: [{ type: 'bark', key: 'device-key', events: ['qq_offline'] }], alertGrace: 10_000 });
+    const cmd = parseCommandLine(['--config', file, '--alert', 'https://example.com/hook', '--alert-grace', '5000']);
+    assert.equal(cmd.kind, 'run');
+    if (cmd.kind !== 'run') return;
+    assert.deepEqual(
+      cmd.config.alerts.map((a) => [a.type, a.events.length]),
+      [
+        ['bark', 1],
+        ['webhook', 10],
+      ],
+    );
+    assert.equal(cmd.config.alertGrace, 5000);
+    const bad = (alerts: unknown) => () => parseCommandLine(['--config', configFile({ alerts })]);
+    assert.throws(bad([{ type: 'dingtalk', url: 'ftp://x/robot/send?access_token=leaked-token' }]), (err: Error) => {
+      assert.match(err.message, /alerts\.0\.url \(config file .*\): expected a https:\/\/ or http:\/\/ URL/);
+      assert.ok(!err.message.includes('leaked-token'));
+      return true;
+    });
+    assert.throws(
+      bad([{ type: 'pager', url: 'https://x' }]),
+      /alerts\.0\.type .*: expected "type": webhook, dingtalk, feishu, wecom, serverchan, bark, telegram, discord, email or command/,
+    );
+    assert.throws(bad([{ type: 'telegram', token: 't' }]), /alerts\.0\.chatId/);
+    assert.throws(
+      bad([{ type: 'webhook', url: 'https://x', events: ['qq_down'] }]),
+      /alerts\.0\.events\.0 .*: expected "link_down", "link_up"/,
+    );
+    assert.throws(bad([{ type: 'webhook', url: 'https://x', template: { a: '{{txt}}' } }]), /unknown field in the template: txt/);
+  });
+
   it('defaults to NapCat on 3001 and loopback ports that clash with nothing common', () => {
     const cmd = parseCommandLine([]);
     assert.equal(cmd.kind, 'run');

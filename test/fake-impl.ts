@@ -3,7 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { FakeReplies, GROUP, SENDER } from './fake-replies.ts';
 import { RestartableServer } from './helpers.ts';
+
+export { FakeReplies, GROUP, SENDER, STORED_CQ, STORED_MESSAGE } from './fake-replies.ts';
 
 export interface FakeOptions {
   port?: number;
@@ -34,6 +37,8 @@ export class FakeImplementation {
   readonly unanswered = new Set<string>();
   /** Authorization headers of accepted and refused handshakes. */
   readonly authorizations: (string | undefined)[] = [];
+  /** What its heartbeats and get_status say of the QQ account. */
+  online = true;
   readonly heartbeat: number;
   private readonly http = new RestartableServer(() => this.newServer());
   private seq = 0;
@@ -43,7 +48,7 @@ export class FakeImplementation {
 
   private constructor(private readonly options: FakeOptions) {
     this.heartbeat = options.heartbeat ?? 0;
-    this.replies = new FakeReplies(options.selfId ?? 10001, options.firstMessageId);
+    this.replies = new FakeReplies(options.selfId ?? 10001, options.firstMessageId, () => this.online);
   }
 
   static async start(options: FakeOptions = {}): Promise<FakeImplementation> {
@@ -86,6 +91,22 @@ export class FakeImplementation {
   broadcast(text: string): void {
     if (this.frozen) return;
     for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** The QQ account kicked off, as NapCat says it: a bot_offline notice (and its heartbeats say online: false). */
+  kickedOffline(tag: string, message: string): void {
+    this.online = false;
+    this.broadcast(
+      JSON.stringify({
+        time: Math.floor(Date.now() / 1000),
+        self_id: this.selfId,
+        post_type: 'notice',
+        notice_type: 'bot_offline',
+        user_id: this.selfId,
+        tag,
+        message,
+      }),
+    );
   }
 
   /** Stop sending heartbeats, but keep answering. */
@@ -161,7 +182,7 @@ export class FakeImplementation {
               self_id: this.selfId,
               post_type: 'meta_event',
               meta_event_type: 'heartbeat',
-              status: { online: true, good: true },
+              status: { online: this.online, good: true },
               interval: this.heartbeat,
             }),
           ),
@@ -198,77 +219,17 @@ export class FakeImplementation {
   }
 }
 
-/** How the fakes answer actions: frames without the echo (a stream action gives several). */
-export class FakeReplies {
-  private messageId: number;
-
-  constructor(
-    private readonly selfId: number,
-    firstMessageId = 1001,
-  ) {
-    this.messageId = firstMessageId - 1;
-  }
-
-  to(action: string, params: Record<string, unknown>): Record<string, unknown>[] {
-    const ok = (data: unknown) => [{ status: 'ok', retcode: 0, data, message: '', wording: '' }];
-    switch (action) {
-      case 'get_login_info':
-        return ok({ user_id: this.selfId, nickname: 'fake-bot' });
-      case 'get_status':
-        return ok({ online: true, good: true });
-      case 'get_group_list':
-        return ok(
-          [123456, GROUP].map((group_id) => ({ group_id, group_name: `group ${group_id}`, member_count: 3, max_member_count: 200 })),
-        );
-      case 'send_msg':
-      case 'send_group_msg':
-      case 'send_private_msg':
-        return ok({ message_id: ++this.messageId });
-      case 'get_msg':
-        return ok({
-          message_id: params.message_id,
-          message_type: 'group',
-          sender: { user_id: SENDER },
-          message: STORED_MESSAGE,
-          raw_message: STORED_CQ,
-        });
-      case 'echo_params':
-      case '.handle_quick_operation':
-        return ok(params);
-      case 'test_stream':
-        return [
-          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 0 }, stream: 'stream-action' },
-          { status: 'ok', retcode: 0, data: { type: 'stream', data_type: 'data_chunk', index: 1 }, stream: 'stream-action' },
-          { status: 'ok', retcode: 0, data: { type: 'response', data_type: 'data_complete' }, stream: 'stream-action' },
-        ];
-      default:
-        return [{ status: 'failed', retcode: 1404, data: null, message: `不支持的API ${action}`, wording: `不支持的API ${action}` }];
-    }
-  }
-}
-
 /** A group message event as implementations send it, numbered. */
 export function groupMessage(selfId: number, n: number): string {
   // Odd spacing and escapes on purpose: a relay that re-serialises changes these bytes.
   return `{"time": ${Math.floor(Date.now() / 1000)}, "self_id":${selfId},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"}}`;
 }
 
-/** The message get_msg returns, as segments and as the CQ string that says the same (brackets and & escaped). */
-export const STORED_MESSAGE = [
-  { type: 'text', data: { text: 'see [this] & that, ' } },
-  { type: 'image', data: { file: 'a,b.jpg', url: 'http://x/?a=1&b=[2]' } },
-];
-export const STORED_CQ = 'see &#91;this&#93; &amp; that, [CQ:image,file=a&#44;b.jpg,url=http://x/?a=1&amp;b=&#91;2&#93;]';
-
 /** NapCat's input_status notice of a private chat (NapCatQQ#234): without the group_id NoneBot's NotifyEvent requires. */
 export function inputStatus(selfId: number): string {
   const notice = { post_type: 'notice', notice_type: 'notify', sub_type: 'input_status', status_text: '对方正在输入...', event_type: 1 };
   return JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: selfId, ...notice, user_id: SENDER });
 }
-
-/** The group and sender of textMessage. */
-export const GROUP = 987654;
-export const SENDER = 246810;
 
 /**
  * A group message event with `text`, as an implementation would write it. Odd spacing and a \u escape on purpose:

@@ -12,6 +12,7 @@ import {
   assertLifecycle,
   FRAMEWORK,
   httpRelay,
+  messageText,
   pingPong,
   SECRET,
   sendsOf,
@@ -48,6 +49,42 @@ describe('NoneBot2 through the relay', { timeout: 60_000 }, () => {
       assert.equal(failed.retcode, RelayRetcode.outcomeUnknown);
       assert.match(failed.message, /the relay closed this connection \(relay shutting down\) before "send_msg" was answered/);
       await assertLifecycle(bot, fake, 'disable');
+    } finally {
+      await relay?.stop();
+      await bot.stop();
+      await fake.stop();
+    }
+  });
+
+  it('a plugin flooding 30 sends at once to a group: all delivered, at the send limit, answered within its API timeout', async () => {
+    const fake = await FakeImplementation.start();
+    const port = await freePort();
+    const bot = PythonBot.nonebot('nb-flood', {
+      DRIVER: '~fastapi',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ONEBOT_ACCESS_TOKEN: TOKEN,
+      API_TIMEOUT: '10',
+    });
+    let relay: TestRelay | undefined;
+    try {
+      relay = await startTestRelay(fake.url, {
+        ...FRAMEWORK,
+        reverse: [`ws://127.0.0.1:${port}/onebot/v11/ws`],
+        token: TOKEN,
+        callTimeout: 9000,
+        sendLimit: { account: 'off', group: '5/1s' },
+      });
+      await assertLifecycle(bot, fake);
+      fake.say('flood 30');
+      const flooded = await bot.next('flooded', { timeout: 20_000 });
+      assert.deepEqual(flooded.failures, [], 'no ActionFailed, no NetworkError (timeout)');
+      assert.equal(flooded.sent, 30);
+      const sends = fake.calls.filter((c) => c.action.startsWith('send_') && messageText(c.params.message).startsWith('flood '));
+      assert.equal(sends.length, 30, 'each reached the implementation once');
+      const times = sends.map((c) => c.at!).sort((a, b) => a - b);
+      for (let i = 0; i + 5 < times.length; i++) assert.ok(times[i + 5]! - times[i]! >= 960, `no 6 sends within a second (${i})`);
+      assert.ok(times.at(-1)! - times[0]! >= 4 * 960, 'paced over five seconds, not sent in a burst');
     } finally {
       await relay?.stop();
       await bot.stop();

@@ -130,7 +130,8 @@ describe('operations', { timeout: 30_000 }, () => {
 
   it('/healthz: up, then degraded after 3 send_* timeouts in a row, then up after a send succeeds', async () => {
     const fake = await FakeImplementation.start();
-    const relay = await startTestRelay(fake.url, { callTimeout: 200, unhealthyAfter: 3 });
+    // Eight sends to one group within seconds: no group limit, so that each reaches the implementation.
+    const relay = await startTestRelay(fake.url, { callTimeout: 200, unhealthyAfter: 3, sendLimit: { group: 'off' } });
     const client = await TestClient.connect(`${relay.wsUrl}/api`);
     try {
       await waitFor(() => relay.relay.hub.health().status === 'up', 'up');

@@ -9,14 +9,16 @@ import { transformSync } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { STATUS_PAGE } from '../src/status-page.ts';
 import { launchChromium } from './chromium.ts';
+import { FakeAlertServices, KEYS } from './fake-alert-services.ts';
 import { FakeWebhook } from './fake-framework.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { FakeReverseImplementation } from './fake-other-impls.ts';
-import { startTestRelay, TestClient, type TestRelay } from './helpers.ts';
+import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const README_SHOT = fileURLToPath(new URL('./screenshots/status-page.png', import.meta.url));
 const README_ACCOUNTS_SHOT = fileURLToPath(new URL('./screenshots/status-page-accounts.png', import.meta.url));
+const README_ALERTS_SHOT = fileURLToPath(new URL('./screenshots/status-page-alerts.png', import.meta.url));
 const TOKEN = 'adm';
 
 /** Wait until `selector` (optionally with that text) is visible on the page. */
@@ -220,6 +222,80 @@ describe('status page', { timeout: 60_000 }, () => {
       await browser?.close();
       await relay?.stop();
       await fake.stop();
+    }
+  });
+
+  it("lists what is wrong now, each alert channel's state and the recent alerts, and its button sends a test alert", async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const fake = await FakeImplementation.start({ heartbeat: 300 });
+    const services = await FakeAlertServices.start();
+    services.failing.set('/hooks/pager', 503);
+    let relay: TestRelay | undefined;
+    let browser: Browser | undefined;
+    const client = { socket: undefined as TestClient | undefined };
+    const errors: string[] = [];
+    try {
+      relay = await startTestRelay(fake.url, {
+        alertGrace: 500,
+        sendLimit: { group: '2/10s' },
+        callTimeout: 20_000,
+        alerts: [
+          {
+            type: 'dingtalk',
+            name: 'ops group (DingTalk)',
+            url: `${services.base}/robot/send?access_token=${KEYS.dingtalkToken}`,
+            secret: KEYS.dingtalkSecret,
+          },
+          {
+            type: 'bark',
+            name: 'phone (Bark)',
+            key: KEYS.barkKey,
+            server: services.base,
+            events: ['qq_offline', 'qq_online', 'link_down', 'link_up', 'test'],
+          },
+          {
+            type: 'webhook',
+            name: 'pager',
+            url: `${services.base}/hooks/pager`,
+            events: ['link_down', 'qq_offline', 'risk_control', 'test'],
+          },
+        ],
+      });
+      client.socket = await TestClient.connect(`${relay.wsUrl}/api`);
+      await waitFor(() => relay!.relay.hub.health().nickname === 'fake-bot', 'the account identified');
+      for (let n = 1; n <= 4; n++) client.socket.send({ action: 'send_group_msg', params: { group_id: 1, message: `m${n}` }, echo: n });
+      // In English: the headless Chromium of the tests has no CJK font for the screenshot.
+      fake.kickedOffline('KickedOffLine', 'Your account logged in on another device');
+      browser = await launchChromium();
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+      await page.goto(relay.adminUrl);
+      await shows(page, '[data-testid=current-alert]', /QQ offline.*10001 \(fake-bot\).*bot_offline notice, tag "KickedOffLine"/);
+      await shows(
+        page,
+        '[data-testid=recent-alert]',
+        /qq_offline.*QQ account 10001 \(fake-bot\) is offline.*→ ops group \(DingTalk\), phone \(Bark\), pager/,
+      );
+      await shows(page, '[data-testid=channel-row][data-state=failing]', /pager.*HTTP 503/);
+      assert.equal(await page.locator('[data-testid=channel-row][data-state=ok]').count(), 2);
+      await shows(page, '[data-testid=sends]', /2 queued · 2 delayed/);
+      await page.click('[data-testid=test-alert]');
+      await shows(page, '[data-testid=test-alert-result]', /2 of 3 delivered; failed: pager: HTTP 503/);
+      assert.equal(services.of('bark').filter((r) => /test alert/.test(r.body.title)).length, 1);
+      await shows(
+        page,
+        '[data-testid=recent-alert]',
+        /test This is a test alert from onebot-relay.*→ ops group \(DingTalk\), phone \(Bark\)$/,
+      );
+      await page.locator('[data-testid=alerts]').screenshot({ path: `${ARTIFACTS}status-page-alerts.png` });
+      if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(`${ARTIFACTS}status-page-alerts.png`, README_ALERTS_SHOT);
+      assert.deepEqual(errors, []);
+    } finally {
+      client.socket?.close();
+      await browser?.close();
+      await relay?.stop();
+      await fake.stop();
+      await services.stop();
     }
   });
 });

@@ -11,6 +11,7 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { FakeImplementation } from '../../test/fake-impl.ts';
+import { pace } from './events.ts';
 import {
   BenchClient,
   type BenchContext,
@@ -20,10 +21,10 @@ import {
   median,
   ownCpu,
   PROCESS_CPU_RESOLUTION_MS,
-  pace,
   processCpu,
   QUICK,
   type RelayProcess,
+  relayCommand,
   relayOutputText,
   reportTitle,
   startRelayProcess,
@@ -143,7 +144,7 @@ function report(results: RoundResult[], load: { before: number[]; after: number[
   const lines: string[] = [''];
   lines.push(reportTitle('accounts'));
   lines.push(
-    `layout: one relay child (node --import tsx src/main.ts, --log-level warn, default settings) with 4 upstream links, each to a fake implementation over forward WS:`,
+    `layout: one relay child (${relayCommand().what}, --log-level warn, default settings) with 4 upstream links, each to a fake implementation over forward WS:`,
   );
   lines.push(
     `        accounts ${ONE.selfIds[0]} (first, so the default) and ${THREE.selfIds.join(', ')}; fakes and clients in this process; 127.0.0.1 only`,
@@ -167,9 +168,8 @@ function report(results: RoundResult[], load: { before: number[]; after: number[
   lines.push('');
   lines.push(
     ...comparisonTable(
-      'one',
-      'three',
-      rows.map((row) => ({ ...row, a: of('one').map(row.value), b: of('three').map(row.value) })),
+      ['one', 'three'],
+      rows.map((row) => ({ ...row, sides: [of('one').map(row.value), of('three').map(row.value)] })),
     ),
   );
   lines.push('');

@@ -1,12 +1,14 @@
 // What every benchmark suite shares: the relay as a child process and its CPU time, clients that wait for the
 // relay's lifecycle event, a steady-rate pacer, and small statistics.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { clockMs } from './events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -52,22 +54,33 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** p50 and p99 of some values. */
+export function spread(values: number[]): { p50: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
 /**
- * Call `send(1)`, `send(2)`, ... `send(total)` at `rate` per second, paced by elapsed time (a 1 ms timer fires
- * every ~1 ms, so usually one call per tick).
+ * Resident memory of process `pid` now, bytes, from /proc (NaN where there is none): all of it (VmRSS), and its
+ * anonymous part (RssAnon: heap and buffers, without the pages of the executable and libraries it has touched).
  */
-export function pace(rate: number, total: number, send: (n: number) => void): Promise<void> {
-  const start = performance.now();
-  let sent = 0;
-  return new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-      while (sent < due) send(++sent);
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
+export function processRss(pid: number): { total: number; anon: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { total: kb('VmRSS'), anon: kb('RssAnon') };
+  } catch {
+    return { total: NaN, anon: NaN };
+  }
+}
+
+/** The child processes of `pid`, from /proc (none where there is no /proc). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** CPU time of this process so far, ms. */
@@ -118,34 +131,32 @@ export interface TableRow {
   name: string;
   unit: string;
   digits: number;
-  /** Every round's value, side a and side b. */
-  a: number[];
-  b: number[];
+  /** Every round's value, one list per side. */
+  sides: number[][];
 }
 
-/** A table comparing side a with side b, row by row: the median of each, b/a, and every round's value. */
-export function comparisonTable(a: string, b: string, rows: TableRow[]): string[] {
+/** A table comparing sides row by row: the median of each, each side's over the first, and every round's value. */
+export function comparisonTable(names: string[], rows: TableRow[]): string[] {
   const nameWidth = Math.max(...rows.map((row) => row.name.length));
+  const [first, ...others] = names;
   const header = [
     'metric'.padEnd(nameWidth),
     'unit'.padEnd(5),
-    a.padStart(10),
-    b.padStart(10),
-    `${b}/${a}`.padStart(13),
-    `  rounds ${a} | ${b}`,
+    ...names.map((name) => name.padStart(10)),
+    ...others.map((name) => `${name}/${first}`.padStart(13)),
+    `  rounds ${names.join(' | ')}`,
   ];
   const lines = [header.join(' '), '-'.repeat(header.join(' ').length + 20)];
   for (const row of rows) {
     const fmt = (value: number) => value.toFixed(row.digits);
-    const [ma, mb] = [median(row.a), median(row.b)];
+    const medians = row.sides.map(median);
     lines.push(
       [
         row.name.padEnd(nameWidth),
         row.unit.padEnd(5),
-        fmt(ma).padStart(10),
-        fmt(mb).padStart(10),
-        `${(mb / ma).toFixed(2)}x`.padStart(13),
-        `  ${row.a.map(fmt).join(' ')} | ${row.b.map(fmt).join(' ')}`,
+        ...medians.map((m) => fmt(m).padStart(10)),
+        ...medians.slice(1).map((m) => `${(m / medians[0]!).toFixed(2)}x`.padStart(13)),
+        `  ${row.sides.map((values) => values.map(fmt).join(' ')).join(' | ')}`,
       ].join(' '),
     );
   }
@@ -174,22 +185,22 @@ export async function freePorts(count: number): Promise<number[]> {
 // Clients
 
 export class BenchClient {
-  /** Called for every frame, with the time it arrived. */
+  /** Called for every frame, with the time it arrived (clockMs: comparable with a time taken in another process). */
   onFrame: (data: Buffer, at: number) => void = () => {};
   /** The lifecycle event it was greeted with. */
   lifecycle = '';
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const at = performance.now();
-      this.onFrame(data as Buffer, at);
+      this.onFrame(data as Buffer, clockMs());
     });
     ws.on('error', () => {});
   }
 
   /** Connect and wait for the lifecycle connect event (direct: sent on accept; relay: sent once the session is live). */
   static connect(url: string, timeout = 5_000): Promise<BenchClient> {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    // No UTF-8 check of what arrives: the bench measures the proxies, not its own clients.
+    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true });
     const client = new BenchClient(ws);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -217,7 +228,10 @@ export class BenchClient {
 
   /** Connect to every URL at once; all connected, or none left open. */
   static async connectAll(urls: string[]): Promise<BenchClient[]> {
-    const settled = await Promise.allSettled(urls.map((url) => BenchClient.connect(url)));
+    const settled: PromiseSettledResult<BenchClient>[] = [];
+    // At most 100 handshakes at a time, so that a thousand stay within every listen backlog.
+    for (let i = 0; i < urls.length; i += 100)
+      settled.push(...(await Promise.allSettled(urls.slice(i, i + 100).map((url) => BenchClient.connect(url)))));
     const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) {
@@ -252,29 +266,76 @@ export interface RelayProcess {
 }
 
 /**
- * Start the relay on these upstreams (one --upstream each) with one WebSocket server, and `extraArgs`; resolves once
- * every account is up.
+ * How the relay child runs. BENCH_RELAY: the path of an executable, or "source" (node --import tsx src/main.ts); by
+ * default dist/onebot-relay-linux-x64, built first when it is missing. BENCH_RELAY_NODE_ARGS: node flags for it (to
+ * the executable as NODE_OPTIONS), e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
  */
-export async function startRelayProcess(upstreams: string[], extraArgs: string[] = []): Promise<RelayProcess> {
-  const [wsPort, adminPort] = await freePorts(2);
-  // BENCH_RELAY_NODE_ARGS adds node flags for the relay child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-prof".
+export interface RelayCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** What the report says it ran. */
+  what: string;
+}
+
+let relayCommandOnce: RelayCommand | undefined;
+
+export function relayCommand(): RelayCommand {
+  if (relayCommandOnce) return relayCommandOnce;
   const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const args = [
-    ...nodeArgs,
-    '--import',
-    'tsx',
-    'src/main.ts',
-    ...upstreams.flatMap((url) => ['--upstream', url]),
-    '--ws',
-    `127.0.0.1:${wsPort}`,
-    '--admin',
-    `127.0.0.1:${adminPort}`,
-    '--log-level',
-    'warn',
-    ...extraArgs,
-  ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
+  const chosen = process.env.BENCH_RELAY ?? join(ROOT, 'dist', 'onebot-relay-linux-x64');
+  if (chosen === 'source') {
+    relayCommandOnce = {
+      file: process.execPath,
+      args: [...nodeArgs, '--import', 'tsx', join(ROOT, 'src', 'main.ts')],
+      env: process.env,
+      what: `node ${process.version} ${nodeArgs.join(' ')} --import tsx src/main.ts (from source)`,
+    };
+    return relayCommandOnce;
+  }
+  if (!existsSync(chosen)) {
+    if (process.env.BENCH_RELAY) throw new Error(`BENCH_RELAY: no executable at ${chosen}`);
+    process.stderr.write('bench: building the relay executable (node build.mjs --linux)\n');
+    const built = spawnSync(process.execPath, ['build.mjs', '--linux'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+    if (built.status !== 0) throw new Error('building the relay executable failed');
+  }
+  const env = { ...process.env, ...(nodeArgs.length ? { NODE_OPTIONS: nodeArgs.join(' ') } : {}) };
+  relayCommandOnce = {
+    file: chosen,
+    args: [],
+    env,
+    what: `${relative(ROOT, chosen) || chosen}${nodeArgs.length ? ` (NODE_OPTIONS=${nodeArgs.join(' ')})` : ''}`,
+  };
+  return relayCommandOnce;
+}
+
+/** SIGTERM, and wait for the exit. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+let configDir: string | undefined;
+
+/** Write the relay's settings to a config file in this run's temp directory (removed at exit); returns its path. */
+export function relayConfigFile(settings: Record<string, unknown>): string {
+  if (!configDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'onebot-relay-bench-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    configDir = dir;
+  }
+  const file = join(configDir, `relay-${++configFiles}.json`);
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
+let configFiles = 0;
+
+/** Spawn the relay on a config file, its output collected in `output`. */
+export function spawnRelay(configFile: string, output: string[] = []): ChildProcess {
+  const { file, args, env } = relayCommand();
+  const child = spawn(file, [...args, '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (chunk: Buffer) =>
     output.push(
       ...chunk
@@ -284,6 +345,32 @@ export async function startRelayProcess(upstreams: string[], extraArgs: string[]
     );
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
+  return child;
+}
+
+/**
+ * Start the relay on these upstreams with one WebSocket server for clients, and `settings` besides (more "ws"
+ * endpoints are added after that one). Resolves once every account is up, or with `ready: "listening"` once it
+ * answers (an upstream that cannot be reached stays down).
+ */
+export async function startRelayProcess(
+  upstreams: string[],
+  settings: Record<string, unknown> = {},
+  ready: 'accounts' | 'listening' = 'accounts',
+): Promise<RelayProcess> {
+  const [wsPort, adminPort] = await freePorts(2);
+  const { ws = [], ...rest } = settings as { ws?: unknown[] };
+  const config = relayConfigFile({
+    upstream: upstreams,
+    ...rest,
+    ws: [`127.0.0.1:${wsPort}`, ...ws],
+    admin: `127.0.0.1:${adminPort}`,
+    logLevel: 'warn',
+    // The round-trip workloads send to one group as fast as they can: they measure the relay, not the send limits.
+    sendLimit: { account: 'off', group: 'off' },
+  });
+  const output: string[] = [];
+  const child = spawnRelay(config, output);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -320,6 +407,7 @@ export async function startRelayProcess(upstreams: string[], extraArgs: string[]
     if (exited) throw new Error(`relay exited during startup (code ${exited.code}, signal ${exited.signal}):\n${output.join('\n')}`);
     try {
       const h = await health();
+      if (ready === 'listening') break;
       if (h.status === 'up' && h.accounts.length === upstreams.length && h.accounts.every((a) => a.self_id !== null)) break;
     } catch {
       // Not listening yet.

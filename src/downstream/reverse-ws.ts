@@ -185,8 +185,8 @@ class ReverseSocket {
   }
 
   deliver(event: OutgoingEvent): void {
-    const text = event.for(this.profile);
-    if (text !== undefined && !this.session?.deliver(text)) this.buffer?.push(text);
+    const copy = event.copyFor(this.profile);
+    if (copy && !this.session?.deliver(copy)) this.buffer?.push(copy.text);
   }
 
   /** The target's delivery profile, for this socket and the next. */

@@ -7,7 +7,7 @@ import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, formatAddress, HttpListener, messageText } from '../listen.ts';
+import { type Address, formatAddress, HttpListener, onText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -51,6 +51,8 @@ interface NamedClient {
 export class WsServerAdapter implements EventAdapter {
   readonly listener: HttpListener;
   private readonly sessions = new Set<WsSession>();
+  /** The sessions each account is served to (by String(self_id)), once they know it: an event visits only its own. */
+  private readonly serving = new Map<string, Set<WsSession>>();
   /** Clients that name themselves (?client=NAME or X-Client-Name), by account and name: their events are kept while away. */
   private readonly named = new Map<string, NamedClient>();
   /** Handed over to its restarted self: its clients leaving no longer make them away here. */
@@ -146,17 +148,16 @@ export class WsServerAdapter implements EventAdapter {
   }
 
   deliver(event: OutgoingEvent, selfId: SelfId): void {
-    for (const session of this.sessions) {
-      if (session.selfId !== selfId) continue;
-      const text = event.for(session.profile);
-      if (text === undefined) continue;
+    for (const session of this.serving.get(String(selfId)) ?? []) {
+      const copy = event.copyFor(session.profile);
+      if (copy === undefined) continue;
       if (session.name === undefined) {
-        session.deliver(text);
+        session.deliver(copy);
         continue;
       }
       const client = this.named.get(namedKey(session.selector, session.name));
       // Its socket is closing: the event waits for its return. (A replaced socket gets nothing: the newer one does.)
-      if (client?.session === session && !session.deliver(text)) client.buffer.push(text);
+      if (client?.session === session && !session.deliver(copy)) client.buffer.push(copy.text);
     }
     for (const client of this.named.values()) {
       if (client.session || client.selfId !== selfId) continue;
@@ -199,20 +200,24 @@ export class WsServerAdapter implements EventAdapter {
     const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${c.req.path}`;
     let session: WsSession;
     return {
-      onOpen: (_event, ws) => {
+      onOpen: (_event, ctx) => {
         tuneSocket(socket);
-        session = new WsSession(ws.raw as WebSocket, role, label, this.accounts, selector, options, this.log, name);
+        const ws = ctx.raw as WebSocket;
+        session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);
+        onText(ws, (text) => session.receive(text), this.log);
         session.profile = this.profiles.for(name);
         this.sessions.add(session);
         this.log.info(`${label} connected (${role})`);
-        session.start();
+        session.start((selfId) => {
+          const sessions = this.serving.get(String(selfId)) ?? new Set();
+          this.serving.set(String(selfId), sessions.add(session));
+        });
         if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
-      },
-      onMessage: (event) => {
-        session.receive(messageText(event.data));
       },
       onClose: (event) => {
         this.sessions.delete(session);
+        const served = this.serving.get(String(session.selfId));
+        if (served?.delete(session) && served.size === 0) this.serving.delete(String(session.selfId));
         this.gone.delivered += session.delivered;
         const client = name === undefined ? undefined : this.named.get(namedKey(selector, name));
         if (client?.session === session) {

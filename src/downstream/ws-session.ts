@@ -7,9 +7,10 @@ import type { Accounts, Selector } from '../hub.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
-import type { Profile } from '../profile/profile.ts';
+import type { EventCopy, Profile } from '../profile/profile.ts';
 import { type ClientStatus, clientStatus } from './adapter.ts';
 import { ClientLifecycle } from './lifecycle.ts';
+import { batchWrites } from './write-batch.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -69,7 +70,8 @@ export class WsSession implements Caller {
     return this.role !== 'api';
   }
 
-  start(): void {
+  /** Begin: pings, and once its account is known (`served` is told which), lifecycle connect and heartbeats. */
+  start(served: (selfId: SelfId) => void = () => {}): void {
     this.stopPings = watchPings(this.ws, this.options.ping, (why) => {
       this.lastError = why;
       this.log.warn(`${this.label}: ${why}; dropping the connection`);
@@ -77,19 +79,20 @@ export class WsSession implements Caller {
     });
     this.cancelKnown = this.accounts.whenKnown(this.selector, (selfId) => {
       this.selfId = selfId;
+      served(selfId);
       if (this.receivesEvents) this.lifecycle.begin(selfId, 'connect');
     });
   }
 
-  /** An upstream event, as received. False when it could not be handed to the socket (it is closing, or too slow). */
-  deliver(event: string): boolean {
+  /** An upstream event, in its profile's copy. False when it could not be handed to the socket (it is closing, or too slow). */
+  deliver(event: EventCopy): boolean {
     if (!this.receivesEvents) return true;
     if (this.backlog && (this.replayPending || this.backlog.size)) {
       // Behind the replay, to keep the order: it stays kept if this socket goes away first.
-      this.backlog.push(event);
+      this.backlog.push(event.text);
       return true;
     }
-    return this.sendEvent(event);
+    return this.sendEvent(event.bytes);
   }
 
   /**
@@ -147,7 +150,11 @@ export class WsSession implements Caller {
       this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });
       return;
     }
-    this.accounts.call(this.selfId ?? this.selector, this, parsed.output);
+    const asSent =
+      isJsonObject(frame) &&
+      isJsonObject(frame.params) &&
+      Object.keys(frame).every((key) => key === 'action' || key === 'params' || key === 'echo');
+    this.accounts.call(this.selfId ?? this.selector, this, asSent ? { ...parsed.output, frame: text } : parsed.output);
   }
 
   /** The socket closed; release everything tied to it. */
@@ -172,7 +179,7 @@ export class WsSession implements Caller {
     return closeSurely(this.ws, code, reason);
   }
 
-  private sendEvent(event: string): boolean {
+  private sendEvent(event: string | Buffer): boolean {
     if (!this.send(event)) return false;
     this.delivered++;
     return true;
@@ -195,17 +202,18 @@ export class WsSession implements Caller {
     }
   }
 
-  /** Never waits: a client whose queue is over the limit is disconnected instead. */
-  private send(text: string): boolean {
+  /** A text frame (an event's bytes, or text). Never waits: a client whose queue is over the limit is disconnected instead. */
+  private send(data: string | Buffer): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     if (!this.closing) {
       if (this.tooSlow) return false;
-      if (this.ws.bufferedAmount + text.length > this.options.queueLimit) {
+      if (this.ws.bufferedAmount + data.length > this.options.queueLimit) {
         this.dropTooSlow();
         return false;
       }
     }
-    this.ws.send(text);
+    batchWrites(this.ws);
+    this.ws.send(data, { binary: false });
     return true;
   }
 

@@ -1,5 +1,6 @@
 // A delivery profile: what one client gets of each event, and in which shape. A client without one gets
 // every event byte for byte; a profile turns an event's text into the text for its client, or drops it.
+import { isUtf8 } from 'node:buffer';
 import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
 import { toCq, toSegments } from './cq-code.ts';
 import { compileFilter, type EventFilter } from './event-filter.ts';
@@ -122,24 +123,60 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An event's text for the clients of one profile, and the same as bytes: encoded once, whatever the number of sockets. */
+export class EventCopy {
+  private encoded: Buffer | undefined;
+
+  /**
+   * `received`: the text's bytes as they arrived, used as they are (not encoded again) when they are valid UTF-8 and
+   * own their memory: a slice of a network read would keep the whole read alive while it waits in a client's queue.
+   */
+  constructor(
+    readonly text: string,
+    received?: Buffer,
+  ) {
+    if (received && received.byteOffset === 0 && received.byteLength === received.buffer.byteLength && isUtf8(received))
+      this.encoded = received;
+  }
+
+  get bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.text);
+    return this.encoded;
+  }
+}
+
 /**
- * One upstream event on its way to the clients: its JSON read at most once, and its text for each profile
- * made once, whichever endpoints and clients share that profile.
+ * One upstream event on its way to the clients: its JSON read at most once (the account has read it already), and
+ * its copy for each profile made once, whichever endpoints and clients share that profile.
  */
 export class OutgoingEvent {
-  private parsed: unknown;
-  private read = false;
-  private readonly byProfile = new Map<string, string | undefined>();
+  private read: boolean;
+  private readonly exact: EventCopy;
+  private readonly byProfile = new Map<string, EventCopy | undefined>();
 
-  constructor(readonly text: string) {}
+  /** `parsed`: the text's JSON, when the caller has read it; `bytes`: the text as it arrived, when the link has it. */
+  constructor(
+    readonly text: string,
+    private parsed?: unknown,
+    bytes?: Buffer,
+  ) {
+    this.read = parsed !== undefined;
+    this.exact = new EventCopy(text, bytes);
+  }
 
   /** The text for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
   for(profile: Profile | undefined): string | undefined {
-    if (!profile) return this.text;
+    return this.copyFor(profile)?.text;
+  }
+
+  /** The copy for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
+  copyFor(profile: Profile | undefined): EventCopy | undefined {
+    if (!profile) return this.exact;
     if (this.byProfile.has(profile.key)) return this.byProfile.get(profile.key);
     const out = profile.event(this.text, this.json());
-    this.byProfile.set(profile.key, out);
-    return out;
+    const copy = out === undefined ? undefined : out === this.text ? this.exact : new EventCopy(out);
+    this.byProfile.set(profile.key, copy);
+    return copy;
   }
 
   private json(): unknown {

@@ -1,9 +1,9 @@
 // The HTTP upstream: calls go to the implementation's HTTP API, events arrive as HTTP POSTs to the relay.
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { sameToken, signature } from '../auth.ts';
 import { fetchFailure } from '../fetch-failure.ts';
-import { type Address, HttpListener } from '../listen.ts';
+import { type Address, HttpListener, readBody } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { failedReply, isJsonObject, RelayRetcode } from '../onebot.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
@@ -46,16 +46,16 @@ export class HttpLink implements Upstream, LinkPort {
     this.base = options.url.replace(/\/+$/, '');
     this.target = redactUrl(options.url);
     this.reconnector = new Reconnector(`upstream ${this.target}`, () => void this.probe(), options.reconnect, log);
-    const app = new Hono();
-    app.use('*', bodyLimit({ maxSize: options.maxPayload, onError: (c) => c.text(`event body over ${options.maxPayload} bytes`, 413) }));
+    const app = new Hono<{ Bindings: HttpBindings }>();
     app.post('*', async (c) => {
-      const body = Buffer.from(await c.req.arrayBuffer());
+      const body = await readBody(c.env.incoming, options.maxPayload);
+      if (!body) return c.text(`event body over ${options.maxPayload} bytes`, 413);
       if (options.secret) {
         const given = c.req.header('x-signature');
         if (!given) return c.text('missing X-Signature', 401);
         if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
       }
-      if (!this.sink.frame(body.toString('utf8'))) return c.text('the body must be one JSON event object', 400);
+      if (!this.sink.frame(body.toString('utf8'), body)) return c.text('the body must be one JSON event object', 400);
       return c.body(null, 204);
     });
     app.all('*', (c) => c.text('onebot-relay: POST events here', 405));

@@ -5,7 +5,7 @@ import type { WSEvents } from 'hono/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
 import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
-import { type Address, HttpListener, messageText } from '../listen.ts';
+import { type Address, HttpListener, onText } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { describeClose, type LinkHost, type LinkPort, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
@@ -92,10 +92,11 @@ export class ReverseListener implements Upstream {
         }
         tuneSocket(socket);
         this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
-        link = this.linkFor(selfId);
-        link.opened(ws, role, label, selfId, this.options.ping);
+        const opened = this.linkFor(selfId);
+        link = opened;
+        onText(ws, (text, data) => opened.sink.frame(text, data), this.log);
+        opened.opened(ws, role, label, selfId, this.options.ping);
       },
-      onMessage: (event) => link?.sink.frame(messageText(event.data)),
       onClose: (event, ctx) => link?.closed(ctx.raw as WebSocket, event.code, event.reason),
     };
   }

@@ -19,8 +19,11 @@ export interface UpstreamSink {
   linkDown(down: LinkDown): void;
   /** The socket that carried calls was replaced while the link stays up: calls sent on it are lost. */
   callsLost(): void;
-  /** One frame from the implementation, as received; false when it is neither an event nor a reply. */
-  frame(text: string): boolean;
+  /**
+   * One frame from the implementation, as received (`bytes`: the same as they arrived, where the transport has them);
+   * false when it is neither an event nor a reply.
+   */
+  frame(text: string, bytes?: Buffer): boolean;
 }
 
 /** What an account sees of the link that carries it. */

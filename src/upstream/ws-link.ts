@@ -84,7 +84,7 @@ export class WsLink implements Upstream, LinkPort {
 
   private opened(ws: WebSocket): void {
     this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
-    ws.on('message', (data) => {
+    ws.on('message', (data: Buffer) => {
       const text = data.toString();
       if (!this.redial.isUp) {
         const refusal = tokenRefusal(text);
@@ -94,7 +94,7 @@ export class WsLink implements Upstream, LinkPort {
         }
         this.redial.up();
       }
-      this.sink.frame(text);
+      this.sink.frame(text, data);
     });
   }
 

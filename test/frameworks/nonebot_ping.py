@@ -1,4 +1,7 @@
-"""The NoneBot2 plugin of the test bot: reports lifecycle and heartbeat events, answers group "ping" with "pong"."""
+"""The NoneBot2 plugin of the test bot: reports lifecycle and heartbeat events, answers group "ping" with "pong",
+and answers "flood N" with N messages at once, as a broadcasting plugin does."""
+
+import asyncio
 
 from nonebot import on_message, on_metaevent
 from nonebot.adapters.onebot.v11 import (
@@ -45,6 +48,9 @@ async def on_group_message(bot: Bot, event: GroupMessageEvent) -> None:
         message_id=event.message_id,
         text=text,
     )
+    if text.startswith("flood "):
+        await flood(bot, event, int(text.split()[1]))
+        return
     if text != "ping":
         return
     try:
@@ -54,3 +60,11 @@ async def on_group_message(bot: Bot, event: GroupMessageEvent) -> None:
         report("failed", error="ActionFailed", retcode=e.info.get("retcode"), message=e.info.get("message"))
     except NetworkError as e:
         report("failed", error="NetworkError", message=e.msg)
+
+
+async def flood(bot: Bot, event: GroupMessageEvent, count: int) -> None:
+    """All at once; each call waits for its own answer (NoneBot's api_timeout, 30 s by default)."""
+    sends = [bot.send(event, f"flood {n} from {NAME}") for n in range(1, count + 1)]
+    results = await asyncio.gather(*sends, return_exceptions=True)
+    failures = [f"{type(r).__name__}: {getattr(r, 'info', r)}" for r in results if isinstance(r, BaseException)]
+    report("flooded", sent=count - len(failures), failures=failures)

@@ -53,6 +53,7 @@ describe('carriesEvents', () => {
         healthProbe: 0,
         unhealthyAfter: 3,
         healthyWhen: 'all',
+        sendLimit: { overflow: 'queue' },
         dedupeWindow: 0,
         groupDedupe: false,
         heartbeat: 1000,

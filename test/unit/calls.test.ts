@@ -43,7 +43,7 @@ class TestCaller implements Caller {
   }
 }
 
-const OPTIONS: CallOptions = { callTimeout: 5000, hold: 2000, rateLimitInterval: 500 };
+const OPTIONS: CallOptions = { callTimeout: 5000, hold: 2000, rateLimitInterval: 500, sendLimit: { overflow: 'queue' } };
 const OK: ReplyFrame = { status: 'ok', retcode: 0, data: null };
 
 /** The reply a request already has; an empty frame if it has none yet (no waiting on a clock that stands still). */
@@ -500,6 +500,7 @@ describe('CallRouter: callers that leave, and closing', () => {
   });
 
   it('answers every call still waiting with 1502 on close, and sends nothing after', (t) => {
+    // The first held send goes out with the link; the second waits its turn at the rate limit.
     const { clock, link, router, caller } = setup(t);
     link.up = false;
     router.call(caller, { action: 'get_status', echo: 'in flight' });
@@ -511,12 +512,135 @@ describe('CallRouter: callers that leave, and closing', () => {
     router.close();
     assert.deepEqual(
       caller.replies.map((r) => [r.echo, r.retcode, r.message]),
-      ['held', 'paced 1', 'paced 2', 'in flight'].map((echo) => [echo, RelayRetcode.notConnected, 'relay shutting down']),
+      ['held', 'paced 2', 'in flight', 'paced 1'].map((echo) => [echo, RelayRetcode.notConnected, 'relay shutting down']),
     );
     assert.equal(router.pending, 0);
     link.up = true;
     clock.tick(10_000);
-    assert.equal(link.sent.length, 1, 'only the call sent before the close');
+    assert.equal(link.sent.length, 2, 'only the calls sent before the close');
     assert.equal(caller.replies.length, 4, 'answered once each');
+  });
+});
+
+describe('CallRouter: send limits', () => {
+  const GROUP_5_PER_S = { group: { count: 5, per: 1000 }, overflow: 'queue' as const };
+  const groupSend = (group: number, message: string, echo: unknown = message) => ({
+    action: 'send_group_msg',
+    params: { group_id: group, message },
+    echo,
+  });
+
+  it('queues sends over a group limit and answers each once it was really sent; other groups and other calls go at once', (t) => {
+    const { clock, router, sent, answer, caller } = setup(t, { sendLimit: GROUP_5_PER_S });
+    for (let n = 1; n <= 7; n++) router.call(caller, groupSend(1, `g1 ${n}`));
+    router.call(caller, groupSend(2, 'g2'));
+    router.call(caller, { action: 'get_group_list', echo: 'list' });
+    answer('get_group_list');
+    assert.deepEqual(
+      caller.replies.map((r) => r.echo),
+      ['list'],
+      'the get_* was answered, no send has a reply before it was sent',
+    );
+    clock.tick(1000);
+    assert.deepEqual(
+      sent().map(([, message, at]) => [message ?? 'get_group_list', at]),
+      [...[1, 2, 3, 4, 5].map((n) => [`g1 ${n}`, 0]), ['g2', 0], ['get_group_list', 0], ['g1 6', 1000], ['g1 7', 1000]],
+    );
+    assert.deepEqual(router.sendStats(), { per_minute: 6, queued: 0, delayed: 2, rejected: 0 }, 'the second now ending is not yet counted');
+  });
+
+  it('never lets one caller’s flood starve another’s reply: turns alternate under the account limit', (t) => {
+    const { clock, router, sent } = setup(t, { sendLimit: { account: { count: 2, per: 1000 }, overflow: 'queue' } });
+    const flood = new TestCaller('flood');
+    const reply = new TestCaller('reply');
+    for (let n = 1; n <= 20; n++) router.call(flood, groupSend(100 + n, `broadcast ${n}`));
+    router.call(reply, groupSend(7, 'pong'));
+    clock.tick(1000);
+    assert.deepEqual(
+      sent().map(([, message, at]) => [message, at]),
+      [
+        ['broadcast 1', 0],
+        ['broadcast 2', 0],
+        ['broadcast 3', 1000],
+        ['pong', 1000],
+      ],
+      'the reply had the next free turn, not the 21st',
+    );
+  });
+
+  it('with overflow "reject", answers a send over the limit at once with 1429 naming the limit, and never sends it', (t) => {
+    const { clock, router, sent, outcomes, caller } = setup(t, { sendLimit: { ...GROUP_5_PER_S, overflow: 'reject' } });
+    for (let n = 1; n <= 6; n++) router.call(caller, groupSend(1, `m${n}`, n));
+    router.call(caller, { action: 'send_private_msg', params: { user_id: 9, message: 'dm' }, echo: 'dm' });
+    assert.deepEqual(
+      caller.replies.map((r) => [r.echo, r.retcode]),
+      [[6, RelayRetcode.sendLimited]],
+    );
+    assert.equal(caller.replies[0]!.message, 'not sent: over the send limit for group 1 (5/1s); sendLimit.overflow is "reject"');
+    clock.tick(5000);
+    assert.deepEqual(
+      sent().map(([, message]) => message),
+      ['m1', 'm2', 'm3', 'm4', 'm5', 'dm'],
+    );
+    assert.deepEqual(outcomes()[0], ['send_group_msg', 'limited']);
+    assert.equal(router.sendStats().rejected, 1);
+  });
+
+  it('answers 1429 a queued send whose call timeout runs out before its turn, and never sends it', (t) => {
+    const { clock, router, sent, caller } = setup(t, { callTimeout: 1500, sendLimit: GROUP_5_PER_S });
+    for (let n = 1; n <= 12; n++) router.call(caller, groupSend(1, `m${n}`, n));
+    clock.tick(1000);
+    clock.tick(500);
+    const limited = caller.replies.filter((r) => r.retcode === RelayRetcode.sendLimited);
+    assert.deepEqual(
+      limited.map((r) => r.echo),
+      [11, 12],
+    );
+    assert.equal(
+      limited[0]!.message,
+      'not sent: "send_group_msg" was still waiting its turn under the send limit for group 1 (5/1s) when its call timeout (1500 ms) ran out',
+    );
+    clock.tick(5000);
+    assert.equal(sent().length, 10);
+  });
+
+  it('applies the send limits to x_rate_limited sends as well as the rate limit', (t) => {
+    const { clock, router, sent, caller } = setup(t, {
+      rateLimitInterval: 100,
+      sendLimit: { group: { count: 2, per: 1000 }, overflow: 'queue' },
+    });
+    for (let n = 1; n <= 4; n++) router.call(caller, { action: 'send_group_msg_rate_limited', params: { group_id: 1, message: `r${n}` } });
+    for (let i = 0; i < 20; i++) clock.tick(100);
+    assert.deepEqual(
+      sent().map(([, message, at]) => [message, at]),
+      [
+        ['r1', 0],
+        ['r2', 100],
+        ['r3', 1000],
+        ['r4', 1100],
+      ],
+    );
+  });
+
+  it('drains sends held through an outage at the rate limit and within the send limits', (t) => {
+    const { clock, link, router, sent, caller } = setup(t, {
+      rateLimitInterval: 100,
+      sendLimit: { group: { count: 2, per: 1000 }, overflow: 'queue' },
+    });
+    link.up = false;
+    for (let n = 1; n <= 3; n++) router.call(caller, groupSend(1, `h${n}`));
+    router.call(caller, groupSend(2, 'other'));
+    link.up = true;
+    router.linkUp();
+    for (let i = 0; i < 12; i++) clock.tick(100);
+    assert.deepEqual(
+      sent().map(([, message, at]) => [message, at]),
+      [
+        ['h1', 0],
+        ['h2', 100],
+        ['other', 200],
+        ['h3', 1000],
+      ],
+    );
   });
 });

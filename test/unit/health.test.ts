@@ -85,3 +85,40 @@ describe('HealthWatch', () => {
     assert.deepEqual(watch.reported, { online: true, good: true });
   });
 });
+
+describe('HealthWatch: QQ offline and risk control', () => {
+  const OFFLINE = { action: 'send_group_msg', outcome: 'failed' as const, ms: 1 };
+
+  it('is offline from a bot_offline notice, saying its tag and message, until the implementation reports online again', () => {
+    const watch = new HealthWatch(3);
+    watch.wentOffline('下线通知', '你的账号在另一台设备登录');
+    assert.deepEqual(watch.conditions(), {
+      offline: 'the QQ account went offline: bot_offline notice, tag "下线通知", message "你的账号在另一台设备登录"',
+    });
+    assert.equal(watch.reported.online, false, 'relay heartbeats say so to clients');
+    watch.report({ online: false, good: true });
+    assert.match(watch.conditions().offline!, /bot_offline notice/, 'a heartbeat saying the same keeps the better reason');
+    watch.report({ online: true, good: true });
+    assert.deepEqual(watch.conditions(), {});
+    watch.report({ online: false, good: true });
+    assert.equal(watch.conditions().offline, 'the implementation reports online: false (the QQ account is offline)');
+    watch.cameOnline();
+    assert.deepEqual(watch.conditions(), {});
+  });
+
+  it('suspects risk control from a failed send whose message says so, until a send succeeds', () => {
+    const watch = new HealthWatch(3);
+    watch.call({ ...OFFLINE, message: 'EventChecker Failed: ... "result": 110, "errMsg": "发送失败，你已被移出该群"' });
+    assert.deepEqual(watch.conditions(), {});
+    watch.call({
+      ...OFFLINE,
+      message: 'Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/sendMsg ... EventRet:\n{\n "result": 0,\n "errMsg": ""\n}',
+    });
+    assert.equal(
+      watch.conditions().riskControl,
+      'suspected risk control: send_group_msg failed: QQ accepted the message but never confirmed it sent (Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/sendMsg ... EventRet: { "result": 0, "errMsg": "" })',
+    );
+    watch.call({ action: 'send_group_msg', outcome: 'ok', ms: 1 });
+    assert.deepEqual(watch.conditions(), {});
+  });
+});

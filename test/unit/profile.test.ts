@@ -166,6 +166,21 @@ describe('OutgoingEvent', () => {
     assert.equal(outs[6], event.text);
   });
 
+  it('hands every client without a profile the same bytes: those that arrived when they own their memory and are UTF-8', () => {
+    const text = JSON.stringify(group());
+    const own = Buffer.from(new TextEncoder().encode(text).buffer); // a whole ArrayBuffer of its own
+    assert.equal(new OutgoingEvent(text, undefined, own).copyFor(undefined)!.bytes, own, 'used as they are');
+    const slice = Buffer.from(`xx${text}`).subarray(2);
+    const fromSlice = new OutgoingEvent(text, undefined, slice).copyFor(undefined)!;
+    assert.notEqual(fromSlice.bytes, slice, 'a slice of a larger read is not kept');
+    assert.deepEqual(fromSlice.bytes, slice);
+    const invalid = Buffer.from([0x7b, 0xff, 0x7d]);
+    assert.deepEqual(new OutgoingEvent(invalid.toString(), undefined, invalid).copyFor(undefined)!.bytes, Buffer.from(invalid.toString()));
+    const event = new OutgoingEvent(text);
+    assert.equal(event.copyFor(undefined)!.bytes, event.copyFor(undefined)!.bytes, 'encoded once');
+    assert.deepEqual(event.copyFor(undefined)!.bytes, Buffer.from(text));
+  });
+
   it('remembers a drop too', () => {
     const event = new OutgoingEvent(JSON.stringify({ ...group(), post_type: 'message_sent' }));
     const profile = Profile.of({ reportSelfMessage: false });
