@@ -4,8 +4,10 @@ import * as v from 'valibot';
 import type { Watched } from './alerts/watch.ts';
 import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
+import { type ReadJson, readJson } from './json-text.ts';
 import type { Logger } from './log.ts';
 import { type EventFrame, isJsonObject, RelayRetcode, ReplyFrame, readEvent, type SelfId } from './onebot.ts';
+import { EventCopy } from './profile/profile.ts';
 import { RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
 import type { LinkDown, LinkPort, UpstreamSink } from './upstream/upstream.ts';
@@ -30,10 +32,10 @@ export interface AccountHost {
   /** The implementation said something of the QQ account (a bot_offline notice): its alerts look now. */
   healthChanged(account: Account): void;
   /**
-   * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), its JSON,
-   * and its bytes as they arrived when the link has them.
+   * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), and its
+   * JSON: all of it, or when `complete` is false a large event's skeleton (see readJson), enough to route it.
    */
-  event(account: Account, text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void;
+  event(account: Account, event: EventCopy, json: Record<string, unknown>, complete: boolean): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -98,7 +100,7 @@ export class Account implements UpstreamSink {
   ) {
     this.selfId = selfId;
     this.watch = new HealthWatch(options.unhealthyAfter);
-    const callLink = { isUp: () => this.state === 'up', send: (text: string) => this.link.send(text) };
+    const callLink = { isUp: () => this.state === 'up', send: (frame: string | Buffer) => this.link.send(frame) };
     this.calls = new CallRouter(callLink, options, log.child('calls'), (record) => this.callFinished(record));
     this.watchdog = new HeartbeatWatchdog(() => void this.probe());
   }
@@ -163,17 +165,20 @@ export class Account implements UpstreamSink {
     this.calls.linkDown();
   }
 
-  frame(text: string, bytes?: Buffer): boolean {
-    let frame: unknown;
+  frame(data: Buffer): boolean {
+    let read: ReadJson;
     try {
-      frame = JSON.parse(text);
+      read = readJson(data);
     } catch {
-      this.log.warn(`upstream sent a frame that is not JSON (${text.length} chars); ignored`);
+      this.log.warn(`upstream sent a frame that is not JSON (${data.length} bytes); ignored`);
       return false;
     }
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(text, frame, bytes);
-    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame);
-    else {
+    const frame = read.json;
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(data, frame, read.complete);
+    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) {
+      // A reply goes to its caller as a whole: a large one's skeleton is read again, whole.
+      this.calls.reply(read.complete ? frame : (JSON.parse(data.toString()) as ReplyFrame));
+    } else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;
     }
@@ -236,7 +241,7 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(text: string, json: Record<string, unknown>, bytes: Buffer | undefined): void {
+  private event(data: Buffer, json: Record<string, unknown>, complete: boolean): void {
     const event = readEvent(json);
     this.eventsReceived++;
     this.rates.events.mark();
@@ -247,7 +252,7 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
     if (event.post_type === 'notice') this.notice(event);
-    this.host.event(this, text, json, bytes);
+    this.host.event(this, new EventCopy(data), json, complete);
   }
 
   /**

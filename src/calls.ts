@@ -37,7 +37,7 @@ const OUTCOME_OF: Record<number, CallOutcome> = {
 
 export interface CallLink {
   isUp(): boolean;
-  send(text: string): boolean;
+  send(frame: string | Buffer): boolean;
 }
 
 export interface CallOptions {
@@ -315,9 +315,9 @@ export class CallRouter {
   private send(call: Call): void {
     const { action, params, frame } = call.request;
     const echo = call.relayEcho;
-    const text =
+    const out =
       frame === undefined ? JSON.stringify({ action, params: params ?? {}, echo }) : withField(frame, 'echo', JSON.stringify(echo));
-    if (!this.link.send(text)) {
+    if (!this.link.send(out)) {
       this.hold(call);
       return;
     }

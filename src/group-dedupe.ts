@@ -25,28 +25,29 @@ export interface GroupStatus {
 /** A delivered message is still known as one this long after (copies can come late), ms, at least. */
 const REMEMBER_MS = 60_000;
 
-interface Held {
+interface Held<Copy> {
   group: string;
   /** The copy of each account that reported it, by self_id. */
-  copies: Map<string, string>;
+  copies: Map<string, Copy>;
   timer: NodeJS.Timeout;
 }
 
 const id = (selfId: SelfId) => String(selfId);
 
-export class GroupDedupe {
+/** `Copy`: what an account's report of an event is to the caller (it is handed back as it was given). */
+export class GroupDedupe<Copy = string> {
   private accounts: GroupAccount[] = [];
   /** Accounts in each group (listed by their implementation, or seen there), by group_id. */
   private readonly members = new Map<string, Set<string>>();
   /** Identities delivered, and when (oldest first). */
   private readonly delivered = new Map<string, number>();
   /** Copies waiting for the primary's, by identity, in the order they came. */
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, Held<Copy>>();
   private groupIds = new Map<string, number | string>();
   /** Copies dropped because another account's copy was delivered. */
   dropped = 0;
 
-  constructor(private readonly deliver: (selfId: SelfId, text: string) => void) {}
+  constructor(private readonly deliver: (selfId: SelfId, copy: Copy) => void) {}
 
   /** The accounts, in configuration order, and which can answer: copies held for a new primary go at once. */
   setAccounts(accounts: GroupAccount[]): void {
@@ -58,9 +59,9 @@ export class GroupDedupe {
   }
 
   /** An event of account `selfId` (already parsed), delivered, held or dropped. */
-  event(selfId: SelfId, text: string, event: Record<string, unknown>): void {
+  event(selfId: SelfId, copy: Copy, event: Record<string, unknown>): void {
     const identity = identityOf(event);
-    if (identity === undefined) return this.deliver(selfId, text);
+    if (identity === undefined) return this.deliver(selfId, copy);
     const group = String(event.group_id);
     this.join(group, event.group_id as number | string, id(selfId));
     const now = Date.now();
@@ -78,16 +79,16 @@ export class GroupDedupe {
         this.dropped += held.copies.size;
       }
       this.delivered.set(identity, now);
-      this.deliver(selfId, text);
+      this.deliver(selfId, copy);
       return;
     }
     const held = this.held.get(identity);
     if (held) {
-      held.copies.set(id(selfId), text);
+      held.copies.set(id(selfId), copy);
       return;
     }
     const grace = this.accounts.find((a) => id(a.selfId) === primary)?.grace ?? 0;
-    const copies = new Map([[id(selfId), text]]);
+    const copies = new Map([[id(selfId), copy]]);
     const timer = setTimeout(() => this.release(identity, this.held.get(identity)!, this.best(copies)), grace);
     this.held.set(identity, { group, copies, timer });
   }
@@ -125,7 +126,7 @@ export class GroupDedupe {
   }
 
   /** Of the copies, the one from the first account in configuration order that can answer, else any. */
-  private best(copies: Map<string, string>): string {
+  private best(copies: Map<string, Copy>): string {
     return this.accounts.map((a) => id(a.selfId)).find((a) => copies.has(a) && this.isAvailable(a)) ?? copies.keys().next().value!;
   }
 
@@ -134,7 +135,7 @@ export class GroupDedupe {
   }
 
   /** Deliver one copy of a held message (and every one held before it, to keep the order); drop the others. */
-  private release(identity: string, held: Held, from: string): void {
+  private release(identity: string, held: Held<Copy>, from: string): void {
     for (const [earlier, other] of this.held) {
       if (earlier === identity) break;
       this.release(earlier, other, this.best(other.copies));

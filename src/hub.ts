@@ -8,7 +8,7 @@ import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
-import { OutgoingEvent } from './profile/profile.ts';
+import { type EventCopy, OutgoingEvent } from './profile/profile.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
@@ -88,7 +88,7 @@ export class Hub implements Accounts {
   /** Each account's filter of repeated events. */
   private readonly repeats = new Map<Account, DuplicateFilter>();
   /** One copy of each group message (groupDedupe); none when off. */
-  private groups: GroupDedupe | undefined;
+  private groups: GroupDedupe<EventCopy> | undefined;
   /** Accounts asked for their groups since their link came up. */
   private readonly groupsAsked = new WeakSet<Account>();
   /** Events dropped as repeats by the accounts the hub no longer has. */
@@ -322,13 +322,13 @@ export class Hub implements Accounts {
     healthChanged: (account) => {
       for (const watcher of this.watchers) watcher.changed(account);
     },
-    event: (account, text, json, bytes) => {
+    event: (account, event, json, complete) => {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
       if (this.repeatsOf(account).isDuplicate(json)) return;
-      if (this.groups) this.groups.event(selfId, text, json);
-      else this.fanOut(selfId, text, json, bytes);
+      if (this.groups) this.groups.event(selfId, event, json);
+      else this.fanOut(selfId, event, complete ? json : undefined);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
@@ -338,10 +338,9 @@ export class Hub implements Accounts {
     },
   };
 
-  /** An event to every endpoint that carries the account's events. */
-  /** An event to every endpoint of its account; `json` and `bytes` when they are at hand (no second parse or encode). */
-  private fanOut(selfId: SelfId, text: string, json?: Record<string, unknown>, bytes?: Buffer): void {
-    const outgoing = new OutgoingEvent(text, json, bytes);
+  /** An event to every endpoint of its account; `json`, all of it, when it is at hand (no second parse). */
+  private fanOut(selfId: SelfId, event: EventCopy, json?: Record<string, unknown>): void {
+    const outgoing = new OutgoingEvent(event, json);
     for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
   }
 
@@ -354,7 +353,7 @@ export class Hub implements Accounts {
   /** groupDedupe turned on or off (at start or by a reload). */
   private configureGroups(): void {
     if (this.options.groupDedupe && !this.groups) {
-      this.groups = new GroupDedupe((selfId, text) => this.fanOut(selfId, text));
+      this.groups = new GroupDedupe<EventCopy>((selfId, event) => this.fanOut(selfId, event));
       this.reviewGroups();
       for (const account of this.accounts) if (account.isUp) void this.learnGroups(account);
     } else if (!this.options.groupDedupe && this.groups) {

@@ -1,66 +1,131 @@
-// Edits of JSON text that leave the rest of it as it was: the relay swaps one field of a frame it has already
-// parsed (and so knows to be valid) without writing megabytes of params again. Strings are skipped with indexOf,
-// so a 4 MB base64 image costs a memchr, not a loop in JavaScript.
+// Reading and editing JSON frames as the bytes they came in, so that a 4 MB image in a frame costs a memchr, not a
+// pass of JavaScript: a large frame is read as its skeleton (its long strings left out), and a call goes upstream
+// with only its echo swapped. Strings are skipped with indexOf; nothing here writes the long strings again.
+import { crc32 } from 'node:zlib';
 
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x7b, 0x5b]); // { [
+const CLOSE = new Set([0x7d, 0x5d]); // } ]
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const VALUE_END = new Set([0x2c, 0x7d, 0x5d, ...WHITESPACE]); // , } ] and whitespace
 
-function skipWhitespace(text: string, i: number): number {
-  while (WHITESPACE.has(text[i]!)) i++;
+/** Frames this long or longer are read as a skeleton. */
+export const LARGE_FRAME = 64 * 1024;
+/** A skeleton leaves out strings longer than this (bytes). */
+const LONG_STRING = 1024;
+
+function skipWhitespace(bytes: Buffer, i: number): number {
+  while (WHITESPACE.has(bytes[i]!)) i++;
   return i;
 }
 
 /** The index just past the string that starts (with its quote) at `i`. */
-function stringEnd(text: string, i: number): number {
+function stringEnd(bytes: Buffer, i: number): number {
   for (let from = i + 1; ; ) {
-    const quote = text.indexOf('"', from);
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote === -1) throw new SyntaxError(`unterminated string at byte ${i}`);
     let backslashes = 0;
-    while (text[quote - 1 - backslashes] === '\\') backslashes++;
+    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
     if (backslashes % 2 === 0) return quote + 1;
     from = quote + 1;
   }
 }
 
 /** The index just past the value that starts at `i`. */
-function valueEnd(text: string, i: number): number {
-  const first = text[i];
-  if (first === '"') return stringEnd(text, i);
-  if (first !== '{' && first !== '[') {
-    while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+function valueEnd(bytes: Buffer, i: number): number {
+  const first = bytes[i]!;
+  if (first === QUOTE) return stringEnd(bytes, i);
+  if (!OPEN.has(first)) {
+    while (i < bytes.length && !VALUE_END.has(bytes[i]!)) i++;
     return i;
   }
   let depth = 0;
-  for (;;) {
-    const c = text[i];
-    if (c === '"') {
-      i = stringEnd(text, i);
+  for (; i < bytes.length; ) {
+    const c = bytes[i]!;
+    if (c === QUOTE) {
+      i = stringEnd(bytes, i);
       continue;
     }
-    if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') depth--;
+    if (OPEN.has(c)) depth++;
+    else if (CLOSE.has(c)) depth--;
     i++;
     if (depth === 0) return i;
   }
+  throw new SyntaxError('unterminated object or array');
 }
 
 /**
- * `object` (the text of a valid JSON object) with its top-level `key` set to `json` (a JSON value's text): the old
- * value replaced where it stood, or the key added at the end. Everything else stays byte for byte.
+ * `object` (a valid JSON object) with its top-level `key` set to `json` (a JSON value's text): the old value replaced
+ * where it stood, or the key added at the end. Every other byte stays as it was.
  */
-export function withField(object: string, key: string, json: string): string {
+export function withField(object: Buffer, key: string, json: string): Buffer {
   let i = skipWhitespace(object, skipWhitespace(object, 0) + 1);
-  while (object[i] === '"') {
+  while (object[i] === QUOTE) {
     const keyEnd = stringEnd(object, i);
-    const name = object.slice(i, keyEnd);
+    const name = object.toString('utf8', i, keyEnd);
     const valueStart = skipWhitespace(object, skipWhitespace(object, keyEnd) + 1);
     const end = valueEnd(object, valueStart);
     if (name === `"${key}"` || (name.includes('\\') && JSON.parse(name) === key)) {
-      return object.slice(0, valueStart) + json + object.slice(end);
+      return Buffer.concat([object.subarray(0, valueStart), Buffer.from(json), object.subarray(end)]);
     }
     i = skipWhitespace(object, end);
-    if (object[i] === ',') i = skipWhitespace(object, i + 1);
+    if (object[i] === 0x2c) i = skipWhitespace(object, i + 1);
   }
   // i is at the closing brace: add the key after the last member, if any.
-  const last = object.slice(0, i).trimEnd();
-  const comma = last.endsWith('{') ? '' : ',';
-  return `${last}${comma}${JSON.stringify(key)}:${json}${object.slice(i)}`;
+  let last = i - 1;
+  while (WHITESPACE.has(object[last]!)) last--;
+  const comma = object[last] === 0x7b ? '' : ',';
+  return Buffer.concat([object.subarray(0, last + 1), Buffer.from(`${comma}${JSON.stringify(key)}:${json}`), object.subarray(i)]);
+}
+
+/** A frame as read: its JSON, which is its skeleton when `complete` is false. */
+export interface ReadJson {
+  json: unknown;
+  /** False: a large frame's skeleton, its long strings each replaced by a short one that stands for it. */
+  complete: boolean;
+}
+
+/**
+ * A frame's JSON; for a large one made mostly of a few long strings (an image in base64), its skeleton, read in a
+ * fraction of the time. What routes, filters and counts it (post_type, self_id, group_id, echo, action...) is never
+ * such a string. Throws a SyntaxError when it is not JSON.
+ */
+export function readJson(data: Buffer): ReadJson {
+  if (data.length >= LARGE_FRAME) {
+    const text = skeletonText(data);
+    if (text !== undefined) return { json: JSON.parse(text), complete: false };
+  }
+  return { json: JSON.parse(data.toString()), complete: true };
+}
+
+/**
+ * The frame with every string over LONG_STRING bytes replaced by one that stands for it; undefined when the frame is not made of long
+ * strings (a member list: thousands of short ones), which JSON.parse reads faster.
+ */
+function skeletonText(data: Buffer): string | undefined {
+  const parts: Buffer[] = [];
+  let copied = 0;
+  let strings = 0;
+  const most = data.length / LONG_STRING;
+  for (let i = data.indexOf(QUOTE); i !== -1; i = data.indexOf(QUOTE, i)) {
+    if (++strings > most) return undefined;
+    const end = stringEnd(data, i);
+    if (end - i - 2 > LONG_STRING) {
+      parts.push(data.subarray(copied, i), Buffer.from(JSON.stringify(standIn(data.subarray(i + 1, end - 1)))));
+      copied = end;
+    }
+    i = end;
+  }
+  if (!parts.length) return undefined;
+  parts.push(data.subarray(copied));
+  return Buffer.concat(parts).toString();
+}
+
+/**
+ * What stands for a long string in a skeleton: its length and CRC-32 (native, 1 ms for 4 MB where SHA-1 takes 2), so
+ * that events that differ anywhere in an image differ in their skeletons too (the duplicate filter reads them).
+ */
+function standIn(string: Buffer): string {
+  return `[${string.length} bytes, CRC-32 ${crc32(string)}]`;
 }

@@ -99,13 +99,13 @@ export function mediaType(contentType: string | undefined): string {
 }
 
 /**
- * Hand `receive` the text of every message on `ws` (binary frames are read as UTF-8 too), and its bytes. Read from
- * ws itself: Hono's onMessage would wrap each frame in a MessageEvent first, a cost on every one.
+ * Hand `receive` the bytes of every message on `ws` (binary frames are read as UTF-8 text too). Read from ws itself:
+ * Hono's onMessage would wrap each frame in a MessageEvent first, a cost on every one.
  */
-export function onText(ws: WebSocket, receive: (text: string, data: Buffer) => void, log: Logger): void {
+export function onMessage(ws: WebSocket, receive: (data: Buffer) => void, log: Logger): void {
   ws.on('message', (data: Buffer) => {
     try {
-      receive(data.toString(), data);
+      receive(data);
     } catch (err) {
       log.error(`a WebSocket message could not be handled: ${(err as Error).stack ?? err}`);
     }

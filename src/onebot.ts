@@ -53,10 +53,10 @@ export const ActionRequest = v.object({
 });
 export type ActionRequest = v.InferOutput<typeof ActionRequest> & {
   /**
-   * The client's frame as it came, when it holds nothing but action, params (an object) and echo: it goes upstream
-   * with only the echo swapped, so that megabytes of params are not written again.
+   * The client's frame as it came, when it holds nothing but action, params (an object) and echo, or when it is large:
+   * it goes upstream with only the echo swapped, so that megabytes of params are not written again.
    */
-  frame?: string;
+  frame?: Buffer;
 };
 
 export type SelfId = number | string;

@@ -4,6 +4,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { closeText, type DialOptions, Redialler, SETTLE_MS, type SocketClosed } from '../dial.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts } from '../hub.ts';
+import { onMessage } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -214,7 +215,7 @@ class ReverseSocket {
     );
     session.profile = this.profile;
     this.session = session;
-    ws.on('message', (data) => session.receive(data.toString()));
+    onMessage(ws, (data) => session.receive(data), this.log);
     session.start();
     if (this.buffer) session.replay(this.buffer, SETTLE_MS);
   }

@@ -7,7 +7,7 @@ import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, formatAddress, HttpListener, onText } from '../listen.ts';
+import { type Address, formatAddress, HttpListener, onMessage } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -204,7 +204,7 @@ export class WsServerAdapter implements EventAdapter {
         tuneSocket(socket);
         const ws = ctx.raw as WebSocket;
         session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);
-        onText(ws, (text) => session.receive(text), this.log);
+        onMessage(ws, (data) => session.receive(data), this.log);
         session.profile = this.profiles.for(name);
         this.sessions.add(session);
         this.log.info(`${label} connected (${role})`);

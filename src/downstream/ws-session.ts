@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { Caller } from '../calls.ts';
 import type { EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
+import { type ReadJson, readJson } from '../json-text.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
@@ -130,18 +131,19 @@ export class WsSession implements Caller {
   }
 
   /** A frame from the client. */
-  receive(text: string): void {
+  receive(data: Buffer): void {
     if (this.role === 'event') {
       this.log.debug(`${this.label}: ignored a frame on an event-only connection`);
       return;
     }
-    let frame: unknown;
+    let read: ReadJson;
     try {
-      frame = JSON.parse(text);
+      read = readJson(data);
     } catch {
       this.reply(failedReply(RelayRetcode.badRequest, 'frame is not valid JSON'));
       return;
     }
+    const frame = read.json;
     const parsed = v.safeParse(ActionRequest, frame);
     if (!parsed.success) {
       const object = isJsonObject(frame) ? frame : undefined;
@@ -150,11 +152,13 @@ export class WsSession implements Caller {
       this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });
       return;
     }
+    // A skeleton cannot be written out again: a large frame goes as it came, whatever else it holds.
     const asSent =
-      isJsonObject(frame) &&
-      isJsonObject(frame.params) &&
-      Object.keys(frame).every((key) => key === 'action' || key === 'params' || key === 'echo');
-    this.accounts.call(this.selfId ?? this.selector, this, asSent ? { ...parsed.output, frame: text } : parsed.output);
+      !read.complete ||
+      (isJsonObject(frame) &&
+        isJsonObject(frame.params) &&
+        Object.keys(frame).every((key) => key === 'action' || key === 'params' || key === 'echo'));
+    this.accounts.call(this.selfId ?? this.selector, this, asSent ? { ...parsed.output, frame: data } : parsed.output);
   }
 
   /** The socket closed; release everything tied to it. */

@@ -123,24 +123,32 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** An event's text for the clients of one profile, and the same as bytes: encoded once, whatever the number of sockets. */
+/**
+ * An event's text for the clients of one profile, and the same as bytes: each made once, and only when asked for
+ * (sockets take the bytes, buffers and POSTs the text), whatever the number of clients.
+ */
 export class EventCopy {
+  private decoded: string | undefined;
   private encoded: Buffer | undefined;
 
   /**
-   * `received`: the text's bytes as they arrived, used as they are (not encoded again) when they are valid UTF-8 and
-   * own their memory: a slice of a network read would keep the whole read alive while it waits in a client's queue.
+   * `source`: the text, or its bytes as they arrived. Bytes are used as they are when they are valid UTF-8 and own their
+   * memory, copied when they are a slice of a network read (which would stay alive while they wait in a client's
+   * queue), and read as text first when they are not UTF-8.
    */
-  constructor(
-    readonly text: string,
-    received?: Buffer,
-  ) {
-    if (received && received.byteOffset === 0 && received.byteLength === received.buffer.byteLength && isUtf8(received))
-      this.encoded = received;
+  constructor(source: string | Buffer) {
+    if (typeof source === 'string') this.decoded = source;
+    else if (!isUtf8(source)) this.decoded = source.toString();
+    else this.encoded = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength ? source : Buffer.from(source);
+  }
+
+  get text(): string {
+    this.decoded ??= this.encoded!.toString();
+    return this.decoded;
   }
 
   get bytes(): Buffer {
-    this.encoded ??= Buffer.from(this.text);
+    this.encoded ??= Buffer.from(this.decoded!);
     return this.encoded;
   }
 }
@@ -154,14 +162,13 @@ export class OutgoingEvent {
   private readonly exact: EventCopy;
   private readonly byProfile = new Map<string, EventCopy | undefined>();
 
-  /** `parsed`: the text's JSON, when the caller has read it; `bytes`: the text as it arrived, when the link has it. */
+  /** `event`: the event as it came (its text, or bytes, or copy); `parsed`: its JSON, when the caller has read it whole. */
   constructor(
-    readonly text: string,
+    event: string | Buffer | EventCopy,
     private parsed?: unknown,
-    bytes?: Buffer,
   ) {
     this.read = parsed !== undefined;
-    this.exact = new EventCopy(text, bytes);
+    this.exact = event instanceof EventCopy ? event : new EventCopy(event);
   }
 
   /** The text for a client with `profile` (none: the exact bytes), or undefined when it is not to get it. */
@@ -173,8 +180,9 @@ export class OutgoingEvent {
   copyFor(profile: Profile | undefined): EventCopy | undefined {
     if (!profile) return this.exact;
     if (this.byProfile.has(profile.key)) return this.byProfile.get(profile.key);
-    const out = profile.event(this.text, this.json());
-    const copy = out === undefined ? undefined : out === this.text ? this.exact : new EventCopy(out);
+    const text = this.exact.text;
+    const out = profile.event(text, this.json());
+    const copy = out === undefined ? undefined : out === text ? this.exact : new EventCopy(out);
     this.byProfile.set(profile.key, copy);
     return copy;
   }
@@ -183,7 +191,7 @@ export class OutgoingEvent {
     if (!this.read) {
       this.read = true;
       try {
-        this.parsed = JSON.parse(this.text);
+        this.parsed = JSON.parse(this.exact.text);
       } catch {
         this.parsed = undefined; // passed on as it came: the relay forwards what it cannot read
       }

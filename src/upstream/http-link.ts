@@ -55,7 +55,7 @@ export class HttpLink implements Upstream, LinkPort {
         if (!given) return c.text('missing X-Signature', 401);
         if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
       }
-      if (!this.sink.frame(body.toString('utf8'), body)) return c.text('the body must be one JSON event object', 400);
+      if (!this.sink.frame(body)) return c.text('the body must be one JSON event object', 400);
       return c.body(null, 204);
     });
     app.all('*', (c) => c.text('onebot-relay: POST events here', 405));
@@ -76,9 +76,9 @@ export class HttpLink implements Upstream, LinkPort {
     void this.probe();
   }
 
-  send(text: string): boolean {
+  send(frame: string | Buffer): boolean {
     if (!this.reconnector.isUp) return false;
-    const { action, params, echo } = JSON.parse(text) as { action: string; params: unknown; echo: unknown };
+    const { action, params, echo } = JSON.parse(frame.toString()) as { action: string; params: unknown; echo: unknown };
     void this.call(action, params, echo);
     return true;
   }
@@ -104,7 +104,7 @@ export class HttpLink implements Upstream, LinkPort {
       if (!failure.timedOut) this.lost(`HTTP API unreachable: ${failure.why}`, 'network');
       return;
     }
-    this.sink.frame(JSON.stringify({ ...reply, echo }));
+    this.sink.frame(Buffer.from(JSON.stringify({ ...reply, echo })));
   }
 
   private async replyOf(res: Response): Promise<Record<string, unknown>> {

@@ -5,7 +5,7 @@ import type { WSEvents } from 'hono/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
 import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
-import { type Address, HttpListener, onText } from '../listen.ts';
+import { type Address, HttpListener, onMessage } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { describeClose, type LinkHost, type LinkPort, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
@@ -94,7 +94,7 @@ export class ReverseListener implements Upstream {
         this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
         const opened = this.linkFor(selfId);
         link = opened;
-        onText(ws, (text, data) => opened.sink.frame(text, data), this.log);
+        onMessage(ws, (data) => opened.sink.frame(data), this.log);
         opened.opened(ws, role, label, selfId, this.options.ping);
       },
       onClose: (event, ctx) => link?.closed(ctx.raw as WebSocket, event.code, event.reason),
@@ -117,11 +117,11 @@ class ListenerLink implements LinkPort {
     private readonly log: Logger,
   ) {}
 
-  send(text: string): boolean {
+  send(frame: string | Buffer): boolean {
     // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
     const ws = this.callSocket;
     if (!ws || ws.readyState !== ws.OPEN) return false;
-    ws.send(text);
+    ws.send(frame, { binary: false });
     return true;
   }
 

@@ -19,11 +19,8 @@ export interface UpstreamSink {
   linkDown(down: LinkDown): void;
   /** The socket that carried calls was replaced while the link stays up: calls sent on it are lost. */
   callsLost(): void;
-  /**
-   * One frame from the implementation, as received (`bytes`: the same as they arrived, where the transport has them);
-   * false when it is neither an event nor a reply.
-   */
-  frame(text: string, bytes?: Buffer): boolean;
+  /** One frame from the implementation, as received; false when it is neither an event nor a reply. */
+  frame(data: Buffer): boolean;
 }
 
 /** What an account sees of the link that carries it. */
@@ -33,7 +30,7 @@ export interface LinkPort {
   /** Why the latest attempt to reach the implementation failed, while it is failing. */
   readonly problem: string | undefined;
   /** Send one action frame; false when the link is not up. */
-  send(text: string): boolean;
+  send(frame: string | Buffer): boolean;
   /** The link is dead: drop it at once (no polite close) and reconnect. */
   kill(why: string): void;
 }

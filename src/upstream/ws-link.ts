@@ -59,11 +59,11 @@ export class WsLink implements Upstream, LinkPort {
     this.redial.start();
   }
 
-  send(text: string): boolean {
+  send(frame: string | Buffer): boolean {
     // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
     const ws = this.redial.socket;
     if (!this.redial.isUp || !ws || ws.readyState !== ws.OPEN) return false;
-    ws.send(text);
+    ws.send(frame, { binary: false });
     return true;
   }
 
@@ -85,16 +85,15 @@ export class WsLink implements Upstream, LinkPort {
   private opened(ws: WebSocket): void {
     this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
     ws.on('message', (data: Buffer) => {
-      const text = data.toString();
       if (!this.redial.isUp) {
-        const refusal = tokenRefusal(text);
+        const refusal = tokenRefusal(data.toString());
         if (refusal !== undefined) {
           this.redial.refuse(`the implementation refused the token (retcode ${refusal}; check --upstream-token)`);
           return;
         }
         this.redial.up();
       }
-      this.sink.frame(text, data);
+      this.sink.frame(data);
     });
   }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { withField } from '../../src/json-text.ts';
+import { readJson, withField as withFieldOf } from '../../src/json-text.ts';
+
+/** withField on text, for the readability of these cases. */
+const withField = (text: string, key: string, json: string) => withFieldOf(Buffer.from(text), key, json).toString();
 
 describe('withField', () => {
   it('replaces a top-level value where it stands, leaving every other byte alone', () => {
@@ -41,5 +44,64 @@ describe('withField', () => {
     };
     const out = withField(JSON.stringify(frame), 'echo', '"relay:5"');
     assert.equal(out, JSON.stringify({ ...frame, echo: 'relay:5' }));
+  });
+});
+
+describe('readJson', () => {
+  const image = `base64://${'QUJD'.repeat(100_000)}`;
+  const event = (file: string, extra: Record<string, unknown> = {}) =>
+    Buffer.from(
+      JSON.stringify({
+        post_type: 'message',
+        self_id: 10001,
+        group_id: 5,
+        message: [
+          { type: 'image', data: { file } },
+          { type: 'text', data: { text: 'a "quoted" \\ word' } },
+        ],
+        ...extra,
+      }),
+    );
+
+  it('reads a small frame whole', () => {
+    const data = Buffer.from('{"a":"x","b":[1,2]}');
+    assert.deepEqual(readJson(data), { json: { a: 'x', b: [1, 2] }, complete: true });
+  });
+
+  it('reads a large frame of long strings as its skeleton: every short value as it is, each long string a stand-in', () => {
+    const { json, complete } = readJson(event(image, { raw_message: `[CQ:image,file=${image}]` }));
+    assert.equal(complete, false);
+    const read = json as {
+      post_type: string;
+      self_id: number;
+      group_id: number;
+      message: { data: { file?: string; text?: string } }[];
+      raw_message: string;
+    };
+    assert.equal(read.post_type, 'message');
+    assert.equal(read.self_id, 10001);
+    assert.equal(read.group_id, 5);
+    assert.equal(read.message[1]!.data.text, 'a "quoted" \\ word');
+    assert.match(read.message[0]!.data.file!, new RegExp(`^\\[${image.length} bytes, CRC-32 \\d+\\]$`));
+    assert.ok(read.raw_message.length < 100);
+  });
+
+  it('gives two large frames with different long strings different skeletons', () => {
+    const other = `${image.slice(0, -4)}QUJE`;
+    assert.equal(other.length, image.length);
+    assert.notDeepEqual(readJson(event(image)).json, readJson(event(other)).json);
+    assert.deepEqual(readJson(event(image)).json, readJson(event(image)).json);
+  });
+
+  it('reads a large frame of many short strings whole (JSON.parse is faster there)', () => {
+    const members = Array.from({ length: 5_000 }, (_, i) => ({ user_id: i, nickname: `member ${i}`, card: '' }));
+    const data = Buffer.from(JSON.stringify({ status: 'ok', retcode: 0, data: members, echo: 'e' }));
+    assert.deepEqual(readJson(data), { json: JSON.parse(data.toString()), complete: true });
+  });
+
+  it('throws a SyntaxError for what is not JSON, large or small', () => {
+    assert.throws(() => readJson(Buffer.from('{"a":')), SyntaxError);
+    assert.throws(() => readJson(Buffer.from(`{"a":"${image}`)), SyntaxError);
+    assert.throws(() => readJson(Buffer.from(`{"a":"${image}" "b"}`)), SyntaxError);
   });
 });

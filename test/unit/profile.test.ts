@@ -156,26 +156,34 @@ describe('OutgoingEvent', () => {
     const fonts = Profile.of({ compat: ['numericFont'] });
     const parse = t.mock.method(JSON, 'parse');
     const conversions = t.mock.method(Profile.prototype, 'event');
-    const event = new OutgoingEvent(JSON.stringify(group()));
+    const text = JSON.stringify(group());
+    const event = new OutgoingEvent(text);
     const outs = [...strings, fonts, ...strings, fonts, undefined].map((p) => event.for(p));
     assert.equal(parse.mock.callCount(), 1, 'the event is read once');
     assert.equal(conversions.mock.callCount(), 2, 'one conversion for the two "string" profiles, one for the font profile');
     assert.deepEqual(parsed(outs[0]), group({ message: stringMessage }));
     assert.equal(outs[0], outs[1]);
-    assert.equal(outs[2], event.text);
-    assert.equal(outs[6], event.text);
+    assert.equal(outs[2], text);
+    assert.equal(outs[6], text);
   });
 
   it('hands every client without a profile the same bytes: those that arrived when they own their memory and are UTF-8', () => {
     const text = JSON.stringify(group());
     const own = Buffer.from(new TextEncoder().encode(text).buffer); // a whole ArrayBuffer of its own
-    assert.equal(new OutgoingEvent(text, undefined, own).copyFor(undefined)!.bytes, own, 'used as they are');
+    const exact = new OutgoingEvent(own).copyFor(undefined)!;
+    assert.equal(exact.bytes, own, 'used as they are');
+    assert.equal(exact.text, text, 'read as text when asked');
     const slice = Buffer.from(`xx${text}`).subarray(2);
-    const fromSlice = new OutgoingEvent(text, undefined, slice).copyFor(undefined)!;
+    const fromSlice = new OutgoingEvent(slice).copyFor(undefined)!;
     assert.notEqual(fromSlice.bytes, slice, 'a slice of a larger read is not kept');
     assert.deepEqual(fromSlice.bytes, slice);
     const invalid = Buffer.from([0x7b, 0xff, 0x7d]);
-    assert.deepEqual(new OutgoingEvent(invalid.toString(), undefined, invalid).copyFor(undefined)!.bytes, Buffer.from(invalid.toString()));
+    assert.deepEqual(new OutgoingEvent(invalid).copyFor(undefined)!.bytes, Buffer.from(invalid.toString()));
+    assert.equal(
+      new OutgoingEvent(own).for(Profile.of({ messagePostFormat: 'string' })),
+      JSON.stringify(group({ message: stringMessage })),
+      'read whole for a profile',
+    );
     const event = new OutgoingEvent(text);
     assert.equal(event.copyFor(undefined)!.bytes, event.copyFor(undefined)!.bytes, 'encoded once');
     assert.deepEqual(event.copyFor(undefined)!.bytes, Buffer.from(text));

@@ -1,0 +1,104 @@
+// Large frames (an image in base64) are read as their skeleton, not parsed whole: they must still reach every side
+// byte for byte, be read whole where a profile or a reply needs it, and be told apart when their images differ.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeImplementation } from './fake-impl.ts';
+import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
+
+const SELF = 10001;
+/** Over LARGE_FRAME (64 KiB), made mostly of one long string, as a picture in base64 is. */
+const image = (fill: string) => `base64://${fill.repeat(75_000)}`;
+const imageEvent = (file: string, time: number) =>
+  JSON.stringify({
+    time,
+    self_id: SELF,
+    post_type: 'message',
+    message_type: 'group',
+    sub_type: 'normal',
+    message_id: 7,
+    group_id: 30003,
+    user_id: 20002,
+    message: [{ type: 'image', data: { file } }],
+    raw_message: `[CQ:image,file=${file}]`,
+    font: 0,
+    sender: { user_id: 20002 },
+  });
+
+describe('large frames', { timeout: 20_000 }, () => {
+  let fake: FakeImplementation;
+  let relay: TestRelay;
+
+  before(async () => {
+    fake = await FakeImplementation.start();
+    relay = await startTestRelay(fake.url, { ws: [{ listen: '127.0.0.1:0', clients: { cq: { messagePostFormat: 'string' } } }] });
+    await waitFor(() => relay.relay.hub.health().self_id !== null, 'the relay to learn self_id');
+  });
+  after(async () => {
+    await relay.stop();
+    await fake.stop();
+  });
+
+  it('a large call goes upstream as it came, only its echo swapped, and is answered with the caller’s echo', async () => {
+    const upstream: string[] = [];
+    for (const ws of fake.sockets) ws.on('message', (data) => upstream.push(data.toString()));
+    const client = await TestClient.connect(relay.wsUrl);
+    const file = image('QUJD');
+    // Spacing and an extra top-level key: kept, since a skeleton is never written out again.
+    const sent = `{ "action": "send_group_msg", "self_id": ${SELF}, "params": {"group_id": 30003, "message": [{"type": "image", "data": {"file": "${file}"}}]}, "echo": {"n": 1} }`;
+    const seen = client.replies().length;
+    client.send(sent);
+    await waitFor(() => client.replies().length > seen, 'the reply');
+    const reply = client.replies()[seen]!;
+    assert.equal(reply.status, 'ok');
+    assert.deepEqual(reply.echo, { n: 1 });
+    const forwarded = upstream.find((text) => text.includes('send_group_msg'))!;
+    const relayEcho = (JSON.parse(forwarded) as { echo: string }).echo;
+    assert.equal(forwarded, sent.replace('{"n": 1}', JSON.stringify(relayEcho)));
+    client.close();
+  });
+
+  it('a large event reaches a client without a profile byte for byte, and one with a profile converted whole', async () => {
+    const plain = await TestClient.connect(relay.wsUrl);
+    const cq = await TestClient.connect(`${relay.wsUrl}/?client=cq`);
+    await Promise.all([plain, cq].map((c) => c.waitForFrames(() => c.meta('lifecycle').length === 1, 'lifecycle connect')));
+    const file = image('REVG');
+    const text = imageEvent(file, 1_700_000_001);
+    fake.broadcast(text);
+    await plain.waitForFrames(() => plain.events().length === 1, 'the event');
+    await cq.waitForFrames(() => cq.events().length === 1, 'the event, as a string');
+    assert.equal(plain.events()[0], text);
+    assert.equal(JSON.parse(cq.events()[0]!).message, `[CQ:image,file=${file}]`);
+    plain.close();
+    cq.close();
+  });
+
+  it('a large event repeated but for its time is dropped; one with another image of the same length is not', async () => {
+    const client = await TestClient.connect(relay.wsUrl);
+    await client.waitForFrames(() => client.meta('lifecycle').length === 1, 'lifecycle connect');
+    const first = image('R0hJ');
+    const other = `${first.slice(0, 50_000)}SktM${first.slice(50_004)}`;
+    assert.equal(other.length, first.length);
+    fake.broadcast(imageEvent(first, 1_700_000_010));
+    fake.broadcast(imageEvent(first, 1_700_000_011)); // the implementation reports it twice
+    fake.broadcast(imageEvent(other, 1_700_000_012));
+    fake.broadcast(imageEvent(first, 1_700_000_013));
+    await client.waitForFrames(() => client.events().length >= 2, 'two events');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const files = client.events().map((text) => (JSON.parse(text) as { message: { data: { file: string } }[] }).message[0]!.data.file);
+    assert.equal(files.length, 2);
+    assert.equal(files[0], first);
+    assert.equal(files[1], other);
+    client.close();
+  });
+
+  it('a large frame that is not JSON gets a clear error, and the socket keeps working', async () => {
+    const client = await TestClient.connect(relay.wsUrl);
+    const seen = client.replies().length;
+    client.send(`{"action":"send_group_msg","params":{"message":"${image('QUJD')}}`);
+    await waitFor(() => client.replies().length > seen, 'the error');
+    assert.equal(client.replies()[seen]!.status, 'failed');
+    assert.match(client.replies()[seen]!.message, /not valid JSON/);
+    assert.equal((await client.call('get_status', {}, 'after')).status, 'ok');
+    client.close();
+  });
+});
