@@ -168,7 +168,7 @@ export class Account implements UpstreamSink {
   frame(data: Buffer): boolean {
     let read: ReadJson;
     try {
-      read = readJson(data);
+      read = readJson(data, true); // events are compared (the duplicate filter)
     } catch {
       this.log.warn(`upstream sent a frame that is not JSON (${data.length} bytes); ignored`);
       return false;

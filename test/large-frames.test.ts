@@ -1,6 +1,7 @@
 // Large frames (an image in base64) are read as their skeleton, not parsed whole: they must still reach every side
 // byte for byte, be read whole where a profile or a reply needs it, and be told apart when their images differ.
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
 import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
@@ -54,6 +55,20 @@ describe('large frames', { timeout: 20_000 }, () => {
     const forwarded = upstream.find((text) => text.includes('send_group_msg'))!;
     const relayEcho = (JSON.parse(forwarded) as { echo: string }).echo;
     assert.equal(forwarded, sent.replace('{"n": 1}', JSON.stringify(relayEcho)));
+    client.close();
+  });
+
+  it('frames to an implementation on this machine go with a zero mask: not copied to be masked, nor unmasked there', async () => {
+    const raw: Buffer[] = [];
+    for (const ws of fake.sockets) (ws as unknown as { _socket: Socket })._socket.on('data', (chunk: Buffer) => raw.push(chunk));
+    const client = await TestClient.connect(relay.wsUrl);
+    assert.equal((await client.call('get_status', {}, 'masked?')).status, 'ok');
+    const frame = Buffer.concat(raw);
+    assert.equal(frame[0], 0x81, 'one text frame');
+    assert.ok(frame[1]! & 0x80, 'masked, as a client must');
+    const at = (frame[1]! & 0x7f) === 126 ? 4 : 2;
+    assert.deepEqual([...frame.subarray(at, at + 4)], [0, 0, 0, 0]);
+    assert.match(frame.subarray(at + 4).toString(), /^\{"action":"get_status"/);
     client.close();
   });
 
