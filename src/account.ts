@@ -23,6 +23,9 @@ export interface AccountOptions extends CallOptions {
 
 export type LinkState = 'connecting' | 'up' | 'down';
 
+/** An event as read (see readJson): its JSON is an object. */
+export type ReadEvent = ReadJson & { json: Record<string, unknown> };
+
 /** What an account tells the hub. */
 export interface AccountHost {
   /** It learned (or changed) its self_id. */
@@ -35,7 +38,7 @@ export interface AccountHost {
    * An event from its implementation, as received (not a heartbeat or lifecycle: the relay makes its own), and its
    * JSON: all of it, or when `complete` is false a large event's skeleton (see readJson), enough to route it.
    */
-  event(account: Account, event: EventCopy, json: Record<string, unknown>, complete: boolean): void;
+  event(account: Account, event: EventCopy, read: ReadEvent): void;
   /** A client call finished (statistics, health, metrics). */
   callFinished(record: CallRecord): void;
 }
@@ -174,7 +177,7 @@ export class Account implements UpstreamSink {
       return false;
     }
     const frame = read.json;
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(data, frame, read.complete);
+    if (isJsonObject(frame) && 'post_type' in frame) this.event(data, { ...read, json: frame });
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) {
       // A reply goes to its caller as a whole: a large one's skeleton is read again, whole.
       this.calls.reply(read.complete ? frame : (JSON.parse(data.toString()) as ReplyFrame));
@@ -241,8 +244,8 @@ export class Account implements UpstreamSink {
     return this.link.problem ? `never connected${trying}` : `waiting for ${this.link.target}`;
   }
 
-  private event(data: Buffer, json: Record<string, unknown>, complete: boolean): void {
-    const event = readEvent(json);
+  private event(data: Buffer, read: ReadEvent): void {
+    const event = readEvent(read.json);
     this.eventsReceived++;
     this.rates.events.mark();
     this.learnSelfId(event.self_id);
@@ -252,7 +255,7 @@ export class Account implements UpstreamSink {
       if (event.meta_event_type === 'heartbeat' || event.meta_event_type === 'lifecycle') return;
     }
     if (event.post_type === 'notice') this.notice(event);
-    this.host.event(this, new EventCopy(data), json, complete);
+    this.host.event(this, new EventCopy(data), read);
   }
 
   /**

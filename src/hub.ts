@@ -322,11 +322,11 @@ export class Hub implements Accounts {
     healthChanged: (account) => {
       for (const watcher of this.watchers) watcher.changed(account);
     },
-    event: (account, event, json, complete) => {
+    event: (account, event, { json, complete, read }) => {
       this.rates.events.mark();
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
-      if (this.repeatsOf(account).isDuplicate(json)) return;
+      if (this.repeatsOf(account).isDuplicate(read)) return;
       if (this.groups) this.groups.event(selfId, event, json);
       else this.fanOut(selfId, event, complete ? json : undefined);
     },

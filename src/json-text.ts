@@ -55,24 +55,36 @@ function valueEnd(bytes: Buffer, i: number): number {
   throw new SyntaxError('unterminated object or array');
 }
 
+/** Where the value of the top-level `key` stands in `object` (a valid JSON object), or where the object closes. */
+function locate(object: Buffer, key: string): { start: number; end: number } | { close: number } {
+  let i = skipWhitespace(object, skipWhitespace(object, 0) + 1);
+  while (object[i] === QUOTE) {
+    const keyEnd = stringEnd(object, i);
+    const name = object.toString('utf8', i, keyEnd);
+    const start = skipWhitespace(object, skipWhitespace(object, keyEnd) + 1);
+    const end = valueEnd(object, start);
+    if (name === `"${key}"` || (name.includes('\\') && JSON.parse(name) === key)) return { start, end };
+    i = skipWhitespace(object, end);
+    if (object[i] === 0x2c) i = skipWhitespace(object, i + 1);
+  }
+  return { close: i };
+}
+
+/** `object` (a valid JSON object) without the value of its top-level `key` (the key stays): itself when it has none. */
+export function withoutValue(object: Buffer, key: string): Buffer {
+  const at = locate(object, key);
+  return 'close' in at ? object : Buffer.concat([object.subarray(0, at.start), object.subarray(at.end)]);
+}
+
 /**
  * `object` (a valid JSON object) with its top-level `key` set to `json` (a JSON value's text): the old value replaced
  * where it stood, or the key added at the end. Every other byte stays as it was.
  */
 export function withField(object: Buffer, key: string, json: string): Buffer {
-  let i = skipWhitespace(object, skipWhitespace(object, 0) + 1);
-  while (object[i] === QUOTE) {
-    const keyEnd = stringEnd(object, i);
-    const name = object.toString('utf8', i, keyEnd);
-    const valueStart = skipWhitespace(object, skipWhitespace(object, keyEnd) + 1);
-    const end = valueEnd(object, valueStart);
-    if (name === `"${key}"` || (name.includes('\\') && JSON.parse(name) === key)) {
-      return Buffer.concat([object.subarray(0, valueStart), Buffer.from(json), object.subarray(end)]);
-    }
-    i = skipWhitespace(object, end);
-    if (object[i] === 0x2c) i = skipWhitespace(object, i + 1);
-  }
-  // i is at the closing brace: add the key after the last member, if any.
+  const at = locate(object, key);
+  if (!('close' in at)) return Buffer.concat([object.subarray(0, at.start), Buffer.from(json), object.subarray(at.end)]);
+  // Add the key after the last member, if any.
+  const i = at.close;
   let last = i - 1;
   while (WHITESPACE.has(object[last]!)) last--;
   const comma = object[last] === 0x7b ? '' : ',';
@@ -84,6 +96,8 @@ export interface ReadJson {
   json: unknown;
   /** False: a large frame's skeleton, its long strings each replaced by a short one that stands for it. */
   complete: boolean;
+  /** The text it was read from: the frame, or its skeleton. */
+  read: Buffer;
 }
 
 /**
@@ -94,17 +108,17 @@ export interface ReadJson {
  */
 export function readJson(data: Buffer, tellApart = false): ReadJson {
   if (data.length >= LARGE_FRAME) {
-    const text = skeletonText(data, tellApart);
-    if (text !== undefined) return { json: JSON.parse(text), complete: false };
+    const skeleton = skeletonOf(data, tellApart);
+    if (skeleton !== undefined) return { json: JSON.parse(skeleton.toString()), complete: false, read: skeleton };
   }
-  return { json: JSON.parse(data.toString()), complete: true };
+  return { json: JSON.parse(data.toString()), complete: true, read: data };
 }
 
 /**
  * The frame with every string over LONG_STRING bytes replaced by one that stands for it; undefined when the frame is not made of long
  * strings (a member list: thousands of short ones), which JSON.parse reads faster.
  */
-function skeletonText(data: Buffer, tellApart: boolean): string | undefined {
+function skeletonOf(data: Buffer, tellApart: boolean): Buffer | undefined {
   const parts: Buffer[] = [];
   let copied = 0;
   let strings = 0;
@@ -120,7 +134,7 @@ function skeletonText(data: Buffer, tellApart: boolean): string | undefined {
   }
   if (!parts.length) return undefined;
   parts.push(data.subarray(copied));
-  return Buffer.concat(parts).toString();
+  return Buffer.concat(parts);
 }
 
 /**

@@ -4,17 +4,20 @@ import { describe, it } from 'node:test';
 import { DuplicateFilter } from '../../src/dedupe.ts';
 import { mockClock } from './kit.ts';
 
-const recall = (time: number, extra: Record<string, unknown> = {}) => ({
-  time,
-  self_id: 10001,
-  post_type: 'notice',
-  notice_type: 'group_recall',
-  group_id: 123,
-  user_id: 456,
-  operator_id: 456,
-  message_id: 789,
-  ...extra,
-});
+const recall = (time: number, extra: Record<string, unknown> = {}) =>
+  Buffer.from(
+    JSON.stringify({
+      time,
+      self_id: 10001,
+      post_type: 'notice',
+      notice_type: 'group_recall',
+      group_id: 123,
+      user_id: 456,
+      operator_id: 456,
+      message_id: 789,
+      ...extra,
+    }),
+  );
 
 describe('DuplicateFilter', () => {
   it('drops an event identical but for its time within the window, and counts it', (t) => {
@@ -32,7 +35,7 @@ describe('DuplicateFilter', () => {
     assert.equal(filter.isDuplicate(recall(1000)), false);
     assert.equal(filter.isDuplicate(recall(1000, { message_id: 790 })), false);
     assert.equal(filter.isDuplicate(recall(1000, { operator_id: 457 })), false);
-    assert.equal(filter.isDuplicate({ ...recall(1000), extra: { time: 1 } }), false, 'only the top-level time is left out');
+    assert.equal(filter.isDuplicate(recall(1000, { extra: { time: 1 } })), false, 'only the top-level time is left out');
     assert.equal(filter.dropped, 0);
   });
 
@@ -47,6 +50,16 @@ describe('DuplicateFilter', () => {
     clock.tick(1_000);
     assert.equal(filter.isDuplicate(recall(4)), true);
     assert.equal(filter.dropped, 2);
+  });
+
+  it('lets a repeat through once the window is over, whether or not what it saw has been let go yet', (t) => {
+    const clock = mockClock(t);
+    const filter = new DuplicateFilter(300);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    clock.tick(301);
+    assert.equal(filter.isDuplicate(recall(2)), false, 'past the window');
+    clock.tick(100);
+    assert.equal(filter.isDuplicate(recall(3)), true, 'within the new one');
   });
 
   it('is off with a window of 0, and forgets what it saw when turned off', (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readJson, withField as withFieldOf } from '../../src/json-text.ts';
+import { readJson, withField as withFieldOf, withoutValue } from '../../src/json-text.ts';
 
 /** withField on text, for the readability of these cases. */
 const withField = (text: string, key: string, json: string) => withFieldOf(Buffer.from(text), key, json).toString();
@@ -65,12 +65,13 @@ describe('readJson', () => {
 
   it('reads a small frame whole', () => {
     const data = Buffer.from('{"a":"x","b":[1,2]}');
-    assert.deepEqual(readJson(data), { json: { a: 'x', b: [1, 2] }, complete: true });
+    assert.deepEqual(readJson(data), { json: { a: 'x', b: [1, 2] }, complete: true, read: data });
   });
 
   it('reads a large frame of long strings as its skeleton: every short value as it is, each long string a stand-in', () => {
-    const { json, complete } = readJson(event(image, { raw_message: `[CQ:image,file=${image}]` }), true);
+    const { json, complete, read: skeleton } = readJson(event(image, { raw_message: `[CQ:image,file=${image}]` }), true);
     assert.equal(complete, false);
+    assert.deepEqual(JSON.parse(skeleton.toString()), json, 'read from its skeleton');
     const read = json as {
       post_type: string;
       self_id: number;
@@ -97,12 +98,20 @@ describe('readJson', () => {
   it('reads a large frame of many short strings whole (JSON.parse is faster there)', () => {
     const members = Array.from({ length: 5_000 }, (_, i) => ({ user_id: i, nickname: `member ${i}`, card: '' }));
     const data = Buffer.from(JSON.stringify({ status: 'ok', retcode: 0, data: members, echo: 'e' }));
-    assert.deepEqual(readJson(data), { json: JSON.parse(data.toString()), complete: true });
+    assert.deepEqual(readJson(data), { json: JSON.parse(data.toString()), complete: true, read: data });
   });
 
   it('throws a SyntaxError for what is not JSON, large or small', () => {
     assert.throws(() => readJson(Buffer.from('{"a":')), SyntaxError);
     assert.throws(() => readJson(Buffer.from(`{"a":"${image}`)), SyntaxError);
     assert.throws(() => readJson(Buffer.from(`{"a":"${image}" "b"}`)), SyntaxError);
+  });
+});
+
+describe('withoutValue', () => {
+  it('leaves out the value of a top-level key, the key kept, and nothing else', () => {
+    const text = '{"time":1700000000,"a":{"time":2},"b":"time"}';
+    assert.equal(withoutValue(Buffer.from(text), 'time').toString(), '{"time":,"a":{"time":2},"b":"time"}');
+    assert.equal(withoutValue(Buffer.from('{"a":1}'), 'time').toString(), '{"a":1}');
   });
 });
