@@ -1,6 +1,7 @@
-// Suite "proxy" (issue 14): the same OneBot workloads over three paths, in interleaved rounds, medians per path:
+// Suite "proxy" (issue 14): the same OneBot workloads over four paths, in interleaved rounds, medians per path:
 //   direct  clients straight on a source, which serialises each event once and writes it to all of its clients
 //   nginx   clients on nginx as a WebSocket proxy, one upstream connection to a source per client
+//   floor   clients on floor.ts: the least a Node relay does (frames passed on untouched), on the executable's Node
 //   relay   clients on the relay (its executable), which has one link to a source
 // Each path has a source of its own (source.ts, a child process), so that a round loads its own path only. The
 // clients run in this process; sources stamp events with the machine's monotonic clock, which clients read too.
@@ -32,7 +33,7 @@ import {
   waitUntil,
 } from './kit.ts';
 import { ensureNginx, type NginxProcess, spawnNginx, startNginx } from './nginx.ts';
-import { childNode, type SourceProcess, sourceScript, startSource } from './source-process.ts';
+import { benchScript, childNode, type SourceProcess, startFloor, startSource } from './source-process.ts';
 
 const ROUNDS = QUICK ? 1 : 3;
 const SELF_ID = 10001;
@@ -44,7 +45,7 @@ const IDLE = { clients: QUICK ? 100 : 1_000, settleMs: QUICK ? 500 : 2_000 };
 const LARGE = { clients: 4, bytes: 4 * MB, each: QUICK ? 1 : 5, smallRate: 1_000, pauseMs: 50 };
 const POST = { clients: 4, events: QUICK ? 200 : 2_000, bytes: 8 * 1024 };
 
-type PathName = 'direct' | 'nginx' | 'relay';
+type PathName = 'direct' | 'nginx' | 'floor' | 'relay';
 
 interface Path {
   name: PathName;
@@ -537,7 +538,7 @@ function report(
   notes: { nginx: string; relay: RelayProcess[]; load: number[] },
 ): void {
   const lines: string[] = [''];
-  lines.push(reportTitle('proxy (direct, nginx, relay)'));
+  lines.push(reportTitle('proxy (direct, nginx, floor, relay)'));
   lines.push(`relay: ${relayCommand().what}; sources and DIRECT: ${childNode()} (node ${childNodeVersion}); nginx: ${notes.nginx}`);
   lines.push(
     "layout: each path has its own source process; clients in this process; latencies from the machine's monotonic clock; 127.0.0.1 only",
@@ -551,7 +552,10 @@ function report(
     `rounds: ${order.map((p) => p[0]!.toUpperCase()).join(' ')} (interleaved) after one smaller warm-up of each; values are medians of ${ROUNDS}${QUICK ? ' (BENCH_QUICK: a smoke run, not a measurement)' : ''}`,
   );
   lines.push(
-    `CPU rows: the middle process(es) only (direct: the source itself; nginx: its master and worker; relay: the relay), 10 ms resolution`,
+    `CPU rows: the middle process(es) only (direct: the source itself; nginx: its master and worker; floor: floor.ts; relay: the relay), 10 ms resolution`,
+  );
+  lines.push(
+    'floor: the least a Node relay does for the same hops (every frame passed on untouched, to every client: no parsing, routing or checks), on the same Node and ws',
   );
   lines.push('');
   const medians = (row: Row) => Object.fromEntries(paths.map((p) => [p, median(results[p].map(row.value))])) as Record<PathName, number>;
@@ -586,7 +590,7 @@ export async function proxy({ check, cleanups }: BenchContext): Promise<void> {
   const load = loadavg();
   const nginxBinary = ensureNginx();
   const sources = {} as Record<PathName, SourceProcess>;
-  for (const name of ['direct', 'nginx', 'relay'] as const) {
+  for (const name of ['direct', 'nginx', 'floor', 'relay'] as const) {
     sources[name] = await startSource(SELF_ID);
     cleanups.push(() => sources[name].stop());
   }
@@ -629,6 +633,19 @@ export async function proxy({ check, cleanups }: BenchContext): Promise<void> {
     nginxNote = `skipped: ${nginxBinary.missing}`;
     process.stderr.write(`bench proxy: nginx ${nginxNote}\n`);
   }
+  const floor = await startFloor(sources.floor);
+  cleanups.push(() => floor.stop());
+  paths.push({
+    name: 'floor',
+    url: floor.url,
+    source: sources.floor,
+    pids: () => [floor.pid],
+    idle: async () => {
+      await noClients(floor, 0)();
+      await noClients(sources.floor, 1)();
+    },
+    post: { url: `http://127.0.0.1:${floor.port}/post`, wsUrl: floor.url, pids: () => [floor.pid], idle: noClients(floor, 0) },
+  });
   const relay = await startRelayProcess([sources.relay.url]);
   cleanups.push(() => relay.stop());
   const [postPort] = await freePorts(1);
@@ -667,15 +684,15 @@ export async function proxy({ check, cleanups }: BenchContext): Promise<void> {
   }
 
   // A new process of each path, interleaved too: how soon it serves, then its memory with idle clients.
-  const script = await sourceScript();
+  const script = { direct: await benchScript('source'), floor: await benchScript('floor') };
   for (let i = 0; i < ROUNDS; i++) {
     for (const name of names) {
       const [port] = await freePorts(1);
       const spawnIt =
-        name === 'direct'
+        name === 'direct' || name === 'floor'
           ? () => ({
-              child: spawn(childNode(), [script], {
-                env: { ...process.env, BENCH_PORT: String(port) },
+              child: spawn(childNode(), [script[name]], {
+                env: { ...process.env, BENCH_PORT: String(port), BENCH_UPSTREAM: sources.floor.url },
                 stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
               }),
             })

@@ -1,5 +1,6 @@
-// The bench's source (source.ts) as a child process: bundled once with esbuild and run with plain node (no tsx), on
-// the Node inside the relay's executable when build.mjs has cached it, so that both run on one Node version.
+// The bench's source (source.ts), and the proxy suite's FLOOR forwarder (floor.ts), as child processes: bundled once
+// with esbuild and run with plain node (no tsx), on the Node inside the relay's executable when build.mjs has cached
+// it, so that all run on one Node version.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,26 +18,30 @@ export function childNode(): string {
   return cached.find((file) => existsSync(file)) ?? process.execPath;
 }
 
-let bundled: Promise<string> | undefined;
+const bundled = new Map<string, Promise<string>>();
 
-/** source.ts as one plain script (made once per run, removed at exit). */
-export function sourceScript(): Promise<string> {
-  bundled ??= (async () => {
-    const esbuild = await import('esbuild');
-    const dir = mkdtempSync(join(tmpdir(), 'onebot-relay-bench-source-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const outfile = join(dir, 'source.cjs');
-    await esbuild.build({
-      entryPoints: [join(ROOT, 'scripts', 'bench', 'source.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      logLevel: 'warning',
-    });
-    return outfile;
-  })();
-  return bundled;
+/** scripts/bench/<name>.ts (source or floor) as one plain script (made once per run, removed at exit). */
+export function benchScript(name: 'source' | 'floor'): Promise<string> {
+  let script = bundled.get(name);
+  if (!script) {
+    script = (async () => {
+      const esbuild = await import('esbuild');
+      const dir = mkdtempSync(join(tmpdir(), `onebot-relay-bench-${name}-`));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const outfile = join(dir, `${name}.cjs`);
+      await esbuild.build({
+        entryPoints: [join(ROOT, 'scripts', 'bench', `${name}.ts`)],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        logLevel: 'warning',
+      });
+      return outfile;
+    })();
+    bundled.set(name, script);
+  }
+  return script;
 }
 
 export interface SourceProcess {
@@ -51,9 +56,18 @@ export interface SourceProcess {
 }
 
 /** Spawn a source; resolves once it listens. `port`: a fixed one (default: any free one). */
-export async function startSource(selfId: number, port = 0): Promise<SourceProcess> {
-  const child = spawn(childNode(), [await sourceScript()], {
-    env: { ...process.env, BENCH_SELF_ID: String(selfId), BENCH_PORT: String(port) },
+export function startSource(selfId: number, port = 0): Promise<SourceProcess> {
+  return startBenchChild('source', { BENCH_SELF_ID: String(selfId), BENCH_PORT: String(port) });
+}
+
+/** Spawn the FLOOR forwarder (floor.ts) on `source`; resolves once it listens. It answers only the "clients" command. */
+export function startFloor(source: SourceProcess): Promise<SourceProcess> {
+  return startBenchChild('floor', { BENCH_UPSTREAM: source.url });
+}
+
+async function startBenchChild(name: 'source' | 'floor', env: Record<string, string>): Promise<SourceProcess> {
+  const child = spawn(childNode(), [await benchScript(name)], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const killOnExit = () => child.kill('SIGKILL');
@@ -61,7 +75,7 @@ export async function startSource(selfId: number, port = 0): Promise<SourceProce
   const waiting = new Map<number, (result: Record<string, unknown>) => void>();
   let ids = 0;
   const listening = new Promise<number>((resolve, reject) => {
-    child.once('exit', (code, signal) => reject(new Error(`the bench source exited at start (code ${code}, signal ${signal})`)));
+    child.once('exit', (code, signal) => reject(new Error(`the bench ${name} exited at start (code ${code}, signal ${signal})`)));
     child.on('message', (message: { ready?: number; id?: number }) => {
       if (message.ready !== undefined) resolve(message.ready);
       else if (message.id !== undefined) {
