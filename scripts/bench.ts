@@ -16,6 +16,10 @@ import { spool } from './bench/spool.ts';
 
 const SUITES: Record<string, (context: BenchContext) => Promise<void>> = { proxy, accounts, costs, spool };
 
+// Each child process and temporary folder has its exit listener (to be killed or removed with the bench): the proxy
+// suite alone has more than the 10 Node warns of.
+process.setMaxListeners(32);
+
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
   const unknown = names.filter((name) => !(name in SUITES));

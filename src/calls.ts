@@ -260,6 +260,7 @@ export class CallRouter {
     }
     if (full) this.delayed++;
     call.keys = [...(paced || this.queue.holds(PACE) ? [PACE] : []), ...limits];
+    if (!call.keys.length) return this.release(call); // no window to wait for (send limits off): its turn is now
     call.timer = setTimeout(() => this.ranOut(call), Math.max(0, call.deadline - Date.now()));
     this.queue.add(call, dispatch);
   }
