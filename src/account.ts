@@ -178,10 +178,8 @@ export class Account implements UpstreamSink {
     }
     const frame = read.json;
     if (isJsonObject(frame) && 'post_type' in frame) this.event(data, { ...read, json: frame });
-    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) {
-      // A reply goes to its caller as a whole: a large one's skeleton is read again, whole.
-      this.calls.reply(read.complete ? frame : (JSON.parse(data.toString()) as ReplyFrame));
-    } else {
+    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame, { bytes: data, complete: read.complete });
+    else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;
     }

@@ -13,6 +13,17 @@ export interface Caller {
   readonly internal?: boolean;
   /** `action`: the call this answers, so that the reply can take the caller's message format. */
   reply(frame: Record<string, unknown>, action?: string): void;
+  /**
+   * The implementation's reply to `action` as it came, with the caller's echo in place of the relay's (`frame` makes
+   * it): no megabytes of an image read and written again. False: the caller must have it read (a profile reshapes it).
+   */
+  replyAsIs?(action: string, frame: () => Buffer): boolean;
+}
+
+/** A reply as it came from the implementation: its bytes, and whether its JSON was read whole (see readJson). */
+export interface ReceivedReply {
+  bytes: Buffer;
+  complete: boolean;
 }
 
 /** limited: not sent, over a send limit. */
@@ -138,8 +149,8 @@ export class CallRouter {
     );
   }
 
-  /** A reply frame from the implementation. */
-  reply(frame: ReplyFrame): void {
+  /** A reply frame from the implementation (`received`: as it came; a large one's frame is its skeleton). */
+  reply(frame: ReplyFrame, received?: ReceivedReply): void {
     const call = typeof frame.echo === 'string' ? this.inFlight.get(frame.echo) : undefined;
     if (!call) {
       this.log.debug(
@@ -155,7 +166,7 @@ export class CallRouter {
       if (frame.status === 'failed') this.record(call, 'failed', String(frame.message ?? frame.wording ?? ''));
       else this.record(call, 'ok');
     }
-    answer(call.caller, call.request, frame);
+    answer(call.caller, call.request, frame, received);
   }
 
   /** Held calls go out now; held send_* calls and rate-limited ones at the rate limit, in order. */
@@ -353,9 +364,17 @@ export class CallRouter {
   }
 }
 
-/** Reply to a caller with its own echo, exactly as it sent it (or none if it sent none). */
-function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>): void {
-  const out: Record<string, unknown> = { ...frame };
+/**
+ * Reply to a caller with its own echo, exactly as it sent it (or none if it sent none): as the implementation wrote
+ * the reply, echo swapped, where the caller takes it so; else read whole.
+ */
+function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>, received?: ReceivedReply): void {
+  if (received && 'echo' in request) {
+    const echo = JSON.stringify(request.echo) ?? 'null';
+    if (caller.replyAsIs?.(request.action, () => withField(received.bytes, 'echo', echo))) return;
+  }
+  const whole = received && !received.complete ? (JSON.parse(received.bytes.toString()) as Record<string, unknown>) : frame;
+  const out: Record<string, unknown> = { ...whole };
   if ('echo' in request) out.echo = request.echo;
   else delete out.echo;
   caller.reply(out, request.action);

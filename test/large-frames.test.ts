@@ -106,6 +106,35 @@ describe('large frames', { timeout: 20_000 }, () => {
     client.close();
   });
 
+  it('a large reply reaches its caller as the implementation wrote it, but for the echo; read whole for a profile', async () => {
+    fake.unanswered.add('get_msg');
+    const plain = await TestClient.connect(relay.wsUrl);
+    const cq = await TestClient.connect(`${relay.wsUrl}/?client=cq`);
+    const file = image('SktM');
+    // Spaced as no JSON.stringify would write it: only a reply passed on as it came keeps that.
+    const reply = (echo: string) =>
+      `{ "status" : "ok", "retcode": 0, "data": {"message_id": 7, "message": [{"type": "image", "data": {"file": "${file}"}}]}, "echo": ${echo} }`;
+    const answer = async (client: TestClient, echo: unknown) => {
+      const asked = fake.calls.length;
+      const seen = client.replies().length;
+      client.send({ action: 'get_msg', params: { message_id: 7 }, echo });
+      await waitFor(() => fake.calls.length > asked, 'the call upstream');
+      for (const ws of fake.sockets) ws.send(reply(JSON.stringify(fake.calls[asked]!.echo)));
+      await waitFor(() => client.replies().length > seen, 'the reply');
+      return client.frames.at(-1)!;
+    };
+    try {
+      assert.equal(await answer(plain, { seq: 1 }), reply('{"seq":1}'));
+      const converted = JSON.parse(await answer(cq, 'cq-1'));
+      assert.equal(converted.echo, 'cq-1');
+      assert.equal(converted.data.message, `[CQ:image,file=${file}]`);
+    } finally {
+      fake.unanswered.delete('get_msg');
+      plain.close();
+      cq.close();
+    }
+  });
+
   it('a large frame that is not JSON gets a clear error, and the socket keeps working', async () => {
     const client = await TestClient.connect(relay.wsUrl);
     const seen = client.replies().length;

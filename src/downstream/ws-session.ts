@@ -130,6 +130,12 @@ export class WsSession implements Caller {
     this.send(JSON.stringify(action !== undefined && this.profile ? this.profile.reply(action, frame) : frame));
   }
 
+  replyAsIs(action: string, frame: () => Buffer): boolean {
+    if (this.profile?.reshapesReply(action)) return false;
+    this.send(frame());
+    return true;
+  }
+
   /** A frame from the client. */
   receive(data: Buffer): void {
     if (this.role === 'event') {

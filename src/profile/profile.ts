@@ -74,9 +74,14 @@ export class Profile {
   }
 
   /** A reply to `action`, its messages in this profile's format (other replies as they are). */
+  /** Whether replies to `action` may come out of `reply` reshaped. */
+  reshapesReply(action: string): boolean {
+    return this.settings.messagePostFormat !== undefined && Object.hasOwn(REPLY_MESSAGES, action);
+  }
+
   reply(action: string, frame: Record<string, unknown>): Record<string, unknown> {
+    if (!this.reshapesReply(action) || !isObject(frame.data)) return frame;
     const where = REPLY_MESSAGES[action];
-    if (!this.settings.messagePostFormat || !where || !isObject(frame.data)) return frame;
     if (where === 'data') {
       const data = { ...frame.data };
       return this.reformat(data) ? { ...frame, data } : frame;
