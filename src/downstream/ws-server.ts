@@ -194,7 +194,8 @@ export class WsServerAdapter implements EventAdapter {
     const socket = c.env.incoming.socket;
     const name = c.req.query('client') || c.req.header('x-client-name') || undefined;
     const selector = parseSelfId(c.req.param('selfId') ?? c.req.header('x-self-id') ?? c.req.query('self_id'));
-    const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${c.req.path}`;
+    // Joined, one flat string: a template would make a chain of its pieces, kept with the session.
+    const label = ['client ', name ? `"${name}" ` : '', socket.remoteAddress, ':', socket.remotePort, ' ', c.req.path].join('');
     return (ws) => {
       tuneSocket(socket);
       const session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);

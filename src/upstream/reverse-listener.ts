@@ -2,7 +2,7 @@
 import { type Context, Hono } from 'hono';
 import type { WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
-import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
+import { closeSurely, type PingOptions, tuneSocket, unwatchPings, watchPings } from '../keepalive.ts';
 import { type Address, HttpListener, type ListenerBindings, type OnWebSocket, onText, upgradeTo } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
@@ -97,7 +97,7 @@ export class ReverseListener implements Upstream {
 /** The sockets of one implementation (one account): a Universal one, or an API one plus an Event one. */
 class ListenerLink implements LinkPort {
   sink!: UpstreamSink;
-  private readonly sockets = new Map<WebSocket, { role: Role; label: string; stopPings: () => void }>();
+  private readonly sockets = new Map<WebSocket, { role: Role; label: string }>();
   /** The socket calls go out on: the newest Universal or API socket. */
   private callSocket: WebSocket | undefined;
   private killedFor: string | undefined;
@@ -128,11 +128,11 @@ class ListenerLink implements LinkPort {
   }
 
   opened(ws: WebSocket, role: Role, label: string, selfId: SelfId | undefined, ping: PingOptions): void {
-    const stopPings = watchPings(ws, ping, (why) => {
+    watchPings(ws, ping, (why) => {
       this.killedFor = why;
       ws.terminate();
     });
-    this.sockets.set(ws, { role, label, stopPings });
+    this.sockets.set(ws, { role, label });
     if (role === 'event') return;
     const previous = this.callSocket;
     this.callSocket = ws;
@@ -140,7 +140,7 @@ class ListenerLink implements LinkPort {
     if (previous) {
       // The implementation came back while its old socket still looked open: that one is half-open.
       this.log.warn(`${label} replaces an older socket, which is dropped`);
-      this.sockets.get(previous)?.stopPings();
+      unwatchPings(previous);
       this.sockets.delete(previous);
       previous.terminate();
       this.sink.callsLost();
@@ -152,7 +152,6 @@ class ListenerLink implements LinkPort {
   closed(ws: WebSocket, code: number, reason: string): void {
     const socket = this.sockets.get(ws);
     if (!socket) return;
-    socket.stopPings();
     this.sockets.delete(ws);
     const down = describeClose(code, reason, this.killedFor);
     this.log.warn(`${socket.label} disconnected: ${down.reason}`);
