@@ -65,6 +65,7 @@ export class HttpListener {
   private server: Server | undefined;
   private readonly guard: BrowserGuard;
   private readonly wss: WebSocketServer | undefined;
+  private readonly log: Logger;
 
   constructor(
     readonly name: string,
@@ -72,6 +73,7 @@ export class HttpListener {
     private readonly fetch: Fetch,
     options: ListenerOptions,
   ) {
+    this.log = options.log;
     this.guard = new BrowserGuard(options.browsers, options.log, () => `${name} on ${this.url}`);
     // No client tracking: the endpoints track their own, and ws's costs a closure per socket.
     if (options.webSockets)
@@ -100,10 +102,12 @@ export class HttpListener {
     }) as ServerType as Server;
     const wss = this.wss;
     if (wss)
-      server.on(
-        'upgrade',
-        (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(wss, fetch, incoming, socket, head),
-      );
+      server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.upgrade(wss, fetch, incoming, socket, head).catch((err: Error) => {
+          this.log.error(`${this.name} on ${this.url}: a WebSocket upgrade failed: ${err.stack ?? err}`);
+          socket.destroy();
+        });
+      });
     return new Promise((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(this.explain(err))));
       server.listen(this.address.port, this.address.host, () => {
@@ -132,16 +136,10 @@ export class HttpListener {
   private async upgrade(wss: WebSocketServer, fetch: Fetch, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', ignore); // a peer gone during the handshake is nobody's error
     const upgrade: NonNullable<ListenerBindings['upgrade']> = {};
-    let response: Response;
-    try {
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers.append(name, String(value));
-      // Routed by its path alone: the Host header is the guard's to judge, not part of the URL.
-      const request = new Request(new URL(incoming.url ?? '/', `http://${this.url}`), { headers });
-      response = await fetch(request, { incoming, outgoing: undefined as never, upgrade });
-    } catch {
-      response = new Response('bad request', { status: 400 });
-    }
+    const request = upgradeRequest(incoming, this.url);
+    const response = request
+      ? await fetch(request, { incoming, outgoing: undefined as never, upgrade })
+      : new Response('bad request target', { status: 400 });
     const { onSocket } = upgrade;
     if (!onSocket) {
       const body = await response.text();
@@ -169,6 +167,16 @@ export class HttpListener {
 }
 
 function ignore(): void {}
+
+/** The web Request an upgrade is routed as (undefined when its target is no URL path), at `host`. */
+function upgradeRequest(incoming: IncomingMessage, host: string): Request | undefined {
+  // Routed by its path alone: the Host header is the guard's to judge, not part of the URL.
+  const base = `http://${host}`;
+  if (!URL.canParse(incoming.url ?? '/', base)) return undefined;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers.append(name, String(value));
+  return new Request(new URL(incoming.url ?? '/', base), { headers });
+}
 
 /** The media type of a Content-Type header, lower case and without parameters ('' when there is none). */
 export function mediaType(contentType: string | undefined): string {
