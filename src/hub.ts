@@ -211,7 +211,7 @@ export class Hub implements Accounts {
     const selfId = this.account(selector)?.selfId;
     if (selfId !== undefined) {
       then(selfId);
-      return () => {};
+      return nothingToCancel;
     }
     const waiter = { selector, then };
     this.waiters.add(waiter);
@@ -442,3 +442,6 @@ export class Hub implements Accounts {
 }
 
 export type { LinkDown };
+
+/** One for all: a closure made in whenKnown would keep its `then` for as long as the caller keeps the cancel. */
+function nothingToCancel(): void {}

@@ -1,10 +1,12 @@
 // An HTTP (and WebSocket) listener for a Hono app, with errors an operator can act on. Every endpoint the
 // relay serves is one: its browser guard runs here, before any route, upgrade or action.
 
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer, type HttpBindings, type ServerType } from '@hono/node-server';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { Context, MiddlewareHandler } from 'hono';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts';
 import type { Logger } from './log.ts';
 
@@ -29,23 +31,58 @@ export interface ListenerOptions {
   /** Which web pages may use it (see browser-guard.ts). */
   browsers: BrowserPolicy;
   log: Logger;
-  /** For WebSocket upgrades. */
-  wss?: WebSocketServer;
+  /** It takes WebSocket upgrades (routed with upgradeTo), whose messages may be this large, bytes. */
+  webSockets?: { maxPayload: number };
+}
+
+/** What the socket of an upgrade is for, once its handshake is done. */
+export type OnWebSocket = (ws: WebSocket) => void;
+
+/** Bindings of a request to a listener: an upgrade carries `upgrade`, where its route says what the socket is for. */
+export interface ListenerBindings extends HttpBindings {
+  upgrade?: { onSocket?: OnWebSocket };
+}
+
+type Fetch = (request: Request, env: ListenerBindings) => Response | Promise<Response>;
+
+/**
+ * A route's handler for WebSocket upgrades: `open` tells from the request what its socket is for; a request that is
+ * no upgrade goes on to the next handler. The connection keeps only what the function `open` returns closes over:
+ * not the request, whose Hono Context with all it holds would cost kilobytes per client for as long as it stays.
+ */
+export function upgradeTo<B extends ListenerBindings>(
+  open: (c: Context<{ Bindings: B }>) => OnWebSocket,
+): MiddlewareHandler<{ Bindings: B }> {
+  return async (c, next) => {
+    const upgrade = c.env.upgrade;
+    if (!upgrade || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return next();
+    upgrade.onSocket = open(c);
+    return c.body(null); // the listener completes the handshake
+  };
 }
 
 export class HttpListener {
   private server: Server | undefined;
   private readonly guard: BrowserGuard;
   private readonly wss: WebSocketServer | undefined;
+  private readonly log: Logger;
 
   constructor(
     readonly name: string,
     private readonly address: Address,
-    private readonly fetch: (request: Request, env: HttpBindings) => Response | Promise<Response>,
+    private readonly fetch: Fetch,
     options: ListenerOptions,
   ) {
+    this.log = options.log;
     this.guard = new BrowserGuard(options.browsers, options.log, () => `${name} on ${this.url}`);
-    this.wss = options.wss;
+    // No client tracking: the endpoints track their own, and ws's costs a closure per socket.
+    if (options.webSockets)
+      this.wss = new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        perMessageDeflate: false,
+        maxPayload: options.webSockets.maxPayload,
+      });
   }
 
   /** The bound port (the configured one, or the one the OS picked for port 0). */
@@ -58,12 +95,19 @@ export class HttpListener {
   }
 
   open(): Promise<void> {
-    const fetch = (request: Request, env: HttpBindings) => this.guard.refuse(request, this.address.host) ?? this.fetch(request, env);
+    const fetch: Fetch = (request, env) => this.guard.refuse(request, this.address.host) ?? this.fetch(request, env);
     const server = createAdaptorServer({
       fetch: fetch as (request: Request, env: unknown) => Response | Promise<Response>,
       hostname: this.address.host,
-      ...(this.wss ? { websocket: { server: this.wss } } : {}),
     }) as ServerType as Server;
+    const wss = this.wss;
+    if (wss)
+      server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.upgrade(wss, fetch, incoming, socket, head).catch((err: Error) => {
+          this.log.error(`${this.name} on ${this.url}: a WebSocket upgrade failed: ${err.stack ?? err}`);
+          socket.destroy();
+        });
+      });
     return new Promise((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(this.explain(err))));
       server.listen(this.address.port, this.address.host, () => {
@@ -84,6 +128,35 @@ export class HttpListener {
     });
   }
 
+  /**
+   * An upgrade request goes through the guard and the app like any other (@hono/node-server's own upgrade helper is not
+   * used: its closures keep every request for as long as its connection lasts); when its route took it, ws completes
+   * the handshake and the socket goes where the route said; otherwise the app's answer is sent and the socket closed.
+   */
+  private async upgrade(wss: WebSocketServer, fetch: Fetch, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', ignore); // a peer gone during the handshake is nobody's error
+    const upgrade: NonNullable<ListenerBindings['upgrade']> = {};
+    const request = upgradeRequest(incoming, this.url);
+    const response = request
+      ? await fetch(request, { incoming, outgoing: undefined as never, upgrade })
+      : new Response('bad request target', { status: 400 });
+    const { onSocket } = upgrade;
+    if (!onSocket) {
+      const body = await response.text();
+      const type = response.headers.get('content-type');
+      socket.end(
+        `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\nConnection: close\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(incoming, socket, head, (ws) => {
+      socket.off('error', ignore);
+      // A protocol error (a message too large, a bad frame) is followed by the close, which is what endpoints act on.
+      ws.on('error', ignore);
+      onSocket(ws);
+    });
+  }
+
   private explain(err: NodeJS.ErrnoException): string {
     const where = `${this.name} on ${formatAddress(this.address)}`;
     if (err.code === 'EADDRINUSE') return `${where}: the port is already in use (is another relay, NapCat or a framework listening there?)`;
@@ -91,6 +164,18 @@ export class HttpListener {
     if (err.code === 'EADDRNOTAVAIL') return `${where}: this machine has no such address`;
     return `${where}: ${err.message}`;
   }
+}
+
+function ignore(): void {}
+
+/** The web Request an upgrade is routed as (undefined when its target is no URL path), at `host`. */
+function upgradeRequest(incoming: IncomingMessage, host: string): Request | undefined {
+  // Routed by its path alone: the Host header is the guard's to judge, not part of the URL.
+  const base = `http://${host}`;
+  if (!URL.canParse(incoming.url ?? '/', base)) return undefined;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming.headers)) if (value !== undefined) headers.append(name, String(value));
+  return new Request(new URL(incoming.url ?? '/', base), { headers });
 }
 
 /** The media type of a Content-Type header, lower case and without parameters ('' when there is none). */

@@ -6,20 +6,28 @@ import { sameToken, tokenOf } from '../src/auth.ts';
 import { FakeImplementation } from './fake-impl.ts';
 import { startTestRelay, TestClient, type TestRelay } from './helpers.ts';
 
-/** The HTTP status the server answered a WebSocket handshake with (101 when it upgraded). */
-function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+/** How the server answered a WebSocket handshake: 101 when it upgraded, else the status and body of its refusal. */
+function handshake(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+        ws.terminate();
+      });
     });
     ws.on('open', () => {
-      resolve(101);
+      resolve({ status: 101, body: '' });
       ws.terminate();
     });
     ws.on('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
   });
+}
+
+async function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return (await handshake(url, headers)).status;
 }
 
 describe('client auth', { timeout: 15_000 }, () => {
@@ -42,6 +50,11 @@ describe('client auth', { timeout: 15_000 }, () => {
       assert.equal(await handshakeStatus(`${relay.wsUrl}${path}?access_token=nope`), 403, `${path} wrong query token`);
     }
     assert.equal(await handshakeStatus(relay.wsUrl, { Authorization: 's3cre' }), 403, 'a prefix of the token');
+  });
+
+  it('says why in the body of a refused handshake', async () => {
+    assert.deepEqual(await handshake(relay.wsUrl), { status: 401, body: 'missing access token' });
+    assert.deepEqual(await handshake(relay.wsUrl, { Authorization: 'Bearer nope' }), { status: 403, body: 'wrong access token' });
   });
 
   it('accepts the token as Bearer, as Token, or as ?access_token=', async () => {

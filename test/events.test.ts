@@ -1,5 +1,6 @@
 // Events: fan-out in order and byte-identical, lifecycle connect, relay heartbeats, roles.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
 import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
@@ -82,5 +83,14 @@ describe('events', { timeout: 20_000 }, () => {
     const http = relay.wsUrl.replace('ws:', 'http:');
     assert.equal((await fetch(`${http}/`)).status, 426);
     assert.equal((await fetch(`${http}/nope`)).status, 404);
+  });
+
+  it('answer an upgrade to another protocol with 426 too, and close it', async () => {
+    const { hostname, port } = new URL(relay.wsUrl);
+    const socket = connect(Number(port), hostname);
+    socket.end(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`);
+    let answer = '';
+    for await (const chunk of socket) answer += chunk;
+    assert.match(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n[\s\S]*\r\n\r\nThis is a OneBot v11 WebSocket endpoint/);
   });
 });

@@ -63,7 +63,9 @@ export async function pingPong(fakes: FakeImplementation | FakeImplementation[],
     bots.flatMap((bot, i) =>
       accounts.map(async (fake, j) => {
         const ofAccount = (report: Report) => report.self_id === fake.selfId;
-        const message = await bot.next('message', { from: from[i]!.messages, match: ofAccount });
+        // By its message_id: a report of an earlier message (another test's) may still come after `from` was taken.
+        const isPing = (report: Report) => ofAccount(report) && report.message_id === messageIds[j];
+        const message = await bot.next('message', { from: from[i]!.messages, match: isPing });
         assert.deepEqual(
           { group_id: message.group_id, message_id: message.message_id, text: message.text },
           { group_id: GROUP, message_id: messageIds[j], text: 'ping' },

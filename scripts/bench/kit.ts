@@ -301,12 +301,29 @@ export function relayCommand(): RelayCommand {
   }
   const env = { ...process.env, ...(nodeArgs.length ? { NODE_OPTIONS: nodeArgs.join(' ') } : {}) };
   relayCommandOnce = {
-    file: chosen,
+    file: readFromDisk(chosen),
     args: [],
     env,
     what: `${relative(ROOT, chosen) || chosen}${nodeArgs.length ? ` (NODE_OPTIONS=${nodeArgs.join(' ')})` : ''}`,
   };
   return relayCommandOnce;
+}
+
+const readBack = new Set<string>();
+
+/**
+ * `file`, a program the bench runs, with its page cache dropped before its first start in this run (Linux, with dd;
+ * nothing elsewhere), so that it is read back from disk. A file just written (the executable fresh from the build, a
+ * Node just unpacked) sits in the page cache in large folios, and a process mapping it has far more of it resident:
+ * the relay's executable fresh from the build showed 16 MB more RSS than the same file read back. Every side's RSS
+ * then counts its program's pages the same way, however recently it was written.
+ */
+export function readFromDisk(file: string): string {
+  if (!readBack.has(file)) {
+    readBack.add(file);
+    spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+  }
+  return file;
 }
 
 /** SIGTERM, and wait for the exit. */

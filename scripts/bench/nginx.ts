@@ -5,13 +5,13 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childrenOf, stopChild } from './kit.ts';
+import { childrenOf, readFromDisk, stopChild } from './kit.ts';
 
 const NGINX = '/usr/sbin/nginx';
 
 /** The nginx binary, installed from Debian when missing and possible; or why there is none. */
 export function ensureNginx(): { path: string } | { missing: string } {
-  if (existsSync(NGINX)) return { path: NGINX };
+  if (existsSync(NGINX)) return { path: readFromDisk(NGINX) };
   if (process.getuid?.() !== 0) return { missing: 'nginx is not installed, and installing it needs root' };
   if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).error) return { missing: 'nginx is not installed, and there is no apt-get' };
   process.stderr.write('bench: installing Debian nginx (apt-get install nginx)\n');
@@ -27,7 +27,7 @@ export function ensureNginx(): { path: string } | { missing: string } {
   }
   if (result.status !== 0 || !existsSync(NGINX))
     return { missing: `apt-get install nginx failed: ${(result.stderr ?? '').trim().split('\n').pop()}` };
-  return { path: NGINX };
+  return { path: readFromDisk(NGINX) };
 }
 
 export interface NginxProcess {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stopChild } from './kit.ts';
+import { readFromDisk, stopChild } from './kit.ts';
 import type { SourceCommand } from './source.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,7 +15,7 @@ const BUILD_CACHE = join(ROOT, 'node_modules', '.cache', 'onebot-relay-build');
 /** The Node that runs the bench's children: the executable's (node-<version>/node in build.mjs's cache), else this one. */
 export function childNode(): string {
   const cached = existsSync(BUILD_CACHE) ? readdirSync(BUILD_CACHE).map((dir) => join(BUILD_CACHE, dir, 'node')) : [];
-  return cached.find((file) => existsSync(file)) ?? process.execPath;
+  return readFromDisk(cached.find((file) => existsSync(file)) ?? process.execPath);
 }
 
 const bundled = new Map<string, Promise<string>>();

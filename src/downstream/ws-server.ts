@@ -1,13 +1,10 @@
 // Forward WebSocket server for clients: `/` universal, `/api` calls only, `/event` events only.
-import { type HttpBindings, upgradeWebSocket } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
-import type { WSEvents } from 'hono/ws';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { requireToken } from '../auth.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
-import { type Address, formatAddress, HttpListener, onMessage } from '../listen.ts';
+import { type Address, formatAddress, HttpListener, type ListenerBindings, type OnWebSocket, onMessage, upgradeTo } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
@@ -68,10 +65,10 @@ export class WsServerAdapter implements EventAdapter {
     /** Its clients' delivery profiles, by name. */
     private profiles = new EndpointProfiles(),
   ) {
-    const app = new Hono<{ Bindings: HttpBindings }>({ strict: false });
+    const app = new Hono<{ Bindings: ListenerBindings }>({ strict: false });
     app.use('*', requireToken(options.token));
     for (const [path, role] of ROUTES) {
-      const upgrade = upgradeWebSocket((c) => this.connection(c, role, options.session));
+      const upgrade = upgradeTo((c) => this.connection(c, role, options.session));
       const notWs = (c: Context) => c.text('This is a OneBot v11 WebSocket endpoint: connect with a WebSocket client.', 426);
       app.get(path, upgrade, notWs);
       // /<self_id>/, /<self_id>/api, /<self_id>/event: one account of several.
@@ -80,11 +77,10 @@ export class WsServerAdapter implements EventAdapter {
     app.all('*', (c) =>
       c.text('Not found: onebot-relay serves WebSocket clients at /, /api and /event (or /<self_id>/, /<self_id>/api, ...).', 404),
     );
-    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
     this.listener = new HttpListener('WebSocket server', options.listen, app.fetch, {
       browsers: { allowOrigins: options.allowOrigins },
       log,
-      wss,
+      webSockets: { maxPayload: options.maxPayload },
     });
   }
 
@@ -193,41 +189,41 @@ export class WsServerAdapter implements EventAdapter {
     }
   }
 
-  private connection(c: Context<{ Bindings: HttpBindings }>, role: Role, options: SessionOptions): WSEvents {
+  /** What a client's socket is for: only what this keeps from the request stays with it (see upgradeTo). */
+  private connection(c: Context<{ Bindings: ListenerBindings }>, role: Role, options: SessionOptions): OnWebSocket {
     const socket = c.env.incoming.socket;
     const name = c.req.query('client') || c.req.header('x-client-name') || undefined;
     const selector = parseSelfId(c.req.param('selfId') ?? c.req.header('x-self-id') ?? c.req.query('self_id'));
-    const label = `client ${name ? `"${name}" ` : ''}${socket.remoteAddress}:${socket.remotePort} ${c.req.path}`;
-    let session: WsSession;
-    return {
-      onOpen: (_event, ctx) => {
-        tuneSocket(socket);
-        const ws = ctx.raw as WebSocket;
-        session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);
-        onMessage(ws, (data) => session.receive(data), this.log);
-        session.profile = this.profiles.for(name);
-        this.sessions.add(session);
-        this.log.info(`${label} connected (${role})`);
-        session.start((selfId) => {
-          const sessions = this.serving.get(String(selfId)) ?? new Set();
-          this.serving.set(String(selfId), sessions.add(session));
-        });
-        if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
-      },
-      onClose: (event) => {
-        this.sessions.delete(session);
-        const served = this.serving.get(String(session.selfId));
-        if (served?.delete(session) && served.size === 0) this.serving.delete(String(session.selfId));
-        this.gone.delivered += session.delivered;
-        const client = name === undefined ? undefined : this.named.get(namedKey(selector, name));
-        if (client?.session === session) {
-          client.session = undefined;
-          if (!this.retired) this.leave(client);
-        }
-        session.closed();
-        this.log.info(`${label} disconnected: code ${event.code}${event.reason ? ` "${event.reason}"` : ''}`);
-      },
+    // Joined, one flat string: a template would make a chain of its pieces, kept with the session.
+    const label = ['client ', name ? `"${name}" ` : '', socket.remoteAddress, ':', socket.remotePort, ' ', c.req.path].join('');
+    return (ws) => {
+      tuneSocket(socket);
+      const session = new WsSession(ws, role, label, this.accounts, selector, options, this.log, name);
+      onMessage(ws, (data) => session.receive(data), this.log);
+      ws.on('close', (code: number, reason: Buffer) => this.closed(session, code, reason.toString()));
+      session.profile = this.profiles.for(name);
+      this.sessions.add(session);
+      this.log.info(`${label} connected (${role})`);
+      session.start((selfId) => {
+        const sessions = this.serving.get(String(selfId)) ?? new Set();
+        this.serving.set(String(selfId), sessions.add(session));
+      });
+      if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
     };
+  }
+
+  private closed(session: WsSession, code: number, reason: string): void {
+    this.sessions.delete(session);
+    const served = this.serving.get(String(session.selfId));
+    if (served?.delete(session) && served.size === 0) this.serving.delete(String(session.selfId));
+    this.gone.delivered += session.delivered;
+    const client = session.name === undefined ? undefined : this.named.get(namedKey(session.selector, session.name));
+    if (client?.session === session) {
+      client.session = undefined;
+      if (!this.retired) this.leave(client);
+    }
+    session.closed();
+    this.log.info(`${session.label} disconnected: code ${code}${reason ? ` "${reason}"` : ''}`);
   }
 
   /** One live session per name: a newer one replaces the older, and first gets what was kept for the name. */

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
 import type { EventCopy, Profile } from '../profile/profile.ts';
 import { type ClientStatus, clientStatus } from './adapter.ts';
-import { ClientLifecycle } from './lifecycle.ts';
+import { ClientLifecycle, type MetaSink } from './lifecycle.ts';
 import { batchWrites } from './write-batch.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
@@ -30,12 +30,11 @@ const REPLAY_PAUSE_MS = 20;
 /** Close code for a client that cannot keep up. */
 export const CLOSE_TOO_SLOW = 1008;
 
-export class WsSession implements Caller {
-  private stopPings: () => void = () => {};
+export class WsSession implements Caller, MetaSink {
   private cancelKnown: () => void = () => {};
   /** The account it is served, once known. */
   selfId: SelfId | undefined;
-  private readonly lifecycle: ClientLifecycle;
+  private readonly meta: ClientLifecycle;
   private tooSlow = false;
   /** The relay is closing it: its last frames go out whatever its queue holds. */
   private closing = false;
@@ -63,8 +62,7 @@ export class WsSession implements Caller {
     /** A name the client gave itself, so that its events are kept while it is away. */
     readonly name?: string,
   ) {
-    const send = (event: string) => void this.send(event);
-    this.lifecycle = new ClientLifecycle(accounts, options.heartbeat, { lifecycle: send, heartbeat: send });
+    this.meta = new ClientLifecycle(accounts, options.heartbeat, this);
   }
 
   get receivesEvents(): boolean {
@@ -73,16 +71,21 @@ export class WsSession implements Caller {
 
   /** Begin: pings, and once its account is known (`served` is told which), lifecycle connect and heartbeats. */
   start(served: (selfId: SelfId) => void = () => {}): void {
-    this.stopPings = watchPings(this.ws, this.options.ping, (why) => {
-      this.lastError = why;
-      this.log.warn(`${this.label}: ${why}; dropping the connection`);
-      this.ws.terminate();
-    });
+    this.watchPings();
     this.cancelKnown = this.accounts.whenKnown(this.selector, (selfId) => {
       this.selfId = selfId;
       served(selfId);
-      if (this.receivesEvents) this.lifecycle.begin(selfId, 'connect');
+      if (this.receivesEvents) this.meta.begin(selfId, 'connect');
     });
+  }
+
+  /** Its meta events (MetaSink) are sent at once, like any frame. */
+  lifecycle(event: string): void {
+    this.send(event);
+  }
+
+  heartbeat(event: string): void {
+    this.send(event);
   }
 
   /** An upstream event, in its profile's copy. False when it could not be handed to the socket (it is closing, or too slow). */
@@ -170,9 +173,8 @@ export class WsSession implements Caller {
   /** The socket closed; release everything tied to it. */
   closed(): void {
     clearTimeout(this.pumpTimer);
-    this.stopPings();
     this.cancelKnown();
-    this.lifecycle.end();
+    this.meta.end();
     this.accounts.abandon(this);
   }
 
@@ -184,9 +186,18 @@ export class WsSession implements Caller {
   close(code: number, reason: string, farewell = false): Promise<void> {
     this.closing = true;
     this.accounts.failPending(this, `the relay closed this connection (${reason})`);
-    const disable = this.lifecycle.end();
+    const disable = this.meta.end();
     if (farewell && disable) this.send(disable);
     return closeSurely(this.ws, code, reason);
+  }
+
+  /** In a method of its own: the closure it leaves with the ping watch keeps only the session. */
+  private watchPings(): void {
+    watchPings(this.ws, this.options.ping, (why) => {
+      this.lastError = why;
+      this.log.warn(`${this.label}: ${why}; dropping the connection`);
+      this.ws.terminate();
+    });
   }
 
   private sendEvent(event: string | Buffer): boolean {

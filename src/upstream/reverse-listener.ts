@@ -1,11 +1,9 @@
 // The reverse upstream: the implementation dials the relay (Universal, or an API socket plus an Event socket).
-import { type HttpBindings, upgradeWebSocket } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
-import type { WSEvents } from 'hono/ws';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { requireToken } from '../auth.ts';
-import { closeSurely, type PingOptions, tuneSocket, watchPings } from '../keepalive.ts';
-import { type Address, HttpListener, onMessage } from '../listen.ts';
+import { closeSurely, type PingOptions, tuneSocket, unwatchPings, watchPings } from '../keepalive.ts';
+import { type Address, HttpListener, type ListenerBindings, type OnWebSocket, onMessage, upgradeTo } from '../listen.ts';
 import type { Logger } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { describeClose, type LinkHost, type LinkPort, parseSelfId, type Upstream, type UpstreamSink } from './upstream.ts';
@@ -37,18 +35,17 @@ export class ReverseListener implements Upstream {
     private readonly host: LinkHost,
     private readonly log: Logger,
   ) {
-    const app = new Hono<{ Bindings: HttpBindings }>();
+    const app = new Hono<{ Bindings: ListenerBindings }>();
     app.use('*', requireToken(options.token));
     app.get(
       '*',
-      upgradeWebSocket((c) => this.connection(c)),
+      upgradeTo((c) => this.connection(c)),
       (c) => c.text("onebot-relay: point your OneBot implementation's reverse WebSocket here.", 426),
     );
-    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload, perMessageDeflate: false });
     this.listener = new HttpListener('upstream reverse WebSocket listener', options.listen, app.fetch, {
       browsers: { allowOrigins: options.allowOrigins },
       log,
-      wss,
+      webSockets: { maxPayload: options.maxPayload },
     });
   }
 
@@ -76,28 +73,23 @@ export class ReverseListener implements Upstream {
     return link;
   }
 
-  private connection(c: Context<{ Bindings: HttpBindings }>): WSEvents {
+  private connection(c: Context<{ Bindings: ListenerBindings }>): OnWebSocket {
     const role = roleOf(c.req.header('x-client-role'));
     const selfId = parseSelfId(c.req.header('x-self-id'));
     const socket = c.env.incoming.socket;
     const label = `implementation ${socket.remoteAddress}:${socket.remotePort} (${role ?? c.req.header('x-client-role')})`;
-    let link: ListenerLink | undefined;
-    return {
-      onOpen: (_event, ctx) => {
-        const ws = ctx.raw as WebSocket;
-        if (!role) {
-          this.log.warn(`${label}: unknown X-Client-Role; expected Universal, API or Event`);
-          ws.close(1008, 'unknown X-Client-Role');
-          return;
-        }
-        tuneSocket(socket);
-        this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
-        const opened = this.linkFor(selfId);
-        link = opened;
-        onMessage(ws, (data) => opened.sink.frame(data), this.log);
-        opened.opened(ws, role, label, selfId, this.options.ping);
-      },
-      onClose: (event, ctx) => link?.closed(ctx.raw as WebSocket, event.code, event.reason),
+    return (ws) => {
+      if (!role) {
+        this.log.warn(`${label}: unknown X-Client-Role; expected Universal, API or Event`);
+        ws.close(1008, 'unknown X-Client-Role');
+        return;
+      }
+      tuneSocket(socket);
+      this.log.info(`${label} connected${selfId !== undefined ? ` as ${selfId}` : ''}`);
+      const link = this.linkFor(selfId);
+      onMessage(ws, (data) => link.sink.frame(data), this.log);
+      ws.on('close', (code: number, reason: Buffer) => link.closed(ws, code, reason.toString()));
+      link.opened(ws, role, label, selfId, this.options.ping);
     };
   }
 }
@@ -105,7 +97,7 @@ export class ReverseListener implements Upstream {
 /** The sockets of one implementation (one account): a Universal one, or an API one plus an Event one. */
 class ListenerLink implements LinkPort {
   sink!: UpstreamSink;
-  private readonly sockets = new Map<WebSocket, { role: Role; label: string; stopPings: () => void }>();
+  private readonly sockets = new Map<WebSocket, { role: Role; label: string }>();
   /** The socket calls go out on: the newest Universal or API socket. */
   private callSocket: WebSocket | undefined;
   private killedFor: string | undefined;
@@ -136,11 +128,11 @@ class ListenerLink implements LinkPort {
   }
 
   opened(ws: WebSocket, role: Role, label: string, selfId: SelfId | undefined, ping: PingOptions): void {
-    const stopPings = watchPings(ws, ping, (why) => {
+    watchPings(ws, ping, (why) => {
       this.killedFor = why;
       ws.terminate();
     });
-    this.sockets.set(ws, { role, label, stopPings });
+    this.sockets.set(ws, { role, label });
     if (role === 'event') return;
     const previous = this.callSocket;
     this.callSocket = ws;
@@ -148,7 +140,7 @@ class ListenerLink implements LinkPort {
     if (previous) {
       // The implementation came back while its old socket still looked open: that one is half-open.
       this.log.warn(`${label} replaces an older socket, which is dropped`);
-      this.sockets.get(previous)?.stopPings();
+      unwatchPings(previous);
       this.sockets.delete(previous);
       previous.terminate();
       this.sink.callsLost();
@@ -160,7 +152,6 @@ class ListenerLink implements LinkPort {
   closed(ws: WebSocket, code: number, reason: string): void {
     const socket = this.sockets.get(ws);
     if (!socket) return;
-    socket.stopPings();
     this.sockets.delete(ws);
     const down = describeClose(code, reason, this.killedFor);
     this.log.warn(`${socket.label} disconnected: ${down.reason}`);

@@ -33,7 +33,6 @@ export class WsLink implements Upstream, LinkPort {
   readonly target: string;
   private readonly redial: Redialler;
   private killedFor: string | undefined;
-  private stopPings: (() => void) | undefined;
 
   constructor(
     private readonly options: WsLinkOptions,
@@ -83,7 +82,7 @@ export class WsLink implements Upstream, LinkPort {
   }
 
   private opened(ws: WebSocket): void {
-    this.stopPings = watchPings(ws, this.options.ping, (why) => this.kill(why));
+    watchPings(ws, this.options.ping, (why) => this.kill(why));
     ws.on('message', (data: Buffer) => {
       if (!this.redial.isUp) {
         const refusal = tokenRefusal(data.toString());
@@ -105,8 +104,6 @@ export class WsLink implements Upstream, LinkPort {
   private closed({ code, reason, wasUp, lastError }: SocketClosed): void {
     const killedFor = this.killedFor;
     this.killedFor = undefined;
-    this.stopPings?.();
-    this.stopPings = undefined;
     if (!wasUp) return; // a failed attempt: the Redialler has reported it
     const down = describeClose(code, reason, killedFor, lastError);
     this.log.warn(`upstream down: ${down.reason}`);

@@ -13,7 +13,6 @@ interface Meta {
 
 function setup(t: TestContext, interval: number) {
   const clock = mockClock(t);
-  const sent: Meta[] = [];
   let link = { online: true, good: true };
   const listeners = new Set<() => void>();
   const accounts = {
@@ -23,15 +22,25 @@ function setup(t: TestContext, interval: number) {
       return () => listeners.delete(listener);
     },
   };
-  const lifecycle = new ClientLifecycle(accounts, interval, {
-    lifecycle: (event) => sent.push({ kind: 'lifecycle', event: JSON.parse(event) }),
-    heartbeat: (event) => sent.push({ kind: 'heartbeat', event: JSON.parse(event) }),
-  });
-  t.after(() => lifecycle.end());
+  /** A client of these accounts, with what it is sent; `onBeat` runs on each heartbeat it is sent. */
+  const client = (every = interval, onBeat: () => void = () => {}) => {
+    const got: Meta[] = [];
+    const one = new ClientLifecycle(accounts, every, {
+      lifecycle: (event) => got.push({ kind: 'lifecycle', event: JSON.parse(event) }),
+      heartbeat: (event) => {
+        got.push({ kind: 'heartbeat', event: JSON.parse(event) });
+        onBeat();
+      },
+    });
+    t.after(() => one.end());
+    return { lifecycle: one, sent: got };
+  };
+  const { lifecycle, sent } = client();
   return {
     clock,
     sent,
     lifecycle,
+    client,
     listeners,
     setLink: (now: typeof link) => (link = now),
     /** The account's link changes, as the hub tells it. */
@@ -111,5 +120,45 @@ describe('ClientLifecycle', () => {
     assert.deepEqual(beats(), [false, false, true]);
     lifecycle.end();
     assert.equal(listeners.size, 0, 'no longer listening once serving ends');
+  });
+
+  it('beats once for every client of one account and interval: one timer and one subscription for them all', (t) => {
+    const { clock, sent, lifecycle, client, listeners, change } = setup(t, 1000);
+    const later = client();
+    const slower = client(3000);
+    lifecycle.begin(10001, 'connect');
+    clock.tick(600);
+    later.lifecycle.begin(10001, 'connect');
+    slower.lifecycle.begin(10001, 'connect');
+    assert.equal(listeners.size, 2, 'one subscription per interval, not per client');
+    clock.tick(400);
+    const beats = (of: Meta[]) => of.filter((m) => m.kind === 'heartbeat').map((m) => m.event);
+    assert.equal(beats(later.sent).length, 1, 'the later client hears the beat of the others, 400 ms after its lifecycle');
+    assert.deepEqual(beats(later.sent), beats(sent));
+    assert.equal(beats(slower.sent).length, 0);
+    change({ online: false, good: false });
+    assert.deepEqual(
+      [beats(sent).length, beats(later.sent).length, beats(slower.sent).length],
+      [2, 2, 1],
+      'a change is told to every client at once',
+    );
+    lifecycle.end();
+    clock.tick(1000);
+    assert.deepEqual([beats(sent).length, beats(later.sent).length], [2, 3], 'the beat goes on for the client left');
+    later.lifecycle.end();
+    slower.lifecycle.end();
+    assert.equal(listeners.size, 0, 'no subscription once the last client of each beat is gone');
+    clock.tick(10_000);
+    assert.deepEqual([beats(sent).length, beats(later.sent).length, beats(slower.sent).length], [2, 3, 1]);
+  });
+
+  it('stops the beat when the last client leaves on hearing it, even on a change of the link', (t) => {
+    const { clock, client, listeners, change } = setup(t, 1000);
+    const leaving = client(1000, () => leaving.lifecycle.end());
+    leaving.lifecycle.begin(10001, 'connect');
+    change({ online: false, good: false });
+    assert.equal(listeners.size, 0);
+    clock.tick(10_000);
+    assert.equal(leaving.sent.filter((m) => m.kind === 'heartbeat').length, 1);
   });
 });
