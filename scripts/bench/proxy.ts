@@ -41,6 +41,8 @@ const MB = 1024 * 1024;
 const FANOUT = { clients: 8, events: QUICK ? 2_000 : 20_000, batch: 500 };
 const LATENCY = { clients: 4, rate: 1_000, seconds: QUICK ? 1 : 3 };
 const RTT = { rate: 2_000, calls: QUICK ? 400 : 4_000 };
+/** Round trips at a bot's pace: each call finds the processes idle and their caches cold. */
+const RTT_IDLE = { rate: 200, calls: QUICK ? 40 : 400 };
 const IDLE = { clients: QUICK ? 100 : 1_000, settleMs: QUICK ? 500 : 2_000 };
 const LARGE = { clients: 4, bytes: 4 * MB, each: QUICK ? 1 : 5, smallRate: 1_000, pauseMs: 50 };
 const POST = { clients: 4, events: QUICK ? 200 : 2_000, bytes: 8 * 1024 };
@@ -65,6 +67,7 @@ interface RoundResult {
   fanout: number;
   latency: { p50: number; p99: number };
   rtt: { p50: number; p99: number };
+  rttIdle: { p50: number; p99: number };
   large: { call: number; event: number; smallDuringCalls: number; smallDuringEvents: number };
   post: { rate: number; answer: { p50: number; p99: number }; deliveredMs: number };
   /** CPU of the path's middle process(es) per workload, ms. */
@@ -159,7 +162,7 @@ async function fanout(path: Path, total: number): Promise<number> {
 }
 
 /** One client, send_group_msg calls at a steady rate (not waiting for answers); round trip = answer - send. */
-async function roundTrip(path: Path, calls: number): Promise<{ p50: number; p99: number }> {
+async function roundTrip(path: Path, calls: number, rate = RTT.rate): Promise<{ p50: number; p99: number }> {
   return withClients(path.url, path.idle, 1, async ([client]) => {
     const sentAt = new Map<string, number>();
     const times: number[] = [];
@@ -170,7 +173,7 @@ async function roundTrip(path: Path, calls: number): Promise<{ p50: number; p99:
       if (frame.status !== 'ok') failed ??= data.toString();
       times.push(at - sentAt.get(frame.echo)!);
     };
-    await pace(RTT.rate, calls, (n) => {
+    await pace(rate, calls, (n) => {
       const echo = `rtt-${n}`;
       const text = `{"action":"send_group_msg","params":{"group_id":123456,"message":[{"type":"text","data":{"text":"hello ${n}"}}]},"echo":"${echo}"}`;
       sentAt.set(echo, clockMs());
@@ -324,12 +327,14 @@ async function round(path: Path, scale = 1): Promise<RoundResult> {
   const [lat, latCpu] = await measured(path.pids, () => latency(path, n(LATENCY.rate * LATENCY.seconds)));
   const [fan, fanCpu] = await measured(path.pids, () => fanout(path, n(FANOUT.events)));
   const [rtt, rttCpu] = await measured(path.pids, () => roundTrip(path, n(RTT.calls)));
+  const rttIdle = await roundTrip(path, n(RTT_IDLE.calls), RTT_IDLE.rate);
   const big = await large(path);
   const [posted, postCpu] = await measured(path.post.pids, () => post(path));
   return {
     fanout: fan,
     latency: lat,
     rtt,
+    rttIdle,
     large: big,
     post: posted,
     cpu: { fanout: fanCpu, latency: latCpu, rtt: rttCpu, post: postCpu },
@@ -427,6 +432,7 @@ const ROWS: Row[] = [
   },
   { name: `API round trip p50, ${RTT.rate}/s`, unit: 'ms', digits: 3, value: (r) => r.rtt.p50, goal: { better: 'lower', ratio: 1.5 } },
   { name: `API round trip p99, ${RTT.rate}/s`, unit: 'ms', digits: 3, value: (r) => r.rtt.p99, goal: { better: 'lower', nginx: true } },
+  { name: `API round trip p50, ${RTT_IDLE.rate}/s`, unit: 'ms', digits: 3, value: (r) => r.rttIdle.p50 },
   {
     name: `RSS, ${IDLE.clients} idle clients`,
     unit: 'MB',
@@ -545,7 +551,7 @@ function report(
   );
   lines.push(
     `workloads: fan-out ${FANOUT.events} events (~330 B) as fast as the source writes, to ${FANOUT.clients} clients; ${LATENCY.rate} ev/s for ${LATENCY.seconds} s to ${LATENCY.clients} clients; ` +
-      `${RTT.calls} send_group_msg at ${RTT.rate}/s from 1 client; ${IDLE.clients} idle clients; ${LARGE.each} calls and ${LARGE.each} events of ${LARGE.bytes / MB} MB with ${LARGE.smallRate} small ev/s to ${LARGE.clients - 1} other clients; ` +
+      `${RTT.calls} send_group_msg at ${RTT.rate}/s from 1 client, then ${RTT_IDLE.calls} at ${RTT_IDLE.rate}/s; ${IDLE.clients} idle clients; ${LARGE.each} calls and ${LARGE.each} events of ${LARGE.bytes / MB} MB with ${LARGE.smallRate} small ev/s to ${LARGE.clients - 1} other clients; ` +
       `${POST.events} serial POSTs of ${POST.bytes / 1024} KiB to ${POST.clients} clients`,
   );
   lines.push(
