@@ -67,8 +67,11 @@ describe('reload', { timeout: 30_000 }, () => {
           .map((f) => f.sub_type),
         ['connect', 'disable'],
       );
-      await assert.rejects(TestClient.connect(second!), /ECONNREFUSED/, 'the removed listener is closed');
-      const restarted = `ws://${relay.relay.adapters.find((a) => a instanceof WsServerAdapter)!.listener.url}`;
+      const servers = relay.relay.adapters.filter((a) => a instanceof WsServerAdapter);
+      assert.equal(servers.length, 1, 'one server is left');
+      const restarted = `ws://${servers[0]!.listener.url}`;
+      // Both asked for port 0: the restarted server may have been given the removed one's port.
+      if (restarted !== second) await assert.rejects(TestClient.connect(second!), /ECONNREFUSED/, 'the removed listener is closed');
       await assert.rejects(TestClient.connect(restarted), /401/);
       const withToken = await TestClient.connect(restarted, { Authorization: 'Bearer new' });
       await withToken.waitForFrames(() => withToken.meta('lifecycle').length === 1, 'lifecycle on the restarted server');
