@@ -178,7 +178,7 @@ export class Account implements UpstreamSink {
     }
     const frame = read.json;
     if (isJsonObject(frame) && 'post_type' in frame) this.event(data, { ...read, json: frame });
-    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame, { bytes: data, complete: read.complete });
+    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame, read.complete ? undefined : data);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;

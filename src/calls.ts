@@ -20,12 +20,6 @@ export interface Caller {
   replyAsIs?(action: string, frame: () => Buffer): boolean;
 }
 
-/** A reply as it came from the implementation: its bytes, and whether its JSON was read whole (see readJson). */
-export interface ReceivedReply {
-  bytes: Buffer;
-  complete: boolean;
-}
-
 /** limited: not sent, over a send limit. */
 export type CallOutcome = 'ok' | 'failed' | 'timeout' | 'not_connected' | 'unknown' | 'limited';
 
@@ -149,8 +143,8 @@ export class CallRouter {
     );
   }
 
-  /** A reply frame from the implementation (`received`: as it came; a large one's frame is its skeleton). */
-  reply(frame: ReplyFrame, received?: ReceivedReply): void {
+  /** A reply frame from the implementation; for a large one read as its skeleton (see readJson), its `bytes` too. */
+  reply(frame: ReplyFrame, bytes?: Buffer): void {
     const call = typeof frame.echo === 'string' ? this.inFlight.get(frame.echo) : undefined;
     if (!call) {
       this.log.debug(
@@ -166,7 +160,7 @@ export class CallRouter {
       if (frame.status === 'failed') this.record(call, 'failed', String(frame.message ?? frame.wording ?? ''));
       else this.record(call, 'ok');
     }
-    answer(call.caller, call.request, frame, received);
+    answer(call.caller, call.request, frame, bytes);
   }
 
   /** Held calls go out now; held send_* calls and rate-limited ones at the rate limit, in order. */
@@ -365,15 +359,16 @@ export class CallRouter {
 }
 
 /**
- * Reply to a caller with its own echo, exactly as it sent it (or none if it sent none): as the implementation wrote
- * the reply, echo swapped, where the caller takes it so; else read whole.
+ * Reply to a caller with its own echo, exactly as it sent it (or none if it sent none). A large reply (`bytes`, its
+ * frame only a skeleton) goes as the implementation wrote it, echo swapped, where the caller takes it so; else it is
+ * read whole.
  */
-function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>, received?: ReceivedReply): void {
-  if (received && 'echo' in request) {
+function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>, bytes?: Buffer): void {
+  if (bytes && 'echo' in request) {
     const echo = JSON.stringify(request.echo) ?? 'null';
-    if (caller.replyAsIs?.(request.action, () => withField(received.bytes, 'echo', echo))) return;
+    if (caller.replyAsIs?.(request.action, () => withField(bytes, 'echo', echo))) return;
   }
-  const whole = received && !received.complete ? (JSON.parse(received.bytes.toString()) as Record<string, unknown>) : frame;
+  const whole = bytes ? (JSON.parse(bytes.toString()) as Record<string, unknown>) : frame;
   const out: Record<string, unknown> = { ...whole };
   if ('echo' in request) out.echo = request.echo;
   else delete out.echo;

@@ -53,8 +53,8 @@ export const ActionRequest = v.object({
 });
 export type ActionRequest = v.InferOutput<typeof ActionRequest> & {
   /**
-   * The client's frame as it came, when it holds nothing but action, params (an object) and echo, or when it is large:
-   * it goes upstream with only the echo swapped, so that megabytes of params are not written again.
+   * A large client frame as it came (read as its skeleton, see readJson): it goes upstream with only the echo swapped,
+   * so that megabytes of params are not read or written again.
    */
   frame?: Buffer;
 };

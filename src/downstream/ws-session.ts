@@ -161,13 +161,8 @@ export class WsSession implements Caller, MetaSink {
       this.reply({ ...failedReply(RelayRetcode.badRequest, `bad request: ${why}`), ...echo });
       return;
     }
-    // A skeleton cannot be written out again: a large frame goes as it came, whatever else it holds.
-    const asSent =
-      !read.complete ||
-      (isJsonObject(frame) &&
-        isJsonObject(frame.params) &&
-        Object.keys(frame).every((key) => key === 'action' || key === 'params' || key === 'echo'));
-    this.accounts.call(this.selfId ?? this.selector, this, asSent ? { ...parsed.output, frame: data } : parsed.output);
+    // A skeleton cannot be written out again: a large frame goes as it came, only its echo swapped.
+    this.accounts.call(this.selfId ?? this.selector, this, read.complete ? parsed.output : { ...parsed.output, frame: data });
   }
 
   /** The socket closed; release everything tied to it. */
