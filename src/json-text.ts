@@ -11,7 +11,7 @@ const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const VALUE_END = new Set([0x2c, 0x7d, 0x5d, ...WHITESPACE]); // , } ] and whitespace
 
 /** Frames this long or longer are read as a skeleton. */
-export const LARGE_FRAME = 64 * 1024;
+const LARGE_FRAME = 64 * 1024;
 /** A skeleton leaves out strings longer than this (bytes). */
 const LONG_STRING = 1024;
 
