@@ -10,7 +10,7 @@ import {
   freePorts,
   median,
   PROCESS_CPU_RESOLUTION_MS,
-  processCpu,
+  processesCpu,
   QUICK,
   type RelayProcess,
   relayCommand,
@@ -24,11 +24,6 @@ import { type SourceProcess, startSource } from './source-process.ts';
 const SELF_ID = 10001;
 const PROFILE = { rate: 1_000, seconds: QUICK ? 1 : 3, clients: 4, rounds: QUICK ? 1 : 5, settings: { messagePostFormat: 'string' } };
 const RETRY_SECONDS = QUICK ? 2 : 20;
-
-const cpuMs = (pid: number) => {
-  const { user, system } = processCpu(pid);
-  return user + system;
-};
 
 let runs = 0;
 
@@ -50,11 +45,11 @@ async function profileRound(relay: RelayProcess, source: SourceProcess, url: str
       };
     });
     const total = PROFILE.rate * PROFILE.seconds;
-    const before = cpuMs(relay.pid);
+    const before = processesCpu([relay.pid]);
     await source.command({ cmd: 'pace', marker, rate: PROFILE.rate, total });
     await waitUntil(() => received.every((n) => n === total), `${total} events at each client`, 10_000);
     if (wrong) throw new Error(`profile cost: a ${profiled ? 'profiled' : 'plain'} client got ${wrong}`);
-    return cpuMs(relay.pid) - before;
+    return processesCpu([relay.pid]) - before;
   } finally {
     for (const client of clients) client.close();
   }
@@ -62,9 +57,9 @@ async function profileRound(relay: RelayProcess, source: SourceProcess, url: str
 
 /** The relay's CPU over RETRY_SECONDS, ms. */
 async function idleCpu(relay: RelayProcess): Promise<number> {
-  const before = cpuMs(relay.pid);
+  const before = processesCpu([relay.pid]);
   await new Promise((resolve) => setTimeout(resolve, RETRY_SECONDS * 1000));
-  return cpuMs(relay.pid) - before;
+  return processesCpu([relay.pid]) - before;
 }
 
 export async function costs({ check, cleanups }: BenchContext): Promise<void> {

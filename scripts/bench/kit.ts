@@ -104,6 +104,14 @@ export function processCpu(pid: number): { user: number; system: number } {
   }
 }
 
+/** CPU time (user and kernel) of the processes `pids` together so far, ms (see processCpu). */
+export function processesCpu(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    const { user, system } = processCpu(pid);
+    return sum + user + system;
+  }, 0);
+}
+
 /** Busy and total jiffies of the whole machine so far (every CPU), from /proc/stat; undefined where there is none. */
 export function machineTicks(): { busy: number; total: number } | undefined {
   try {

@@ -18,7 +18,7 @@ import {
   comparisonTable,
   freePorts,
   median,
-  processCpu,
+  processesCpu,
   processRss,
   QUICK,
   type RelayProcess,
@@ -76,16 +76,10 @@ interface RoundResult {
   fresh?: Fresh;
 }
 
-const cpuOf = (pids: number[]) =>
-  pids.reduce((sum, pid) => {
-    const { user, system } = processCpu(pid);
-    return sum + user + system;
-  }, 0);
-
 async function measured<T>(pids: () => number[], work: () => Promise<T>): Promise<[T, number]> {
-  const before = cpuOf(pids());
+  const before = processesCpu(pids());
   const result = await work();
-  return [result, cpuOf(pids()) - before];
+  return [result, processesCpu(pids()) - before];
 }
 
 let runs = 0;

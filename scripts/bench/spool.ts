@@ -17,7 +17,7 @@ import {
   freePorts,
   median,
   percentile,
-  processCpu,
+  processesCpu,
   QUICK,
   type RelayProcess,
   relayOutputText,
@@ -67,15 +67,11 @@ async function round({ side, fake, relay }: Relay, total: number): Promise<Round
         received[i]!++;
       };
     });
-    const cpuOf = () => {
-      const { user, system } = processCpu(relay.pid);
-      return user + system;
-    };
-    const before = cpuOf();
+    const before = processesCpu([relay.pid]);
     await pace(RATE, total, (n) => fake.broadcast(eventText(marker, n, performance.now())));
     await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${CLIENTS} clients (${side} spool)`, 10_000);
     samples.sort((a, b) => a - b);
-    return { p50: percentile(samples, 50), p99: percentile(samples, 99), cpu: cpuOf() - before };
+    return { p50: percentile(samples, 50), p99: percentile(samples, 99), cpu: processesCpu([relay.pid]) - before };
   } finally {
     for (const client of clients) client.close();
   }
