@@ -73,12 +73,12 @@ export class Profile {
     return changed ? JSON.stringify(event) : text;
   }
 
-  /** A reply to `action`, its messages in this profile's format (other replies as they are). */
   /** Whether replies to `action` may come out of `reply` reshaped. */
   reshapesReply(action: string): boolean {
     return this.settings.messagePostFormat !== undefined && Object.hasOwn(REPLY_MESSAGES, action);
   }
 
+  /** A reply to `action`, its messages in this profile's format (other replies as they are). */
   reply(action: string, frame: Record<string, unknown>): Record<string, unknown> {
     if (!this.reshapesReply(action) || !isObject(frame.data)) return frame;
     const where = REPLY_MESSAGES[action];
