@@ -86,7 +86,6 @@ export class Account implements UpstreamSink {
   private heartbeatInterval = 0;
   private lastHeartbeat: number | undefined;
   private healthProbe: NodeJS.Timeout | undefined;
-  private readonly identityWaiters = new Set<(selfId: SelfId) => void>();
   /** Every upstream event received. */
   eventsReceived = 0;
   readonly rates = { events: new RateMeter(), calls: new RateMeter() };
@@ -127,16 +126,6 @@ export class Account implements UpstreamSink {
     Object.assign(this.options, options);
     this.watch.sendFailures = options.unhealthyAfter;
     this.calls.reconfigured();
-  }
-
-  /** Run `then` once the self_id is known (at once if it is). Returns a function that cancels it. */
-  whenIdentified(then: (selfId: SelfId) => void): () => void {
-    if (this.selfId !== undefined) {
-      then(this.selfId);
-      return () => {};
-    }
-    this.identityWaiters.add(then);
-    return () => this.identityWaiters.delete(then);
   }
 
   /** What relay heartbeats tell clients: the implementation's last report, and false while the link is down. */
@@ -232,7 +221,6 @@ export class Account implements UpstreamSink {
   close(): void {
     this.watchdog.stop();
     clearTimeout(this.healthProbe);
-    this.identityWaiters.clear();
     this.calls.close();
   }
 
@@ -334,9 +322,6 @@ export class Account implements UpstreamSink {
     else this.log.info(`bot self_id is ${id}`);
     this.selfId = id;
     this.host.identified(this, previous);
-    const waiters = [...this.identityWaiters];
-    this.identityWaiters.clear();
-    for (const then of waiters) then(id);
   }
 
   private setState(state: LinkState): void {

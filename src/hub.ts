@@ -1,6 +1,6 @@
 // The relay's core: the accounts its upstream links carry, and the endpoints it serves them to. An account's
 // events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
-import { Account, type AccountHealth, type AccountHost, type AccountOptions, type LinkState } from './account.ts';
+import { Account, type AccountHealth, type AccountHost, type AccountOptions } from './account.ts';
 import type { Caller, CallRecord } from './calls.ts';
 import { DuplicateFilter } from './dedupe.ts';
 import { type Adapter, carriesEvents } from './downstream/adapter.ts';
@@ -10,7 +10,7 @@ import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
 import { type EventCopy, OutgoingEvent } from './profile/profile.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
-import type { LinkDown, LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
+import type { LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
 export type HubOptions = AccountOptions & {
   /** /healthz is up when every account is up ("all"), or when at least one is ("any"). */
@@ -66,8 +66,6 @@ export interface Health {
   uptime_s: number;
   accounts: AccountHealth[];
 }
-
-export type { LinkState };
 
 export interface AccountWatcher {
   changed(account: Account): void;
@@ -440,8 +438,6 @@ export class Hub implements Accounts {
     for (const listener of this.accountListeners) listener(selfId, change);
   }
 }
-
-export type { LinkDown };
 
 /** One for all: a closure made in whenKnown would keep its `then` for as long as the caller keeps the cancel. */
 function nothingToCancel(): void {}
