@@ -8,7 +8,7 @@ import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
 import type { Logger } from './log.ts';
 import type { ActionRequest, SelfId } from './onebot.ts';
 import { failedReply, RelayRetcode } from './onebot.ts';
-import { type EventCopy, OutgoingEvent } from './profile/profile.ts';
+import { OutgoingEvent } from './profile/profile.ts';
 import { ActionNames, CallStats, RateMeter } from './stats.ts';
 import type { LinkHost, LinkPort, UpstreamSink } from './upstream/upstream.ts';
 
@@ -86,7 +86,7 @@ export class Hub implements Accounts {
   /** Each account's filter of repeated events. */
   private readonly repeats = new Map<Account, DuplicateFilter>();
   /** One copy of each group message (groupDedupe); none when off. */
-  private groups: GroupDedupe<EventCopy> | undefined;
+  private groups: GroupDedupe<OutgoingEvent> | undefined;
   /** Accounts asked for their groups since their link came up. */
   private readonly groupsAsked = new WeakSet<Account>();
   /** Events dropped as repeats by the accounts the hub no longer has. */
@@ -325,8 +325,9 @@ export class Hub implements Accounts {
       const selfId = account.selfId;
       if (selfId === undefined || this.serving.get(key(selfId)) !== account) return; // a link another one replaced
       if (this.repeatsOf(account).isDuplicate(read)) return;
-      if (this.groups) this.groups.event(selfId, event, json);
-      else this.fanOut(selfId, event, complete ? json : undefined);
+      const outgoing = new OutgoingEvent(event, complete ? json : undefined);
+      if (this.groups) this.groups.event(selfId, outgoing, json);
+      else this.fanOut(selfId, outgoing);
     },
     callFinished: (finished) => {
       const record = { ...finished, action: this.actionNames.of(finished.action) };
@@ -336,9 +337,8 @@ export class Hub implements Accounts {
     },
   };
 
-  /** An event to every endpoint of its account; `json`, all of it, when it is at hand (no second parse). */
-  private fanOut(selfId: SelfId, event: EventCopy, json?: Record<string, unknown>): void {
-    const outgoing = new OutgoingEvent(event, json);
+  /** An event to every endpoint of its account. */
+  private fanOut(selfId: SelfId, outgoing: OutgoingEvent): void {
     for (const adapter of this.adapters) if (carriesEvents(adapter)) adapter.deliver(outgoing, selfId);
   }
 
@@ -351,7 +351,7 @@ export class Hub implements Accounts {
   /** groupDedupe turned on or off (at start or by a reload). */
   private configureGroups(): void {
     if (this.options.groupDedupe && !this.groups) {
-      this.groups = new GroupDedupe<EventCopy>((selfId, event) => this.fanOut(selfId, event));
+      this.groups = new GroupDedupe<OutgoingEvent>((selfId, outgoing) => this.fanOut(selfId, outgoing));
       this.reviewGroups();
       for (const account of this.accounts) if (account.isUp) void this.learnGroups(account);
     } else if (!this.options.groupDedupe && this.groups) {
