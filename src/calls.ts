@@ -363,7 +363,7 @@ export class CallRouter {
  * frame only a skeleton) goes as the implementation wrote it, echo swapped, where the caller takes it so; else it is
  * read whole.
  */
-function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>, bytes?: Buffer): void {
+export function answer(caller: Caller, request: ActionRequest, frame: Record<string, unknown>, bytes?: Buffer): void {
   if (bytes && 'echo' in request) {
     const echo = JSON.stringify(request.echo) ?? 'null';
     if (caller.replyAsIs?.(request.action, () => withField(bytes, 'echo', echo))) return;

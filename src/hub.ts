@@ -1,7 +1,7 @@
 // The relay's core: the accounts its upstream links carry, and the endpoints it serves them to. An account's
 // events go to every endpoint with its self_id; a client's calls go to the account it chose (or the default).
 import { Account, type AccountHealth, type AccountHost, type AccountOptions } from './account.ts';
-import type { Caller, CallRecord } from './calls.ts';
+import { answer, type Caller, type CallRecord } from './calls.ts';
 import { DuplicateFilter } from './dedupe.ts';
 import { type Adapter, carriesEvents } from './downstream/adapter.ts';
 import { GroupDedupe, type GroupStatus } from './group-dedupe.ts';
@@ -201,8 +201,12 @@ export class Hub implements Accounts {
   /** The account a selector stands for: the one serving that self_id, or the default (first configured). */
   account(selector: Selector): Account | undefined {
     if (selector !== undefined) return this.serving.get(key(selector));
-    const accounts = this.accounts;
-    return accounts.find((a) => a.selfId !== undefined && this.serving.get(key(a.selfId)) === a) ?? accounts[0];
+    return this.served()[0] ?? this.accounts[0];
+  }
+
+  /** The accounts serving their self_id, in configuration order. */
+  private served(): Account[] {
+    return this.accounts.filter((a) => a.selfId !== undefined && this.serving.get(key(a.selfId)) === a);
   }
 
   whenKnown(selector: Selector, then: (selfId: SelfId) => void): () => void {
@@ -225,8 +229,7 @@ export class Hub implements Accounts {
     const account = this.account(selector);
     if (account) account.calls.call(caller, request);
     else {
-      const reply = failedReply(RelayRetcode.notConnected, `no account ${selector} is linked to the relay`);
-      caller.reply('echo' in request ? { ...reply, echo: request.echo } : reply);
+      answer(caller, request, failedReply(RelayRetcode.notConnected, `no account ${selector} is linked to the relay`));
     }
   }
 
@@ -257,12 +260,14 @@ export class Hub implements Accounts {
 
   health(): Health {
     const connected = [...this.adapters].flatMap((a) => a.clients()).filter((c) => c.connected);
-    const accounts = this.accounts.map((a) => {
+    const all = this.accounts;
+    const accounts = all.map((a) => {
       const health = a.health();
       health.clients = connected.filter((c) => c.self_id !== undefined && String(c.self_id) === String(health.self_id)).length;
       return health;
     });
-    const main = this.account(undefined)?.health();
+    const byDefault = this.account(undefined);
+    const main = byDefault && accounts[all.indexOf(byDefault)];
     const up = accounts.filter((a) => a.status !== 'down');
     const healthy = this.options.healthyWhen === 'any' ? up.length > 0 : accounts.length > 0 && up.length === accounts.length;
     const reasons = accounts.flatMap((a) =>
@@ -381,19 +386,17 @@ export class Hub implements Accounts {
   /** Tell group dedupe which accounts can answer now, in configuration order. */
   private reviewGroups(): void {
     this.groups?.setAccounts(
-      [...this.serving.values()]
-        .sort((a, b) => this.accounts.indexOf(a) - this.accounts.indexOf(b))
-        .map((a) => {
-          const heartbeat = () => a.heartbeatEvery || this.options.heartbeat;
-          // Read when a copy starts to wait: the interval is announced after the account is.
-          return {
-            selfId: a.selfId!,
-            available: a.canAnswer,
-            get grace() {
-              return heartbeat();
-            },
-          };
-        }),
+      this.served().map((a) => {
+        const heartbeat = () => a.heartbeatEvery || this.options.heartbeat;
+        // Read when a copy starts to wait: the interval is announced after the account is.
+        return {
+          selfId: a.selfId!,
+          available: a.canAnswer,
+          get grace() {
+            return heartbeat();
+          },
+        };
+      }),
     );
   }
 
