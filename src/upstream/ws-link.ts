@@ -2,6 +2,7 @@
 import type { WebSocket } from 'ws';
 import { type DialOptions, Redialler, type SocketClosed } from '../dial.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
+import { onMessage } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { describeClose, type LinkHost, type LinkPort, type Upstream, type UpstreamSink } from './upstream.ts';
 
@@ -83,17 +84,21 @@ export class WsLink implements Upstream, LinkPort {
 
   private opened(ws: WebSocket): void {
     watchPings(ws, this.options.ping, (why) => this.kill(why));
-    ws.on('message', (data: Buffer) => {
-      if (!this.redial.isUp) {
-        const refusal = tokenRefusal(data.toString());
-        if (refusal !== undefined) {
-          this.redial.refuse(`the implementation refused the token (retcode ${refusal}; check --upstream-token)`);
-          return;
+    onMessage(
+      ws,
+      (data) => {
+        if (!this.redial.isUp) {
+          const refusal = tokenRefusal(data.toString());
+          if (refusal !== undefined) {
+            this.redial.refuse(`the implementation refused the token (retcode ${refusal}; check --upstream-token)`);
+            return;
+          }
+          this.redial.up();
         }
-        this.redial.up();
-      }
-      this.sink.frame(data);
-    });
+        this.sink.frame(data);
+      },
+      this.log,
+    );
   }
 
   private up(): void {
