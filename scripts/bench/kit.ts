@@ -40,14 +40,6 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-/** The account of the benches' fake implementations (FakeImplementation's default). */
-export const SELF_ID = 10001;
-
-/** A group message event shaped like the fake's emit() (~330 bytes), tagged with a run marker and its send time. */
-export function eventText(marker: string, n: number, sentAt: number): string {
-  return `{"time":${Math.floor(Date.now() / 1000)},"self_id":${SELF_ID},"post_type":"message","message_type":"group","sub_type":"normal","message_id":${n},"group_id":123456,"user_id":654321,"message":[{"type":"text","data":{"text":"event ${n} \\u4f60\\u597d 你好"}}],"raw_message":"event ${n}","font":0,"seq":${n},"sender":{"user_id":654321,"nickname":"tester"},${marker},"bench_t":${sentAt.toFixed(4)}}`;
-}
-
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -6,22 +6,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { FakeImplementation } from '../../test/fake-impl.ts';
-import { pace } from './events.ts';
+import { benchEvent, clockMs, markerBytes, pace, stampOf } from './events.ts';
 import {
   BenchClient,
   type BenchContext,
   comparisonTable,
-  eventText,
   freePorts,
   median,
-  percentile,
   processesCpu,
   QUICK,
   type RelayProcess,
   relayOutputText,
   reportTitle,
+  spread,
   startRelayProcess,
   waitUntil,
 } from './kit.ts';
@@ -56,22 +54,23 @@ async function round({ side, fake, relay }: Relay, total: number): Promise<Round
   await relay.idle();
   const clients = await BenchClient.connectAll(Array.from({ length: CLIENTS }, () => relay.url));
   try {
-    const marker = `"bench":"spool-${side}-${++runs}"`;
-    const bytes = Buffer.from(marker);
+    const marker = `spool-${side}-${++runs}`;
+    const bytes = markerBytes(marker);
     const samples: number[] = [];
     const received = clients.map(() => 0);
     clients.forEach((client, i) => {
       client.onFrame = (data, at) => {
-        if (!data.includes(bytes)) return;
-        samples.push(at - (JSON.parse(data.toString()) as { bench_t: number }).bench_t);
+        // Stamped and read on the machine's monotonic clock (clockMs), as BenchClient times arrivals.
+        const sent = stampOf(data, bytes);
+        if (sent === undefined) return;
+        samples.push(at - sent);
         received[i]!++;
       };
     });
     const before = processesCpu([relay.pid]);
-    await pace(RATE, total, (n) => fake.broadcast(eventText(marker, n, performance.now())));
+    await pace(RATE, total, (n) => fake.broadcast(benchEvent(fake.selfId, n, marker, clockMs())));
     await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${CLIENTS} clients (${side} spool)`, 10_000);
-    samples.sort((a, b) => a - b);
-    return { p50: percentile(samples, 50), p99: percentile(samples, 99), cpu: processesCpu([relay.pid]) - before };
+    return { ...spread(samples), cpu: processesCpu([relay.pid]) - before };
   } finally {
     for (const client of clients) client.close();
   }
