@@ -78,15 +78,21 @@ export class Alerter {
   /** New settings (a reload): channels are built again if theirs changed; conditions under way carry on. */
   configure(options: AlerterOptions): void {
     this.grace = options.grace;
+    const graceOf = (spec: ChannelSpec) => spec.grace ?? options.grace;
     const key = JSON.stringify(options.channels);
     if (key !== this.specsKey) {
       this.specsKey = key;
       this.closeChannels();
       this.listeners = options.channels.map((spec) => ({
         delivery: new Delivery(this.build(spec, this.log), spec, this.log),
-        grace: spec.grace ?? options.grace,
+        grace: graceOf(spec),
         repeat: spec.repeat,
       }));
+    } else {
+      // The same channels: those without a grace of their own follow alertGrace, which a reload may change alone.
+      this.listeners.forEach((listener, i) => {
+        listener.grace = graceOf(options.channels[i]!);
+      });
     }
     for (const watch of this.watches.values()) watch.setGraces(this.graces());
   }
@@ -108,6 +114,7 @@ export class Alerter {
     this.watches.get(key)?.close();
     this.watches.delete(key);
     this.clearReminders(key);
+    this.reminders.delete(key);
   }
 
   relayStarted(text: string): void {

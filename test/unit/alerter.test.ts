@@ -201,6 +201,17 @@ describe('Alerter', () => {
     assert.equal(status.grace_ms, GRACE);
   });
 
+  it('takes a new alertGrace on a reload that changes nothing else, also for channels already built', async (t) => {
+    const { alerter, at, events } = setup(t, [channel('all'), channel('own', { grace: GRACE })]);
+    await at(0, UP);
+    alerter.configure({ grace: 5_000, channels: [channel('all'), channel('own', { grace: GRACE })] });
+    await at(1000, DOWN);
+    await at(1000 + 5_000);
+    assert.deepEqual(events(), [['all', 'link_down', 6_000]], 'the new alertGrace; a channel with its own keeps it');
+    await at(1000 + GRACE);
+    assert.deepEqual(events('own'), [['own', 'link_down', 1000 + GRACE]]);
+  });
+
   it('forgets an account that is no longer served: its conditions end without a word', async (t) => {
     const { alerter, account, at, events } = setup(t, [channel('all')]);
     await at(0, DOWN);
