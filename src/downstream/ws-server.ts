@@ -1,6 +1,7 @@
 // Forward WebSocket server for clients: `/` universal, `/api` calls only, `/event` events only.
 import { type Context, Hono } from 'hono';
 import { requireToken } from '../auth.ts';
+import { closeText } from '../dial.ts';
 import { type BufferLimits, EventBuffer } from '../event-buffer.ts';
 import type { Accounts, Selector } from '../hub.ts';
 import { tuneSocket } from '../keepalive.ts';
@@ -183,9 +184,7 @@ export class WsServerAdapter implements EventAdapter {
       if (client.selfId !== selfId) continue;
       if (client.buffer.size)
         this.log.warn(`client "${client.name}": account ${selfId} is no longer served; ${client.buffer.size} kept event(s) not delivered`);
-      this.named.delete(client.key);
-      this.gone.dropped += client.buffer.dropped + client.buffer.size;
-      client.buffer.remove(); // counted as dropped, and forgotten: not away after a restart either
+      this.forget(client); // not away after a restart either
     }
   }
 
@@ -207,6 +206,8 @@ export class WsServerAdapter implements EventAdapter {
       session.start((selfId) => {
         const sessions = this.serving.get(String(selfId)) ?? new Set();
         this.serving.set(String(selfId), sessions.add(session));
+        const client = name === undefined ? undefined : this.named.get(namedKey(selector, name));
+        if (client?.session === session) servedAs(client, selfId);
       });
       if (name !== undefined && session.receivesEvents) this.attachNamed(name, session);
     };
@@ -223,7 +224,7 @@ export class WsServerAdapter implements EventAdapter {
       if (!this.retired) this.leave(client);
     }
     session.closed();
-    this.log.info(`${session.label} disconnected: code ${code}${reason ? ` "${reason}"` : ''}`);
+    this.log.info(`${session.label} disconnected: ${closeText(code, reason)}`);
   }
 
   /** One live session per name: a newer one replaces the older, and first gets what was kept for the name. */
@@ -235,11 +236,8 @@ export class WsServerAdapter implements EventAdapter {
     }
     client.session = session;
     client.buffer.claim();
-    // Kept events are for the account it had; it gets its account's events from now on.
-    this.accounts.whenKnown(session.selector, (selfId) => {
-      if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.discard();
-      client.selfId = selfId;
-    });
+    // Its account known already (start() ran first): before the replay; else once known (see connection()).
+    if (session.selfId !== undefined) servedAs(client, session.selfId);
     session.replay(client.buffer);
   }
 
@@ -278,15 +276,26 @@ export class WsServerAdapter implements EventAdapter {
     this.log.warn(
       `more than ${MAX_AWAY_NAMES} named clients away: forgetting client "${oldest.name}", the longest away, and its ${oldest.buffer.size} kept event(s)`,
     );
-    this.named.delete(oldest.key);
-    this.gone.dropped += oldest.buffer.dropped + oldest.buffer.size;
-    oldest.buffer.remove();
+    this.forget(oldest);
+  }
+
+  /** A named client and what is kept for it go: counted as dropped. */
+  private forget(client: NamedClient): void {
+    this.named.delete(client.key);
+    this.gone.dropped += client.buffer.dropped + client.buffer.size;
+    client.buffer.remove();
   }
 
   /** What starts the spool keys of this server's named clients. */
   private spoolPrefix(): string {
     return `ws ${formatAddress(this.options.listen)} `;
   }
+}
+
+/** A named client's session is served `selfId`: kept events are for the account it had; it gets this one's from now on. */
+function servedAs(client: NamedClient, selfId: SelfId): void {
+  if (client.selfId !== undefined && client.selfId !== selfId) client.buffer.discard();
+  client.selfId = selfId;
 }
 
 /** Orders departures: a counter, since two can happen within one millisecond. */
