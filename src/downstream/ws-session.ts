@@ -204,17 +204,15 @@ export class WsSession implements Caller, MetaSink {
   /** Fill the socket up to half the queue limit, then come back once it has drained. */
   private pump(): void {
     const backlog = this.backlog!;
-    while (backlog.peek() !== undefined) {
+    for (let text = backlog.peek(); text !== undefined; text = backlog.peek()) {
       if (this.ws.readyState !== this.ws.OPEN) return;
       if (this.ws.bufferedAmount > this.options.queueLimit / 2) {
         this.pumpTimer = setTimeout(() => this.pump(), REPLAY_PAUSE_MS);
         return;
       }
-      const event = backlog.shift()!;
-      if (!this.sendEvent(event.text)) {
-        backlog.unshift(event);
-        return;
-      }
+      // Sent synchronously, then taken: one not sent stays first, with nothing written to the spool again.
+      if (!this.sendEvent(text)) return;
+      backlog.shift();
     }
   }
 
