@@ -6,7 +6,7 @@ export type Event = Record<string, unknown>;
 /** changed: it rewrote a field; drop: the client must not get this event; undefined: nothing to do. */
 export type FixOutcome = 'changed' | 'drop' | undefined;
 
-const isMessage = (event: Event) => event.post_type === 'message' || event.post_type === 'message_sent';
+export const isMessage = (event: Event) => event.post_type === 'message' || event.post_type === 'message_sent';
 const DECIMAL = /^-?\d{1,16}$/;
 
 /** Notices of OneBot v11, and go-cqhttp's documented additions, which frameworks model. */

@@ -4,6 +4,8 @@
 // object (then that object applies to the value at the path). Values compare as go-cqhttp's JSON library
 // prints them: 10001 equals "10001", and null or a missing key equal "".
 
+import { isJsonObject } from '../onebot.ts';
+
 export type EventFilter = (event: unknown) => boolean;
 
 /** A filter that cannot be built: the message says where in it and what was expected there. */
@@ -23,22 +25,18 @@ function fail(place: Place, what: string): never {
   throw new FilterError(`at ${where}: ${what}`);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const kind = (value: unknown) =>
-  value === null ? 'null' : Array.isArray(value) ? 'a list' : isObject(value) ? 'an object' : `a ${typeof value}`;
+  value === null ? 'null' : Array.isArray(value) ? 'a list' : isJsonObject(value) ? 'an object' : `a ${typeof value}`;
 
 /** Every entry of an object must pass (go-cqhttp's "and", also what any object in a filter means). */
 function all(spec: unknown, place: Place): EventFilter {
-  if (!isObject(spec)) fail(place, `expected an object, got ${kind(spec)}`);
+  if (!isJsonObject(spec)) fail(place, `expected an object, got ${kind(spec)}`);
   const tests = Object.entries(spec).map(([key, value]): EventFilter => {
     const here = [...place, key];
     if (key === '') fail(here, 'expected a field path or an operator, got an empty key');
     if (key.startsWith('.')) return operator(key, value, here);
     const get = path(key, here);
-    const test = isObject(value) ? all(value, here) : equals(value);
+    const test = isJsonObject(value) ? all(value, here) : equals(value);
     return (event) => test(get(event));
   });
   return (event) => tests.every((test) => test(event));
@@ -64,7 +62,7 @@ function operator(key: string, argument: unknown, place: Place): EventFilter {
       return (value) => !eq(value);
     }
     case '.in': {
-      if (isObject(argument)) fail(place, `expected a list or a string, got ${kind(argument)}`);
+      if (isJsonObject(argument)) fail(place, `expected a list or a string, got ${kind(argument)}`);
       if (!Array.isArray(argument)) {
         const haystack = textOf(argument);
         return (value) => haystack.includes(textOf(value)); // the value is part of the string
@@ -91,7 +89,7 @@ function equals(expected: unknown): EventFilter {
 }
 
 function scalar(argument: unknown, place: Place): string {
-  if (Array.isArray(argument) || isObject(argument)) fail(place, `expected a string, got ${kind(argument)}`);
+  if (Array.isArray(argument) || isJsonObject(argument)) fail(place, `expected a string, got ${kind(argument)}`);
   return textOf(argument);
 }
 
@@ -121,7 +119,7 @@ function step(value: unknown, name: string): unknown {
     if (name === '#') return value.length;
     return /^\d+$/.test(name) ? value[Number(name)] : undefined;
   }
-  return isObject(value) && Object.hasOwn(value, name) ? value[name] : undefined;
+  return isJsonObject(value) && Object.hasOwn(value, name) ? value[name] : undefined;
 }
 
 /**

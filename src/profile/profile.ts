@@ -1,7 +1,8 @@
 // A delivery profile: what one client gets of each event, and in which shape. A client without one gets
 // every event byte for byte; a profile turns an event's text into the text for its client, or drops it.
 import { isUtf8 } from 'node:buffer';
-import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome } from './compat.ts';
+import { isJsonObject } from '../onebot.ts';
+import { COMPAT_FIXES, COMPAT_NAMES, type CompatFix, type Event, type FixOutcome, isMessage } from './compat.ts';
 import { toCq, toSegments } from './cq-code.ts';
 import { compileFilter, type EventFilter } from './event-filter.ts';
 
@@ -58,7 +59,7 @@ export class Profile {
    * never changed), or undefined to drop it. Unchanged events keep their exact bytes.
    */
   event(text: string, parsed: unknown): string | undefined {
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return text; // not ours to judge
+    if (!isJsonObject(parsed)) return text; // not ours to judge
     const event: Event = { ...parsed };
     if (this.settings.reportSelfMessage === false && isSelfMessage(event)) return undefined;
     let changed = false;
@@ -67,7 +68,7 @@ export class Profile {
       if (outcome === 'drop') return undefined;
       changed ||= outcome === 'changed';
     }
-    if ((event.post_type === 'message' || event.post_type === 'message_sent') && this.reformat(event)) changed = true;
+    if (isMessage(event) && this.reformat(event)) changed = true;
     // Filtered as the client will see it (go-cqhttp filters the message in its post format too).
     if (this.filter && event.post_type !== 'meta_event' && !this.filter(event)) return undefined;
     return changed ? JSON.stringify(event) : text;
@@ -80,7 +81,7 @@ export class Profile {
 
   /** A reply to `action`, its messages in this profile's format (other replies as they are). */
   reply(action: string, frame: Record<string, unknown>): Record<string, unknown> {
-    if (!this.reshapesReply(action) || !isObject(frame.data)) return frame;
+    if (!this.reshapesReply(action) || !isJsonObject(frame.data)) return frame;
     const where = REPLY_MESSAGES[action];
     if (where === 'data') {
       const data = { ...frame.data };
@@ -90,7 +91,7 @@ export class Profile {
     if (!Array.isArray(messages)) return frame;
     let changed = false;
     const converted = messages.map((item) => {
-      if (!isObject(item)) return item;
+      if (!isJsonObject(item)) return item;
       const copy = { ...item };
       if (!this.reformat(copy)) return item;
       changed = true;
@@ -122,10 +123,6 @@ export class Profile {
 function isSelfMessage(event: Event): boolean {
   if (event.post_type === 'message_sent') return true;
   return event.post_type === 'message' && event.user_id !== undefined && String(event.user_id) === String(event.self_id);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
