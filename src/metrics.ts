@@ -18,19 +18,15 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'onebot_relay_', eventLoopMonitoringPrecision: 100 });
 
-  /** Per account, by self_id ('' while an account is not identified yet). */
+  /** Per account, by self_id ('' while an account is not identified yet): its own health, not the hub's whole. */
   const perAccount = (pick: (a: AccountHealth) => number) => () =>
-    new Map(hub.health().accounts.map((a) => [String(a.self_id ?? ''), pick(a)]));
-  new Gauge({
-    name: 'onebot_relay_upstream_up',
-    help: '1 while the link to the implementation is up, per account',
-    labelNames: ['self_id'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [selfId, up] of perAccount((a) => (a.link.state === 'up' ? 1 : 0))()) this.set({ self_id: selfId }, up);
-    },
-  });
+    new Map(hub.accounts.map((a) => a.health()).map((a) => [String(a.self_id ?? ''), pick(a)]));
+  gaugeOf(
+    'onebot_relay_upstream_up',
+    '1 while the link to the implementation is up, per account',
+    perAccount((a) => (a.link.state === 'up' ? 1 : 0)),
+    'self_id',
+  );
   new Gauge({
     name: 'onebot_relay_health',
     help: '1 for the current health: up, degraded or down (overall)',
@@ -173,20 +169,20 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
     },
   };
 
-  /** A counter that follows a running total the relay keeps (per label value; '' for none). */
-  function totalOf(name: string, help: string, read: () => Map<string, number>, label?: string): void {
+  /** A counter that follows a running total the relay keeps, per value of `label`. */
+  function totalOf(name: string, help: string, read: () => Map<string, number>, label: string): void {
     const last = new Map<string, number>();
     new Counter({
       name,
       help,
-      labelNames: label ? [label] : [],
+      labelNames: [label],
       registers,
       collect() {
         for (const [key, value] of read()) {
           const grown = value - (last.get(key) ?? 0);
           last.set(key, value);
           // A total that went down belongs to an endpoint a reload restarted: count from its new start.
-          if (grown > 0) this.inc(label ? { [label]: key } : {}, grown);
+          if (grown > 0) this.inc({ [label]: key }, grown);
         }
       },
     });

@@ -105,11 +105,6 @@ export class SendQueue<T extends Waiting> {
     if (next < Infinity) this.timer = setTimeout(() => this.dispatch(), Math.max(0, next - now));
   }
 
-  close(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
   private freeAt(key: string): number {
     return this.windows.get(key)?.freeAt(this.rateOf(key)) ?? -Infinity;
   }
