@@ -57,6 +57,9 @@ export class Redialler {
   /** A bare TCP connect under way (see probeThenDial). */
   private probe: Socket | undefined;
   private readonly onThisMachine: boolean;
+  /** Where a bare TCP connect finds whether the peer listens (see probeThenDial). */
+  private readonly probeAt: { host: string; port: number };
+  private readonly explain: (why: string) => string;
   private settle: NodeJS.Timeout | undefined;
   private stopped = false;
   private error: string | undefined;
@@ -72,7 +75,10 @@ export class Redialler {
     private readonly log: Logger,
   ) {
     this.reconnector = new Reconnector(what, () => this.dial(), options.reconnect, log);
-    this.onThisMachine = isLoopback(new URL(target.url).hostname);
+    const { hostname, port, protocol } = new URL(target.url);
+    this.onThisMachine = isLoopback(hostname);
+    this.probeAt = { host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || (protocol === 'wss:' ? 443 : 80) };
+    this.explain = target.explain ?? ((why) => why);
   }
 
   /** The socket open or opening, if any. */
@@ -136,8 +142,7 @@ export class Redialler {
    * listens again at a fraction of what a WebSocket attempt costs, and the WebSocket follows at once when it does.
    */
   private probeThenDial(): void {
-    const { hostname, port, protocol } = new URL(this.target.url);
-    const probe = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) || (protocol === 'wss:' ? 443 : 80) });
+    const probe = connect(this.probeAt);
     this.probe = probe;
     probe.once('connect', () => {
       probe.destroy();
@@ -146,14 +151,20 @@ export class Redialler {
     });
     probe.once('error', (err) => {
       this.probe = undefined;
-      if (!this.stopped) this.reconnector.failed((this.target.explain ?? ((why: string) => why))(err.message));
+      if (!this.stopped) this.reconnector.failed(this.explain(err.message));
     });
   }
 
   private dialNow(): void {
-    const { url, token, headers = {}, explain = (why) => why } = this.target;
+    const { url, token, headers = {} } = this.target;
     const authorization: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-    const ws = dialWebSocket(url, { ...headers, ...authorization }, this.options, (why) => (this.error = explain(why)));
+    const ws = dialWebSocket(
+      url,
+      { ...headers, ...authorization },
+      this.options,
+      this.onThisMachine,
+      (why) => (this.error = this.explain(why)),
+    );
     this.ws = ws;
     let opened = false;
     ws.on('open', () => {
@@ -187,13 +198,19 @@ export function closeText(code: number, reason: string): string {
 const ZERO_MASK = (mask: Buffer) => mask.fill(0);
 
 /** No compression, a tuned socket, and every failure reported once as a readable line to `failed`. */
-function dialWebSocket(url: string, headers: Record<string, string>, options: DialOptions, failed: (why: string) => void): WebSocket {
+function dialWebSocket(
+  url: string,
+  headers: Record<string, string>,
+  options: DialOptions,
+  onThisMachine: boolean,
+  failed: (why: string) => void,
+): WebSocket {
   const ws = new WebSocket(url, {
     headers,
     handshakeTimeout: options.handshakeTimeout,
     maxPayload: options.maxPayload,
     perMessageDeflate: false,
-    ...(isLoopback(new URL(url).hostname) ? { generateMask: ZERO_MASK } : {}),
+    ...(onThisMachine ? { generateMask: ZERO_MASK } : {}),
   });
   let reported = false;
   const report = (why: string) => {
