@@ -3,6 +3,8 @@
 // and has buttons for POST /reload and POST /alerts/test.
 // The script is ES5 (IE11 on an old Windows Server console can run it) and inserts text only through
 // textContent: client labels, nicknames and warnings come from the network.
+import { ALERT_EVENTS } from './alerts/alert.ts';
+
 export const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -423,7 +425,7 @@ table.stack.four tr{grid-template-columns:repeat(4,minmax(0,1fr));column-gap:8px
         tr.setAttribute('data-state', ch.state);
         var name = cell(t, tr, ch.name, 'mono');
         add(name, el('small', '', ch.type));
-        cell(t, tr, ch.events.length === 10 ? 'all' : ch.events.join(', '));
+        cell(t, tr, ch.events.length === ${ALERT_EVENTS.length} ? 'all' : ch.events.join(', '));
         add(cell(t, tr, ''), el('span', 'badge ' + (ch.state === 'ok' ? 'b-ok' : 'b-bad'), ch.state === 'ok' ? 'ok' : 'failing since ' + clock(ch.failing_since)));
         cell(t, tr, num(ch.delivered), 'n');
         cell(t, tr, num(ch.lost), 'n' + (ch.lost ? ' hot' : ''));
