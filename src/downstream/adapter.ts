@@ -1,5 +1,6 @@
 // One downstream transport (a WS server, a reverse WS target, ...) behind one interface.
 import type { KeptEvent } from '../event-buffer.ts';
+import type { Accounts } from '../hub.ts';
 import type { SelfId } from '../onebot.ts';
 import type { EndpointProfiles } from '../profile/endpoint-profiles.ts';
 import type { OutgoingEvent } from '../profile/profile.ts';
@@ -88,4 +89,13 @@ export interface EventAdapter extends Adapter {
 
 export function carriesEvents(adapter: Adapter): adapter is EventAdapter {
   return 'deliver' in adapter;
+}
+
+/**
+ * An endpoint that keeps something per account (a poster, sockets): `serve` each account served now and each one
+ * added, `retire` each one removed. Returns a function that stops following.
+ */
+export function followAccounts(accounts: Accounts, serve: (selfId: SelfId) => void, retire: (selfId: SelfId) => void): () => void {
+  for (const selfId of accounts.selfIds()) serve(selfId);
+  return accounts.onAccount((selfId, change) => (change === 'added' ? serve(selfId) : retire(selfId)));
 }

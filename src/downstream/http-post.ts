@@ -9,7 +9,15 @@ import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
 import type { OutgoingEvent } from '../profile/profile.ts';
 import { type ReconnectOptions, Reconnector } from '../reconnector.ts';
 import { parseSelfId } from '../upstream/upstream.ts';
-import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
+import {
+  addTotals,
+  type ClientStatus,
+  clientStatus,
+  type EndpointTotals,
+  type EventAdapter,
+  followAccounts,
+  type KeptEvents,
+} from './adapter.ts';
 import { ClientLifecycle } from './lifecycle.ts';
 
 export interface PostTarget {
@@ -68,11 +76,11 @@ export class HttpPostAdapter implements EventAdapter {
   }
 
   async open(): Promise<void> {
-    for (const selfId of this.accounts.selfIds()) this.posterFor(selfId);
-    this.stopWatching = this.accounts.onAccount((selfId, change) => {
-      if (change === 'added') this.posterFor(selfId);
-      else void this.retire(selfId);
-    });
+    this.stopWatching = followAccounts(
+      this.accounts,
+      (selfId) => this.posterFor(selfId),
+      (selfId) => void this.retire(selfId),
+    );
   }
 
   deliver(event: OutgoingEvent, selfId: SelfId): void {

@@ -9,7 +9,15 @@ import { type Logger, redactUrl } from '../log.ts';
 import type { SelfId } from '../onebot.ts';
 import { EndpointProfiles } from '../profile/endpoint-profiles.ts';
 import type { OutgoingEvent, Profile } from '../profile/profile.ts';
-import { addTotals, type ClientStatus, clientStatus, type EndpointTotals, type EventAdapter, type KeptEvents } from './adapter.ts';
+import {
+  addTotals,
+  type ClientStatus,
+  clientStatus,
+  type EndpointTotals,
+  type EventAdapter,
+  followAccounts,
+  type KeptEvents,
+} from './adapter.ts';
 import { type Role, type SessionOptions, WsSession } from './ws-session.ts';
 
 export interface ReverseTarget {
@@ -58,7 +66,7 @@ export class ReverseWsAdapter implements EventAdapter {
   }
 
   clients(): ClientStatus[] {
-    return [...this.sockets.values()].flat().map((s) => s.status());
+    return this.allSockets().map((s) => s.status());
   }
 
   totals(): EndpointTotals {
@@ -67,7 +75,7 @@ export class ReverseWsAdapter implements EventAdapter {
 
   handOver(): KeptEvents {
     const kept: KeptEvents = new Map(this.kept);
-    for (const socket of [...this.sockets.values()].flat()) kept.set(keptKey(socket.selfId, socket.role), socket.buffer?.takeAll() ?? []);
+    for (const socket of this.allSockets()) kept.set(keptKey(socket.selfId, socket.role), socket.buffer?.takeAll() ?? []);
     return kept;
   }
 
@@ -76,11 +84,11 @@ export class ReverseWsAdapter implements EventAdapter {
   }
 
   async open(): Promise<void> {
-    for (const selfId of this.accounts.selfIds()) this.serve(selfId);
-    this.stopWatching = this.accounts.onAccount((selfId, change) => {
-      if (change === 'added') this.serve(selfId);
-      else void this.retire(selfId);
-    });
+    this.stopWatching = followAccounts(
+      this.accounts,
+      (selfId) => this.serve(selfId),
+      (selfId) => void this.retire(selfId),
+    );
   }
 
   deliver(event: OutgoingEvent, selfId: SelfId): void {
@@ -89,12 +97,16 @@ export class ReverseWsAdapter implements EventAdapter {
 
   useProfiles(profiles: EndpointProfiles): void {
     this.profiles = profiles;
-    for (const socket of [...this.sockets.values()].flat()) socket.useProfile(profiles.for());
+    for (const socket of this.allSockets()) socket.useProfile(profiles.for());
   }
 
   async close(): Promise<void> {
     this.stopWatching();
-    await Promise.all([...this.sockets.values()].flat().map((s) => s.close()));
+    await Promise.all(this.allSockets().map((s) => s.close()));
+  }
+
+  private allSockets(): ReverseSocket[] {
+    return [...this.sockets.values()].flat();
   }
 
   /** Dial for an account (one socket per role), unless the target is limited to other accounts. */
