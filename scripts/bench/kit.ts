@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { clockMs } from './events.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** BENCH_QUICK=1: the same workloads, much smaller, to check that they run (CI smoke), not to measure. */
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -324,6 +324,16 @@ export function readFromDisk(file: string): string {
     spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
   }
   return file;
+}
+
+/** `child` is killed if this process exits first; the function returned stops it (stopChild) and lets go of that. */
+export function owned(child: ChildProcess): () => Promise<void> {
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  return async () => {
+    process.off('exit', killOnExit);
+    await stopChild(child);
+  };
 }
 
 /** SIGTERM, and wait for the exit. */

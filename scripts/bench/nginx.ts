@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childrenOf, readFromDisk, stopChild } from './kit.ts';
+import { childrenOf, owned, readFromDisk } from './kit.ts';
 
 const NGINX = '/usr/sbin/nginx';
 
@@ -93,11 +93,9 @@ export function spawnNginx(
 export async function startNginx(binary: string, listen: number, upstream: number): Promise<NginxProcess> {
   const output: string[] = [];
   const { child, cleanup } = spawnNginx(binary, listen, upstream, output);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const stopOwned = owned(child);
   const stop = async () => {
-    process.off('exit', killOnExit);
-    await stopChild(child);
+    await stopOwned();
     cleanup();
   };
   const started = performance.now();

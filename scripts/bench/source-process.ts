@@ -5,11 +5,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readFromDisk, stopChild } from './kit.ts';
+import { owned, ROOT, readFromDisk } from './kit.ts';
 import type { SourceCommand } from './source.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_CACHE = join(ROOT, 'node_modules', '.cache', 'onebot-relay-build');
 
 /** The Node that runs the bench's children: the executable's (node-<version>/node in build.mjs's cache), else this one. */
@@ -70,8 +68,7 @@ async function startBenchChild(name: 'source' | 'floor', env: Record<string, str
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  const stop = owned(child);
   const waiting = new Map<number, (result: Record<string, unknown>) => void>();
   let ids = 0;
   const listening = new Promise<number>((resolve, reject) => {
@@ -96,9 +93,6 @@ async function startBenchChild(name: 'source' | 'floor', env: Record<string, str
         waiting.set(id, resolve);
         child.send({ id, ...command });
       }),
-    stop: async () => {
-      process.off('exit', killOnExit);
-      await stopChild(child);
-    },
+    stop,
   };
 }
