@@ -13,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import { FakeImplementation } from '../../test/fake-impl.ts';
 import { pace } from './events.ts';
 import {
-  BenchClient,
   type BenchContext,
   comparisonTable,
   machineBusy,
@@ -29,6 +28,7 @@ import {
   reportTitle,
   startRelayProcess,
   waitUntil,
+  withClients,
 } from './kit.ts';
 
 /** Events per second in all, in either workload. */
@@ -76,56 +76,56 @@ async function round(
   workload: Workload,
   seconds: number,
 ): Promise<RoundResult> {
-  await relay.idle();
   // Socket i belongs to client i % CLIENTS and carries account accountOf[i].
   const accountOf = workload.selfIds.flatMap((selfId) => Array.from({ length: CLIENTS }, () => selfId));
-  const clients = await BenchClient.connectAll(accountOf.map((selfId) => relay.url + workload.path(selfId)));
-  try {
-    clients.forEach((client, i) => {
-      const said = (JSON.parse(client.lifecycle) as { self_id: unknown }).self_id;
-      if (said !== accountOf[i]) throw new Error(`${workload.name}: a socket for account ${accountOf[i]} was greeted as ${said}`);
-    });
-    const sent = new Map(workload.selfIds.map((selfId) => [selfId, [] as string[]]));
-    const received = clients.map(() => 0);
-    let wrong: string | undefined;
-    clients.forEach((client, i) => {
-      const expected = sent.get(accountOf[i]!)!;
-      client.onFrame = (data) => {
-        const text = data.toString();
-        if (text.includes('"post_type":"meta_event"')) return; // the relay's own heartbeats
-        const n = received[i]!++;
-        if (text !== expected[n])
-          wrong ??= `${workload.name}: the socket for account ${accountOf[i]} got, as its event ${n + 1}, not the fake's event ${n + 1} (one lost, doubled, changed or misrouted): ${text.slice(0, 160)}`;
-      };
-    });
+  return withClients(
+    relay.idle,
+    accountOf.map((selfId) => relay.url + workload.path(selfId)),
+    async (clients) => {
+      clients.forEach((client, i) => {
+        const said = (JSON.parse(client.lifecycle) as { self_id: unknown }).self_id;
+        if (said !== accountOf[i]) throw new Error(`${workload.name}: a socket for account ${accountOf[i]} was greeted as ${said}`);
+      });
+      const sent = new Map(workload.selfIds.map((selfId) => [selfId, [] as string[]]));
+      const received = clients.map(() => 0);
+      let wrong: string | undefined;
+      clients.forEach((client, i) => {
+        const expected = sent.get(accountOf[i]!)!;
+        client.onFrame = (data) => {
+          const text = data.toString();
+          if (text.includes('"post_type":"meta_event"')) return; // the relay's own heartbeats
+          const n = received[i]!++;
+          if (text !== expected[n])
+            wrong ??= `${workload.name}: the socket for account ${accountOf[i]} got, as its event ${n + 1}, not the fake's event ${n + 1} (one lost, doubled, changed or misrouted): ${text.slice(0, 160)}`;
+        };
+      });
 
-    const total = Math.round(RATE * seconds);
-    const before = { relay: processCpu(relay.pid), bench: ownCpu(), machine: machineTicks(), at: performance.now() };
-    // Round robin over the accounts: each sends RATE / accounts per second, interleaved with the others.
-    await pace(RATE, total, (n) => {
-      const selfId = workload.selfIds[(n - 1) % workload.selfIds.length]!;
-      sent.get(selfId)!.push(...fakes.get(selfId)!.emit(1));
-    });
-    const due = accountOf.map((selfId) => sent.get(selfId)!.length);
-    const what = `${workload.name}: every event at each of ${clients.length} sockets`;
-    await waitUntil(() => wrong !== undefined || received.every((n, i) => n >= due[i]!), what, 10_000).catch((err: Error) => {
-      throw new Error(`${err.message}; got ${received.join(', ')} of ${due.join(', ')}`);
-    });
-    const after = { relay: processCpu(relay.pid), bench: ownCpu(), machine: machineTicks(), at: performance.now() };
-    if (wrong) throw new Error(wrong);
-    return {
-      workload: workload.name,
-      relayUser: after.relay.user - before.relay.user,
-      relaySystem: after.relay.system - before.relay.system,
-      benchCpu: after.bench - before.bench,
-      wall: after.at - before.at,
-      sent: total,
-      delivered: received.reduce((sum, n) => sum + n, 0),
-      machineBusy: machineBusy(before.machine, after.machine),
-    };
-  } finally {
-    for (const client of clients) client.close();
-  }
+      const total = Math.round(RATE * seconds);
+      const before = { relay: processCpu(relay.pid), bench: ownCpu(), machine: machineTicks(), at: performance.now() };
+      // Round robin over the accounts: each sends RATE / accounts per second, interleaved with the others.
+      await pace(RATE, total, (n) => {
+        const selfId = workload.selfIds[(n - 1) % workload.selfIds.length]!;
+        sent.get(selfId)!.push(...fakes.get(selfId)!.emit(1));
+      });
+      const due = accountOf.map((selfId) => sent.get(selfId)!.length);
+      const what = `${workload.name}: every event at each of ${clients.length} sockets`;
+      await waitUntil(() => wrong !== undefined || received.every((n, i) => n >= due[i]!), what, 10_000).catch((err: Error) => {
+        throw new Error(`${err.message}; got ${received.join(', ')} of ${due.join(', ')}`);
+      });
+      const after = { relay: processCpu(relay.pid), bench: ownCpu(), machine: machineTicks(), at: performance.now() };
+      if (wrong) throw new Error(wrong);
+      return {
+        workload: workload.name,
+        relayUser: after.relay.user - before.relay.user,
+        relaySystem: after.relay.system - before.relay.system,
+        benchCpu: after.bench - before.bench,
+        wall: after.at - before.at,
+        sent: total,
+        delivered: received.reduce((sum, n) => sum + n, 0),
+        machineBusy: machineBusy(before.machine, after.machine),
+      };
+    },
+  );
 }
 
 function report(results: RoundResult[], load: { before: number[]; after: number[] }, relayOutput: string[]): void {

@@ -5,7 +5,6 @@
 //            and the same relay linked and idle, over a window each. Goal: the retries well under 1 % of a core.
 import { markerBytes, stampOf } from './events.ts';
 import {
-  BenchClient,
   type BenchContext,
   freePorts,
   median,
@@ -18,6 +17,7 @@ import {
   reportTitle,
   startRelayProcess,
   waitUntil,
+  withClients,
 } from './kit.ts';
 import { type SourceProcess, startSource } from './source-process.ts';
 
@@ -29,30 +29,30 @@ let runs = 0;
 
 /** The relay's CPU, ms, while the source sends PROFILE.rate events/s to PROFILE.clients clients on `url`. */
 async function profileRound(relay: RelayProcess, source: SourceProcess, url: string, profiled: boolean): Promise<number> {
-  await relay.idle();
-  const clients = await BenchClient.connectAll(Array.from({ length: PROFILE.clients }, () => url));
-  try {
-    const marker = `profile-${++runs}`;
-    const bytes = markerBytes(marker);
-    const received = clients.map(() => 0);
-    let wrong: string | undefined;
-    clients.forEach((client, i) => {
-      client.onFrame = (data) => {
-        if (stampOf(data, bytes) === undefined) return;
-        received[i]!++;
-        // The profiled clients get the message as a CQ string; the others exactly as sent (segments).
-        if (data.includes('"message":"event') !== profiled) wrong ??= data.toString().slice(0, 200);
-      };
-    });
-    const total = PROFILE.rate * PROFILE.seconds;
-    const before = processesCpu([relay.pid]);
-    await source.command({ cmd: 'pace', marker, rate: PROFILE.rate, total });
-    await waitUntil(() => received.every((n) => n === total), `${total} events at each client`, 10_000);
-    if (wrong) throw new Error(`profile cost: a ${profiled ? 'profiled' : 'plain'} client got ${wrong}`);
-    return processesCpu([relay.pid]) - before;
-  } finally {
-    for (const client of clients) client.close();
-  }
+  return withClients(
+    relay.idle,
+    Array.from({ length: PROFILE.clients }, () => url),
+    async (clients) => {
+      const marker = `profile-${++runs}`;
+      const bytes = markerBytes(marker);
+      const received = clients.map(() => 0);
+      let wrong: string | undefined;
+      clients.forEach((client, i) => {
+        client.onFrame = (data) => {
+          if (stampOf(data, bytes) === undefined) return;
+          received[i]!++;
+          // The profiled clients get the message as a CQ string; the others exactly as sent (segments).
+          if (data.includes('"message":"event') !== profiled) wrong ??= data.toString().slice(0, 200);
+        };
+      });
+      const total = PROFILE.rate * PROFILE.seconds;
+      const before = processesCpu([relay.pid]);
+      await source.command({ cmd: 'pace', marker, rate: PROFILE.rate, total });
+      await waitUntil(() => received.every((n) => n === total), `${total} events at each client`, 10_000);
+      if (wrong) throw new Error(`profile cost: a ${profiled ? 'profiled' : 'plain'} client got ${wrong}`);
+      return processesCpu([relay.pid]) - before;
+    },
+  );
 }
 
 /** The relay's CPU over RETRY_SECONDS, ms. */

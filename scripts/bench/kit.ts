@@ -96,6 +96,17 @@ export function processCpu(pid: number): { user: number; system: number } {
   }
 }
 
+/** Once `idle` says the last round's clients are gone: clients on `urls`, given to `run`, closed when it ends. */
+export async function withClients<T>(idle: () => Promise<void>, urls: string[], run: (clients: BenchClient[]) => Promise<T>): Promise<T> {
+  await idle();
+  const clients = await BenchClient.connectAll(urls);
+  try {
+    return await run(clients);
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
 /** CPU time (user and kernel) of the processes `pids` together so far, ms (see processCpu). */
 export function processesCpu(pids: number[]): number {
   return pids.reduce((sum, pid) => {

@@ -31,6 +31,7 @@ import {
   startRelayProcess,
   stopChild,
   waitUntil,
+  withClients,
 } from './kit.ts';
 import { ensureNginx, type NginxProcess, spawnNginx, startNginx } from './nginx.ts';
 import { benchScript, childNode, type SourceProcess, startFloor, startSource } from './source-process.ts';
@@ -85,21 +86,6 @@ async function measured<T>(pids: () => number[], work: () => Promise<T>): Promis
 let runs = 0;
 const newMarker = (what: string, path: Path) => `${what}-${path.name}-${++runs}`;
 
-async function withClients<T>(
-  url: string,
-  idle: () => Promise<void>,
-  count: number,
-  run: (clients: BenchClient[]) => Promise<T>,
-): Promise<T> {
-  await idle();
-  const clients = await BenchClient.connectAll(Array.from({ length: count }, () => url));
-  try {
-    return await run(clients);
-  } finally {
-    for (const client of clients) client.close();
-  }
-}
-
 /** Wait until every count has reached `total`; the error says who got what. */
 function allGot(path: Path, counts: number[], total: number, timeout = 15_000): Promise<void> {
   return waitUntil(() => counts.every((n) => n >= total), `${total} events at each of ${counts.length} clients`, timeout).catch(
@@ -133,31 +119,39 @@ function arrivals(clients: BenchClient[], marker: string, total: number, latency
 
 /** Events at a steady rate to every client; latency = arrival - the source's send stamp. */
 async function latency(path: Path, total: number): Promise<{ p50: number; p99: number }> {
-  return withClients(path.url, path.idle, LATENCY.clients, async (clients) => {
-    const marker = newMarker('latency', path);
-    const samples: number[] = [];
-    const { received } = arrivals(clients, marker, total, (ms) => samples.push(ms));
-    await path.source.command({ cmd: 'pace', marker, rate: LATENCY.rate, total });
-    await allGot(path, received, total);
-    return spread(samples);
-  });
+  return withClients(
+    path.idle,
+    Array.from({ length: LATENCY.clients }, () => path.url),
+    async (clients) => {
+      const marker = newMarker('latency', path);
+      const samples: number[] = [];
+      const { received } = arrivals(clients, marker, total, (ms) => samples.push(ms));
+      await path.source.command({ cmd: 'pace', marker, rate: LATENCY.rate, total });
+      await allGot(path, received, total);
+      return spread(samples);
+    },
+  );
 }
 
 /** The source writes `total` events as fast as it can; events/s at each client until all clients have all. */
 async function fanout(path: Path, total: number): Promise<number> {
-  return withClients(path.url, path.idle, FANOUT.clients, async (clients) => {
-    const marker = newMarker('fanout', path);
-    const { received, last } = arrivals(clients, marker, total);
-    const start = clockMs();
-    await path.source.command({ cmd: 'burst', marker, count: total, batch: FANOUT.batch });
-    await allGot(path, received, total, 60_000);
-    return total / ((last() - start) / 1000);
-  });
+  return withClients(
+    path.idle,
+    Array.from({ length: FANOUT.clients }, () => path.url),
+    async (clients) => {
+      const marker = newMarker('fanout', path);
+      const { received, last } = arrivals(clients, marker, total);
+      const start = clockMs();
+      await path.source.command({ cmd: 'burst', marker, count: total, batch: FANOUT.batch });
+      await allGot(path, received, total, 60_000);
+      return total / ((last() - start) / 1000);
+    },
+  );
 }
 
 /** One client, send_group_msg calls at a steady rate (not waiting for answers); round trip = answer - send. */
 async function roundTrip(path: Path, calls: number, rate = RTT.rate): Promise<{ p50: number; p99: number }> {
-  return withClients(path.url, path.idle, 1, async ([client]) => {
+  return withClients(path.idle, [path.url], async ([client]) => {
     const sentAt = new Map<string, number>();
     const times: number[] = [];
     let failed: string | undefined;
@@ -208,75 +202,79 @@ function maskedFrame(text: string): { frame: Buffer; withEcho(echo: string): Buf
  * 4 MB events, one at a time. All along, small events at 1,000/s, whose latency clients 1..3 measure.
  */
 async function large(path: Path): Promise<RoundResult['large']> {
-  return withClients(path.url, path.idle, LARGE.clients, async ([caller, ...others]) => {
-    const small = newMarker('small', path);
-    const smallBytes = markerBytes(small);
-    const big = newMarker('large', path);
-    const bigBytes = markerBytes(big);
-    let phase: 'calls' | 'events' = 'calls';
-    const samples = { calls: [] as number[], events: [] as number[] };
-    const smallReceived = others.map(() => 0);
-    const bigReceived = [caller!, ...others].map(() => 0);
-    others.forEach((client, i) => {
-      client.onFrame = (data, at) => {
-        if (data.length > MB) return void bigReceived[i + 1]!++;
-        const sent = stampOf(data, smallBytes);
-        if (sent === undefined) return;
-        samples[phase].push(at - sent);
-        smallReceived[i]!++;
+  return withClients(
+    path.idle,
+    Array.from({ length: LARGE.clients }, () => path.url),
+    async ([caller, ...others]) => {
+      const small = newMarker('small', path);
+      const smallBytes = markerBytes(small);
+      const big = newMarker('large', path);
+      const bigBytes = markerBytes(big);
+      let phase: 'calls' | 'events' = 'calls';
+      const samples = { calls: [] as number[], events: [] as number[] };
+      const smallReceived = others.map(() => 0);
+      const bigReceived = [caller!, ...others].map(() => 0);
+      others.forEach((client, i) => {
+        client.onFrame = (data, at) => {
+          if (data.length > MB) return void bigReceived[i + 1]!++;
+          const sent = stampOf(data, smallBytes);
+          if (sent === undefined) return;
+          samples[phase].push(at - sent);
+          smallReceived[i]!++;
+        };
+      });
+      let answered: ((at: number) => void) | undefined;
+      let bigArrived: ((at: number, sent: number) => void) | undefined;
+      caller!.onFrame = (data, at) => {
+        if (data.length > MB) {
+          bigReceived[0]!++;
+          bigArrived?.(at, stampOf(data, bigBytes)!);
+        } else if (data.includes('"echo":"big-')) {
+          if (!data.includes('"status":"ok"')) throw new Error(`${path.name}: a large call failed: ${data.toString().slice(0, 200)}`);
+          answered?.(at);
+        }
       };
-    });
-    let answered: ((at: number) => void) | undefined;
-    let bigArrived: ((at: number, sent: number) => void) | undefined;
-    caller!.onFrame = (data, at) => {
-      if (data.length > MB) {
-        bigReceived[0]!++;
-        bigArrived?.(at, stampOf(data, bigBytes)!);
-      } else if (data.includes('"echo":"big-')) {
-        if (!data.includes('"status":"ok"')) throw new Error(`${path.name}: a large call failed: ${data.toString().slice(0, 200)}`);
-        answered?.(at);
+      const image = 'A'.repeat(LARGE.bytes);
+      const call = maskedFrame(
+        `{"action":"send_group_msg","params":{"group_id":123456,"message":[{"type":"image","data":{"file":"base64://${image}"}}]},"echo":"big-00"}`,
+      );
+      const socket = (caller!.ws as unknown as { _socket: { write(data: Buffer): void } })._socket;
+      const pacing = path.source.command({ cmd: 'pace', marker: small, rate: LARGE.smallRate, total: 1e9 });
+      const pause = () => new Promise((resolve) => setTimeout(resolve, LARGE.pauseMs));
+      await pause();
+      const callTimes: number[] = [];
+      for (let k = 0; k < LARGE.each; k++) {
+        const echo = `big-${String(k).padStart(2, '0')}`;
+        const done = new Promise<number>((resolve) => {
+          answered = resolve;
+        });
+        const start = clockMs();
+        socket.write(call.withEcho(echo));
+        callTimes.push((await done) - start);
+        await pause();
       }
-    };
-    const image = 'A'.repeat(LARGE.bytes);
-    const call = maskedFrame(
-      `{"action":"send_group_msg","params":{"group_id":123456,"message":[{"type":"image","data":{"file":"base64://${image}"}}]},"echo":"big-00"}`,
-    );
-    const socket = (caller!.ws as unknown as { _socket: { write(data: Buffer): void } })._socket;
-    const pacing = path.source.command({ cmd: 'pace', marker: small, rate: LARGE.smallRate, total: 1e9 });
-    const pause = () => new Promise((resolve) => setTimeout(resolve, LARGE.pauseMs));
-    await pause();
-    const callTimes: number[] = [];
-    for (let k = 0; k < LARGE.each; k++) {
-      const echo = `big-${String(k).padStart(2, '0')}`;
-      const done = new Promise<number>((resolve) => {
-        answered = resolve;
-      });
-      const start = clockMs();
-      socket.write(call.withEcho(echo));
-      callTimes.push((await done) - start);
-      await pause();
-    }
-    phase = 'events';
-    const eventTimes: number[] = [];
-    for (let k = 0; k < LARGE.each; k++) {
-      const arrived = new Promise<number>((resolve) => {
-        bigArrived = (at, sent) => resolve(at - sent);
-      });
-      await path.source.command({ cmd: 'large', marker: big, bytes: LARGE.bytes });
-      eventTimes.push(await arrived);
-      await allGot(path, bigReceived, k + 1);
-      await pause();
-    }
-    await path.source.command({ cmd: 'stop' });
-    const { sent } = (await pacing) as { sent: number };
-    await allGot(path, smallReceived, sent);
-    return {
-      call: median(callTimes),
-      event: median(eventTimes),
-      smallDuringCalls: spread(samples.calls).p99,
-      smallDuringEvents: spread(samples.events).p99,
-    };
-  });
+      phase = 'events';
+      const eventTimes: number[] = [];
+      for (let k = 0; k < LARGE.each; k++) {
+        const arrived = new Promise<number>((resolve) => {
+          bigArrived = (at, sent) => resolve(at - sent);
+        });
+        await path.source.command({ cmd: 'large', marker: big, bytes: LARGE.bytes });
+        eventTimes.push(await arrived);
+        await allGot(path, bigReceived, k + 1);
+        await pause();
+      }
+      await path.source.command({ cmd: 'stop' });
+      const { sent } = (await pacing) as { sent: number };
+      await allGot(path, smallReceived, sent);
+      return {
+        call: median(callTimes),
+        event: median(eventTimes),
+        smallDuringCalls: spread(samples.calls).p99,
+        smallDuringEvents: spread(samples.events).p99,
+      };
+    },
+  );
 }
 
 const postAgent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -298,22 +296,26 @@ function postOnce(url: string, body: Buffer): Promise<number> {
 
 /** An implementation that reports over HTTP POST, one event at a time, each waiting for the answer; 4 clients attached. */
 async function post(path: Path): Promise<RoundResult['post']> {
-  return withClients(path.post.wsUrl, path.post.idle, POST.clients, async (clients) => {
-    const marker = newMarker('post', path);
-    const { received, last } = arrivals(clients, marker, POST.events);
-    const filler = 'x'.repeat(POST.bytes - benchEvent(SELF_ID, 0, marker, 0, '""').length - 2);
-    const events = Array.from({ length: POST.events }, (_, i) => Buffer.from(benchEvent(SELF_ID, i + 1, marker, 0, `"${filler}"`)));
-    const answers: number[] = [];
-    const start = clockMs();
-    for (const event of events) {
-      const sent = clockMs();
-      await postOnce(path.post.url, event);
-      answers.push(clockMs() - sent);
-    }
-    const posted = clockMs() - start;
-    await allGot(path, received, POST.events, 60_000);
-    return { rate: POST.events / (posted / 1000), answer: spread(answers), deliveredMs: last() - start };
-  });
+  return withClients(
+    path.post.idle,
+    Array.from({ length: POST.clients }, () => path.post.wsUrl),
+    async (clients) => {
+      const marker = newMarker('post', path);
+      const { received, last } = arrivals(clients, marker, POST.events);
+      const filler = 'x'.repeat(POST.bytes - benchEvent(SELF_ID, 0, marker, 0, '""').length - 2);
+      const events = Array.from({ length: POST.events }, (_, i) => Buffer.from(benchEvent(SELF_ID, i + 1, marker, 0, `"${filler}"`)));
+      const answers: number[] = [];
+      const start = clockMs();
+      for (const event of events) {
+        const sent = clockMs();
+        await postOnce(path.post.url, event);
+        answers.push(clockMs() - sent);
+      }
+      const posted = clockMs() - start;
+      await allGot(path, received, POST.events, 60_000);
+      return { rate: POST.events / (posted / 1000), answer: spread(answers), deliveredMs: last() - start };
+    },
+  );
 }
 
 async function round(path: Path, scale = 1): Promise<RoundResult> {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { FakeImplementation } from '../../test/fake-impl.ts';
 import { benchEvent, clockMs, markerBytes, pace, stampOf } from './events.ts';
 import {
-  BenchClient,
   type BenchContext,
   comparisonTable,
   freePorts,
@@ -22,6 +21,7 @@ import {
   spread,
   startRelayProcess,
   waitUntil,
+  withClients,
 } from './kit.ts';
 
 const RATE = 1_000;
@@ -51,29 +51,29 @@ let runs = 0;
 
 /** `total` events at RATE to CLIENTS fresh clients; latency = receive time - send time carried in the event. */
 async function round({ side, fake, relay }: Relay, total: number): Promise<RoundResult> {
-  await relay.idle();
-  const clients = await BenchClient.connectAll(Array.from({ length: CLIENTS }, () => relay.url));
-  try {
-    const marker = `spool-${side}-${++runs}`;
-    const bytes = markerBytes(marker);
-    const samples: number[] = [];
-    const received = clients.map(() => 0);
-    clients.forEach((client, i) => {
-      client.onFrame = (data, at) => {
-        // Stamped and read on the machine's monotonic clock (clockMs), as BenchClient times arrivals.
-        const sent = stampOf(data, bytes);
-        if (sent === undefined) return;
-        samples.push(at - sent);
-        received[i]!++;
-      };
-    });
-    const before = processesCpu([relay.pid]);
-    await pace(RATE, total, (n) => fake.broadcast(benchEvent(fake.selfId, n, marker, clockMs())));
-    await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${CLIENTS} clients (${side} spool)`, 10_000);
-    return { ...spread(samples), cpu: processesCpu([relay.pid]) - before };
-  } finally {
-    for (const client of clients) client.close();
-  }
+  return withClients(
+    relay.idle,
+    Array.from({ length: CLIENTS }, () => relay.url),
+    async (clients) => {
+      const marker = `spool-${side}-${++runs}`;
+      const bytes = markerBytes(marker);
+      const samples: number[] = [];
+      const received = clients.map(() => 0);
+      clients.forEach((client, i) => {
+        client.onFrame = (data, at) => {
+          // Stamped and read on the machine's monotonic clock (clockMs), as BenchClient times arrivals.
+          const sent = stampOf(data, bytes);
+          if (sent === undefined) return;
+          samples.push(at - sent);
+          received[i]!++;
+        };
+      });
+      const before = processesCpu([relay.pid]);
+      await pace(RATE, total, (n) => fake.broadcast(benchEvent(fake.selfId, n, marker, clockMs())));
+      await waitUntil(() => received.every((n) => n === total), `${total} events at each of ${CLIENTS} clients (${side} spool)`, 10_000);
+      return { ...spread(samples), cpu: processesCpu([relay.pid]) - before };
+    },
+  );
 }
 
 export async function spool({ check, cleanups }: BenchContext): Promise<void> {
