@@ -24,6 +24,7 @@ export const CONDITIONS = {
   risk_control: { start: 'risk_control', end: 'recovered' },
 } as const;
 export type Condition = keyof typeof CONDITIONS;
+export const CONDITION_NAMES = Object.keys(CONDITIONS) as Condition[];
 
 export interface Alert {
   event: AlertEvent;

@@ -6,7 +6,7 @@ import {
   type Alert,
   type AlertEvent,
   accountName,
-  CONDITIONS,
+  CONDITION_NAMES,
   type Condition,
   conditionAlert,
   type EpisodeReport,
@@ -143,7 +143,7 @@ export class Alerter {
   status(): AlertsStatus {
     const current: CurrentAlert[] = [];
     for (const watch of this.watches.values()) {
-      for (const condition of Object.keys(CONDITIONS) as Condition[]) {
+      for (const condition of CONDITION_NAMES) {
         const now = watch.episode(this.grace, condition)?.current();
         if (!now) continue;
         const alert = conditionAlert(condition, 'start', watch.subject, now);

@@ -1,6 +1,6 @@
 // The conditions of one account, each through its episodes: one set of episodes for each grace period that a
 // channel listens with (alertGrace, and a channel's own "grace").
-import type { Condition, EpisodeReport, Subject } from './alert.ts';
+import { CONDITION_NAMES, type Condition, type EpisodeReport, type Subject } from './alert.ts';
 import { Episode } from './episode.ts';
 
 /** What an account looks like now, for its alerts. */
@@ -16,21 +16,20 @@ export interface Watched {
 
 export type EpisodeChange = (grace: number, condition: Condition, phase: 'start' | 'end', report: EpisodeReport) => void;
 
-const CONDITIONS: Condition[] = ['link', 'qq', 'degraded', 'risk_control'];
-
 export class AccountWatch {
-  subject: Subject;
   private readonly groups = new Map<number, Map<Condition, Episode>>();
-  private last: Watched | undefined;
 
   constructor(
-    watched: Watched,
+    /** The account as last observed. */
+    private last: Watched,
     graces: Iterable<number>,
     private readonly changed: EpisodeChange,
   ) {
-    this.subject = watched.subject;
     this.setGraces(graces);
-    this.observe(watched);
+  }
+
+  get subject(): Subject {
+    return this.last.subject;
   }
 
   /** Listen with these grace periods from now on (a reload). */
@@ -44,7 +43,7 @@ export class AccountWatch {
     for (const grace of wanted) {
       if (this.groups.has(grace)) continue;
       const episodes = new Map(
-        CONDITIONS.map((condition) => [
+        CONDITION_NAMES.map((condition) => [
           condition,
           new Episode(grace, {
             began: (report) => this.changed(grace, condition, 'start', report),
@@ -53,12 +52,11 @@ export class AccountWatch {
         ]),
       );
       this.groups.set(grace, episodes);
-      if (this.last) this.apply(episodes, this.last);
+      this.apply(episodes, this.last);
     }
   }
 
   observe(watched: Watched): void {
-    this.subject = watched.subject;
     this.last = watched;
     for (const episodes of this.groups.values()) this.apply(episodes, watched);
   }
