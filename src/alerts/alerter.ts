@@ -7,6 +7,7 @@ import {
   type AlertEvent,
   accountName,
   CONDITION_NAMES,
+  CONDITIONS,
   type Condition,
   conditionAlert,
   type EpisodeReport,
@@ -146,13 +147,13 @@ export class Alerter {
       for (const condition of CONDITION_NAMES) {
         const now = watch.episode(this.grace, condition)?.current();
         if (!now) continue;
-        const alert = conditionAlert(condition, 'start', watch.subject, now);
+        const { subject } = watch;
         current.push({
-          event: alert.event,
-          self_id: alert.self_id,
-          nickname: alert.nickname,
-          account: accountName(watch.subject),
-          since: alert.since,
+          event: CONDITIONS[condition].start,
+          self_id: subject.selfId,
+          nickname: subject.nickname,
+          account: accountName(subject),
+          since: new Date(now.since).toISOString(),
           alerted: now.alerted,
           detail: now.detail,
           flaps: now.flaps,
