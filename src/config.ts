@@ -10,12 +10,11 @@ import { isJsonObject } from './onebot.ts';
 import { COMPAT_NAMES } from './profile/compat.ts';
 import { compileFilter, FilterError } from './profile/event-filter.ts';
 import type { ProfileSettings } from './profile/profile.ts';
-import { bytes, count, expected, milliseconds, Url } from './schema.ts';
+import { bytes, count, expected, milliseconds, objectOf, Url } from './schema.ts';
 import { parseRate, type SendLimits } from './send-limit.ts';
 
-/** An object's message: a key it does not know is named as an unknown setting, anything else gets `what`. */
-const objectOf = (what: string) => (issue: { received: string; expected?: string | null }) =>
-  issue.expected === 'never' ? 'unknown setting (see README for the settings of each endpoint)' : expected(what)(issue);
+/** An endpoint object's message: a key it does not know is named as an unknown setting, anything else gets `what`. */
+const endpointOf = (what: string) => objectOf(what, 'unknown setting (see README for the settings of each endpoint)');
 
 const ADDRESS = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 const AddressSchema = v.pipe(
@@ -108,7 +107,7 @@ const Listening = <T extends v.ObjectEntries>(extra: T) =>
           AddressSchema,
           v.transform((listen) => ({ listen })),
         ),
-        v.strictObject({ listen: AddressSchema, ...extra }, objectOf('an object with "listen"')),
+        v.strictObject({ listen: AddressSchema, ...extra }, endpointOf('an object with "listen"')),
       ],
       expected('"HOST:PORT" or an object with "listen"'),
     ),
@@ -138,7 +137,7 @@ const ReverseTarget = v.pipe(
             accounts: v.optional(AccountList),
             ...profileEntries,
           },
-          objectOf('an object with "url", or "apiUrl" and "eventUrl"'),
+          endpointOf('an object with "url", or "apiUrl" and "eventUrl"'),
         ),
         v.check(
           (t) => (t.url ? !t.apiUrl && !t.eventUrl : Boolean(t.apiUrl && t.eventUrl)),
@@ -166,7 +165,7 @@ const PostTarget = v.pipe(
           heartbeat: v.optional(milliseconds(0)),
           ...profileEntries,
         },
-        objectOf('an object with "url"'),
+        endpointOf('an object with "url"'),
       ),
     ],
     expected('an http:// URL or an object with "url"'),
@@ -208,7 +207,7 @@ const UpstreamEntry = v.pipe(
           token: v.optional(v.string(expected('a string'))),
           secret: v.optional(v.string(expected('a string'))),
         },
-        objectOf('an object with "url" or "listen"'),
+        endpointOf('an object with "url" or "listen"'),
       ),
     ],
     expected('a ws:// or http:// URL, or an object with "url" or "listen"'),
@@ -327,7 +326,7 @@ const ConfigSchema = v.strictObject(
           clients: v.optional(
             v.record(
               v.pipe(v.string(), v.minLength(1, 'expected a client name')),
-              v.strictObject(profileEntries, objectOf('an object with profile settings')),
+              v.strictObject(profileEntries, endpointOf('an object with profile settings')),
               expected('an object: client name → its profile settings'),
             ),
           ),
@@ -380,10 +379,10 @@ const ConfigSchema = v.strictObject(
             private: v.optional(LimitSchema, DEFAULTS.sendLimit.private),
             overflow: v.optional(v.picklist(['queue', 'reject'], expected('"queue" or "reject"')), 'queue'),
           },
-          (issue) =>
-            issue.expected === 'never'
-              ? 'unknown setting (expected "account", "group", "private" or "overflow")'
-              : `expected an object with "account", "group", "private" and "overflow", got ${issue.received}`,
+          objectOf(
+            'an object with "account", "group", "private" and "overflow"',
+            'unknown setting (expected "account", "group", "private" or "overflow")',
+          ),
         ),
         {},
       ),
@@ -411,7 +410,7 @@ const ConfigSchema = v.strictObject(
     dedupeWindow: v.optional(milliseconds(0), DEFAULTS.dedupeWindow),
     groupDedupe: v.optional(v.boolean(expected('true or false')), DEFAULTS.groupDedupe),
   },
-  (issue) => (issue.expected === 'never' ? `unknown setting (see --help for the list)` : `expected a JSON object, got ${issue.received}`),
+  objectOf('a JSON object', 'unknown setting (see --help for the list)'),
 );
 
 /** Valid settings; `upstreams` gathers every upstream, the single-upstream keys included. */

@@ -7,6 +7,10 @@ type Issue = { received: string };
 /** An issue message: what was expected, and what was given. */
 export const expected = (what: string) => (issue: Issue) => `expected ${what}, got ${issue.received}`;
 
+/** A strict object's message: a key it does not know gets `unknown`, anything else says it expected `what`. */
+export const objectOf = (what: string, unknown: string) => (issue: Issue & { expected?: string | null }) =>
+  issue.expected === 'never' ? unknown : expected(what)(issue);
+
 /** Node's timers take at most this many ms; a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 

@@ -2,7 +2,7 @@
 // channel has: events, grace, repeat, name), and the channel each builds.
 import * as v from 'valibot';
 import type { Logger } from '../log.ts';
-import { expected, milliseconds, Url } from '../schema.ts';
+import { expected, milliseconds, objectOf, Url } from '../schema.ts';
 import { ALERT_EVENTS } from './alert.ts';
 import * as bark from './channels/bark.ts';
 import type { AlertChannel } from './channels/channel.ts';
@@ -31,9 +31,7 @@ const common = {
 };
 
 const kind = <T extends string, E extends v.ObjectEntries>(type: T, entries: E) =>
-  v.strictObject({ type: v.literal(type), ...common, ...entries }, (issue) =>
-    issue.expected === 'never' ? `unknown setting for a ${type} channel` : `expected an object, got ${issue.received}`,
-  );
+  v.strictObject({ type: v.literal(type), ...common, ...entries }, objectOf('an object', `unknown setting for a ${type} channel`));
 
 export const ChannelSchema = v.union(
   [
