@@ -1,0 +1,48 @@
+// batchWrites: a turn's first write to a socket goes out at once; from the second on, they are held (corked) until
+// the turn ends, or until FLUSH_BYTES wait.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { WebSocket } from 'ws';
+import { batchWrites } from '../../src/downstream/write-batch.ts';
+
+/** A socket that counts how deep it is corked, as net.Socket does. */
+function fakeClient() {
+  const socket = { corks: 0, flushes: 0, writableLength: 0, cork: () => socket.corks++, uncork: () => (socket.corks--, socket.flushes++) };
+  return { socket, ws: { _socket: socket } as unknown as WebSocket };
+}
+
+describe('batchWrites', () => {
+  it('lets the first write of a turn out at once and holds the rest until the turn ends', async () => {
+    const a = fakeClient();
+    const b = fakeClient();
+    batchWrites(a.ws);
+    batchWrites(b.ws);
+    assert.equal(a.socket.corks, 0, 'a lone write is not held');
+    batchWrites(a.ws);
+    batchWrites(a.ws);
+    assert.equal(a.socket.corks, 1, 'the second write and after are held');
+    assert.equal(b.socket.corks, 0);
+    await nextTurn();
+    assert.equal(a.socket.corks, 0, 'released at the end of the turn');
+    batchWrites(a.ws);
+    assert.equal(a.socket.corks, 0, 'a new turn starts afresh');
+    await nextTurn();
+  });
+
+  it('writes out a batch that holds 64 KiB at once', async () => {
+    const a = fakeClient();
+    batchWrites(a.ws);
+    batchWrites(a.ws);
+    a.socket.writableLength = 64 * 1024;
+    batchWrites(a.ws);
+    assert.equal(a.socket.flushes, 1);
+    assert.equal(a.socket.corks, 1, 'and goes on holding');
+    await nextTurn();
+    assert.equal(a.socket.corks, 0);
+  });
+
+  it('ignores a socket already gone', () => {
+    assert.doesNotThrow(() => batchWrites({ _socket: null } as unknown as WebSocket));
+  });
+});
