@@ -8,7 +8,16 @@ import { batchWrites } from '../../src/downstream/write-batch.ts';
 
 /** A socket that counts how deep it is corked, as net.Socket does. */
 function fakeClient() {
-  const socket = { corks: 0, flushes: 0, writableLength: 0, cork: () => socket.corks++, uncork: () => (socket.corks--, socket.flushes++) };
+  const socket = {
+    corks: 0,
+    flushes: 0,
+    writableLength: 0,
+    cork: () => socket.corks++,
+    uncork: () => {
+      socket.corks--;
+      socket.flushes++;
+    },
+  };
   return { socket, ws: { _socket: socket } as unknown as WebSocket };
 }
 
