@@ -2,6 +2,7 @@
 // taken out to be sent or dropped, and appended again when it comes back unsent. An event is replayed after a
 // restart when no acknowledgement covers it later in the log.
 import { join } from 'node:path';
+import { atCallbackEnd } from './callback-end.ts';
 import type { Logger } from './log.ts';
 import type { SpoolFs } from './spool.ts';
 import { decodeSegment, encodeRecord, SEGMENT_MAGIC, type SpoolRecord } from './spool-records.ts';
@@ -58,6 +59,10 @@ export class TargetSpool {
   private lastSeq = 0;
   /** Not written to disk (the folder failed): events are numbered and kept in memory only. */
   private broken = false;
+  /** Records kept by the callback running now, written together once it is done (see write). */
+  private unwritten: Buffer[] = [];
+  /** The newest event among them (0: none). */
+  private unwrittenSeq = 0;
 
   constructor(
     private readonly spool: SpoolHost,
@@ -105,10 +110,9 @@ export class TargetSpool {
       if (this.acked >= this.lastSeq && this.spool.mayRetry()) this.guard(() => this.restart());
       return;
     }
-    if (this.fd === undefined) return;
+    if (this.fd === undefined && !this.unwritten.length) return;
     this.write({ kind: 'ack', seq });
-    if (this.broken) return; // that write failed
-    if (this.acked >= this.lastSeq && this.segments.at(-1)!.bytes > RESET_BYTES) this.guard(() => this.roll());
+    if (this.acked >= this.lastSeq && (this.segments.at(-1)?.bytes ?? 0) > RESET_BYTES) this.guard(() => this.roll());
     else this.guard(() => this.removeDone());
   }
 
@@ -135,6 +139,7 @@ export class TargetSpool {
 
   /** Sync and close the file written to. */
   close(): void {
+    this.flush();
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
@@ -149,6 +154,7 @@ export class TargetSpool {
 
   /** Sync now, waiting (fsync 0, and before a segment is closed). */
   sync(): void {
+    this.flush();
     const fd = this.fd;
     if (fd !== undefined) this.guard(() => this.fs.fdatasyncSync(fd));
   }
@@ -212,6 +218,7 @@ export class TargetSpool {
 
   /** Start a new segment with the acknowledgements so far, and remove the segments everything in which is done. */
   private roll(): void {
+    this.flush();
     this.closeBehind();
     const number = (this.segments.at(-1)?.number ?? 0) + 1;
     this.fd = this.fs.openSync(join(this.dir, segmentName(number)), 'w');
@@ -244,9 +251,26 @@ export class TargetSpool {
     }
   }
 
+  /**
+   * A record goes to the log once the callback that kept it is done, after what it sends to clients (they never wait
+   * for the disk), with the callback's other records, in one write. The relay handles nothing else before that write
+   * (not a status request, not another read), so a SIGKILL loses nothing it kept.
+   */
   private write(record: SpoolRecord): void {
     if (this.broken) return;
-    const bytes = encodeRecord(record);
+    if (!this.unwritten.length) atCallbackEnd('store', () => this.flush());
+    this.unwritten.push(encodeRecord(record));
+    if (record.kind === 'event') this.unwrittenSeq = Math.max(this.unwrittenSeq, record.seq);
+  }
+
+  /** Write what was kept; a segment grown past its size is followed by a new one. */
+  private flush(): void {
+    if (!this.unwritten.length) return;
+    const bytes = this.unwritten.length === 1 ? this.unwritten[0]! : Buffer.concat(this.unwritten);
+    const lastSeq = this.unwrittenSeq;
+    this.unwritten = [];
+    this.unwrittenSeq = 0;
+    if (this.broken) return;
     this.guard(() => {
       if (this.fd === undefined) {
         this.create();
@@ -255,7 +279,7 @@ export class TargetSpool {
       this.writeAll(bytes);
       const active = this.segments.at(-1)!;
       active.bytes += bytes.length;
-      if (record.kind === 'event') active.lastSeq = Math.max(active.lastSeq, record.seq);
+      active.lastSeq = Math.max(active.lastSeq, lastSeq);
       this.spool.wrote(this);
       if (active.bytes > this.spool.segmentBytes) this.roll();
     });

@@ -1,6 +1,6 @@
 // The durable spool (docs/spool.md): what is kept for each away target, also written to an append-only log of
-// segments on disk, so that it survives a restart or a crash. Writes are synchronous (a record written is safe
-// from a SIGKILL) and synced to the disk every `fsync` ms. A folder that cannot be written costs durability,
+// segments on disk, so that it survives a restart or a crash. The records a callback makes are written together
+// once it is done (written, they are safe from a SIGKILL), and synced to the disk every `fsync` ms. A folder that cannot be written costs durability,
 // never delivery: the events stay in memory, with one warning.
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';

@@ -27,8 +27,8 @@ import {
 const RATE = 1_000;
 const CLIENTS = 4;
 const SECONDS = QUICK ? 1 : 3;
-const WARMUP_EVENTS = QUICK ? 300 : 1_500;
-const ROUNDS = QUICK ? 1 : 5;
+const WARMUP_EVENTS = QUICK ? 300 : 3_000;
+const ROUNDS = QUICK ? 1 : 7;
 /** Issue 13: the connected clients' p99 with the spool within this many times without. */
 const LIMIT = 1.1;
 

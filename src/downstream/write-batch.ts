@@ -1,31 +1,32 @@
-// Writes to one client within a turn of the event loop leave together, except the first: a lone event or reply goes
-// out at once (holding it to the end of the turn cost a round trip about 15 µs), and once a second write comes in
-// the same turn the socket is corked until the turn's I/O callbacks are done (setImmediate). An upstream read
-// carrying a hundred events then costs two write system calls per client, not one per event per client.
+// Writes to one client while one callback is handled (a socket read and all its frames) leave together, except the
+// first: a lone event or reply goes out at once, and once a second write comes the socket is corked until the
+// callback is done. An upstream read carrying a hundred events then costs two write system calls per client, not one
+// per event per client.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { atCallbackEnd } from '../callback-end.ts';
 
-/** Sockets written to in this turn. */
+/** Sockets written to in this callback. */
 const written = new Set<Socket>();
 const corked = new Set<Socket>();
 
 /** A socket holding this much is written out at once: a batch never makes a client look slower than it is. */
 const FLUSH_BYTES = 64 * 1024;
 
-function endTurn(): void {
+function release(): void {
   written.clear();
   const sockets = [...corked];
   corked.clear();
   for (const socket of sockets) socket.uncork();
 }
 
-/** Call before each write to `ws`: from its second write in this turn on, hold them until the turn ends (or FLUSH_BYTES). */
+/** Call before each write to `ws`: from its second write in this callback on, hold them until it is done (or FLUSH_BYTES). */
 export function batchWrites(ws: WebSocket): void {
   // ws keeps its socket private; it has been `_socket` in every version since 1.0.
   const socket = (ws as unknown as { _socket: Socket | null })._socket;
   if (!socket) return;
   if (!written.has(socket)) {
-    if (written.size === 0) setImmediate(endTurn);
+    if (written.size === 0) atCallbackEnd('send', release);
     written.add(socket);
     return;
   }

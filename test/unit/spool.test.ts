@@ -11,6 +11,9 @@ import { Spool, type SpoolFs, type SpoolOptions } from '../../src/spool.ts';
 import { encodeRecord } from '../../src/spool-records.ts';
 import { mockClock, recordingLogger } from './kit.ts';
 
+/** Once the code that kept records is done: they are written then (in one write). */
+const handled = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(join(tmpdir(), 'spool-test-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -193,7 +196,7 @@ describe('Spool: events taken out and put back', () => {
 });
 
 describe('Spool: segments and compaction', () => {
-  it('rolls to new segments and removes those whose events are all done, so the disk holds what is kept', (t) => {
+  it('rolls to new segments and removes those whose events are all done, so the disk holds what is kept', async (t) => {
     const dir = tempDir(t);
     const { spool } = open(dir, { segmentBytes: 1000 });
     const target = spool.target(KEY);
@@ -201,6 +204,7 @@ describe('Spool: segments and compaction', () => {
     for (const text of texts(300)) {
       seqs.push(target.append(text, 1));
       if (seqs.length > 20) target.ack(seqs[seqs.length - 21]!); // 20 kept at any time
+      await handled(); // each event from a read of its own
     }
     assert.ok(segments(dir).length <= 3, `${segments(dir).length} segments for 20 events`);
     assert.ok(target.bytes < 3000, `${target.bytes} bytes on disk`);
@@ -208,12 +212,14 @@ describe('Spool: segments and compaction', () => {
     assert.deepEqual(reopen(dir).texts, texts(20, 281));
   });
 
-  it('starts a fresh segment once everything is done and the one written to is big', (t) => {
+  it('writes records together once the code that kept them is done, and starts a fresh segment once everything is done and the one written to is big', async (t) => {
     const dir = tempDir(t);
     const { spool } = open(dir);
     const target = spool.target(KEY);
     let last = 0;
     for (const text of texts(2000)) last = target.append(`${text}${' '.repeat(50)}`, 1);
+    assert.equal(target.bytes, 0, 'not yet: the code that keeps them goes on');
+    await handled();
     assert.ok(target.bytes > 64 * 1024);
     target.ack(last);
     assert.ok(target.bytes < 100, `${target.bytes} bytes left`);
@@ -289,7 +295,7 @@ describe('Spool: a folder that cannot be written', () => {
     assert.deepEqual(spool.keys(), []);
   });
 
-  it('on ENOSPC goes on in memory, removes what it cannot keep up to date, and writes again once all is done', (t) => {
+  it('on ENOSPC goes on in memory, removes what it cannot keep up to date, and writes again once all is done', async (t) => {
     const clock = mockClock(t);
     const dir = tempDir(t);
     const disk = failingFs();
@@ -298,9 +304,11 @@ describe('Spool: a folder that cannot be written', () => {
     const b = spool.target('b');
     a.append('a1', 1);
     b.append('b1', 1);
+    await handled();
     disk.full = true;
     const a2 = a.append('a2', 1);
     b.append('b2', 1);
+    await handled();
     assert.deepEqual(messages('warn'), [
       `spool folder ${dir} cannot be written (ENOSPC: no space left on device, write): events for away targets are kept in memory only (lost if the relay stops) until it can; delivery goes on`,
     ]);
@@ -320,7 +328,7 @@ describe('Spool: a folder that cannot be written', () => {
     assert.deepEqual(reopen(dir).spool.keys(), ['a'], 'b still has events kept in memory only');
   });
 
-  it('never throws, whichever write fails: an event, an acknowledgement, a new segment, a claim', (t) => {
+  it('never throws, whichever write fails: an event, an acknowledgement, a new segment, a claim', async (t) => {
     mockClock(t);
     for (const failing of ['append', 'ack', 'roll', 'claim'] as const) {
       const dir = tempDir(t);
@@ -328,13 +336,16 @@ describe('Spool: a folder that cannot be written', () => {
       const { spool, messages } = open(dir, { segmentBytes: 100 }, disk.fs);
       const target = spool.target(KEY);
       const seq = target.append('{"n":1}', 1);
+      await handled();
       disk.full = true;
       if (failing === 'append') target.append('{"n":2}', 1);
       if (failing === 'ack') target.ack(seq);
       if (failing === 'roll') for (const text of texts(5)) target.append(text, 1);
       if (failing === 'claim') spool.target('ws 127.0.0.1:6710 /bot').claim();
+      await handled();
       target.requeue({ seq, at: 1, text: '{"n":1}' });
       target.ack(seq + 10);
+      await handled();
       assert.equal(messages('warn').length, 1, failing);
       spool.close();
     }
@@ -353,6 +364,7 @@ describe('Spool: a folder that cannot be written', () => {
       const { spool, messages } = open(dir);
       const target = spool.target(KEY);
       const seqs = texts(2000).map((text) => target.append(`${text}${'x'.repeat(100)}`, 1));
+      await handled();
       assert.deepEqual(
         seqs,
         Array.from({ length: 2000 }, (_, i) => i + 1),
@@ -367,7 +379,7 @@ describe('Spool: a folder that cannot be written', () => {
 });
 
 describe('Spool: fsync policy', () => {
-  it('syncs each target written to once per interval, without waiting, and not at all when idle', (t) => {
+  it('syncs each target written to once per interval, without waiting, and not at all when idle', async (t) => {
     const clock = mockClock(t);
     const dir = tempDir(t);
     const disk = failingFs();
@@ -375,6 +387,7 @@ describe('Spool: fsync policy', () => {
     const target = spool.target(KEY);
     disk.syncs.length = 0;
     for (const text of texts(50)) target.append(text, 1);
+    await handled();
     assert.deepEqual(disk.syncs, []);
     clock.tick(100);
     assert.deepEqual(disk.syncs, ['async']);
@@ -384,13 +397,17 @@ describe('Spool: fsync policy', () => {
     assert.deepEqual(disk.syncs, ['async', 'sync'], 'closing syncs');
   });
 
-  it('with fsync 0, syncs after every record before returning', (t) => {
+  it('with fsync 0, syncs after every write before going on', async (t) => {
     const dir = tempDir(t);
     const disk = failingFs();
     const { spool } = open(dir, { fsync: 0 }, disk.fs);
     const target = spool.target(KEY);
     disk.syncs.length = 0;
     target.ack(target.append('a', 1));
+    await handled();
+    assert.deepEqual(disk.syncs, ['sync'], 'two records at once: one write, one sync');
+    target.append('b', 1);
+    await handled();
     assert.deepEqual(disk.syncs, ['sync', 'sync']);
     spool.close();
   });

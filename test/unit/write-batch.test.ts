@@ -1,5 +1,5 @@
-// batchWrites: a turn's first write to a socket goes out at once; from the second on, they are held (corked) until
-// the turn ends, or until FLUSH_BYTES wait.
+// batchWrites: a callback's first write to a socket goes out at once; from the second on, they are held (corked) until
+// the callback is done, or until FLUSH_BYTES wait.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -22,7 +22,7 @@ function fakeClient() {
 }
 
 describe('batchWrites', () => {
-  it('lets the first write of a turn out at once and holds the rest until the turn ends', async () => {
+  it('lets the first write of a callback out at once and holds the rest until it is done', async () => {
     const a = fakeClient();
     const b = fakeClient();
     batchWrites(a.ws);
@@ -33,9 +33,9 @@ describe('batchWrites', () => {
     assert.equal(a.socket.corks, 1, 'the second write and after are held');
     assert.equal(b.socket.corks, 0);
     await nextTurn();
-    assert.equal(a.socket.corks, 0, 'released at the end of the turn');
+    assert.equal(a.socket.corks, 0, 'released once the callback is done');
     batchWrites(a.ws);
-    assert.equal(a.socket.corks, 0, 'a new turn starts afresh');
+    assert.equal(a.socket.corks, 0, 'the next callback starts afresh');
     await nextTurn();
   });
 

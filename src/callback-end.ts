@@ -1,0 +1,20 @@
+// Work put off until the code handling the current callback (a socket read with all its frames, a timer) is done:
+// first what is sent to clients (each socket's writes in one system call), then what is stored (the spool's one
+// write to disk), which clients never wait for. It runs before the relay handles anything else.
+type Phase = 'send' | 'store';
+
+const waiting: Record<Phase, (() => void)[]> = { send: [], store: [] };
+let queued = false;
+
+function run(): void {
+  queued = false;
+  for (const work of waiting.send.splice(0)) work();
+  for (const work of waiting.store.splice(0)) work();
+}
+
+export function atCallbackEnd(phase: Phase, work: () => void): void {
+  waiting[phase].push(work);
+  if (queued) return;
+  queued = true;
+  queueMicrotask(run);
+}
