@@ -252,7 +252,11 @@ export class CallRouter {
    * "reject", it is answered at once instead.
    */
   private enqueue(call: Call, paced: boolean, dispatch = true): void {
-    const limits = isSend(call.request.action) ? limitKeys(call.request).filter((key) => this.limitOf(key)) : [];
+    const { account, group, private: direct } = this.options.sendLimit;
+    const limited = isSend(call.request.action) && (account || group || direct);
+    // No window to wait for (send limits off, nothing paced): its turn is now.
+    if (!limited && !paced && !this.queue.holds(PACE)) return this.release(call);
+    const limits = limited ? limitKeys(call.request).filter((key) => this.limitOf(key)) : [];
     const full = this.queue.blockedBy(limits);
     if (full && this.options.sendLimit.overflow === 'reject') {
       this.rejected++;
@@ -265,7 +269,7 @@ export class CallRouter {
     }
     if (full) this.delayed++;
     call.keys = [...(paced || this.queue.holds(PACE) ? [PACE] : []), ...limits];
-    if (!call.keys.length) return this.release(call); // no window to wait for (send limits off): its turn is now
+    if (!call.keys.length) return this.release(call); // no limit applies to this one
     call.timer = setTimeout(() => this.ranOut(call), Math.max(0, call.deadline - Date.now()));
     this.queue.add(call, dispatch);
   }
