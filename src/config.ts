@@ -290,7 +290,7 @@ export const DEFAULTS = {
    * config file naming it); '' for memory only. Default: a "spool" folder beside the config file, if there is one.
    */
   spool: '',
-  /** Sync the spool to the disk this often, ms (what a power loss can cost); 0: after every record. */
+  /** Sync the spool to the disk this often, ms (what a power loss can cost); 0: after every write. */
   spoolFsync: 100,
   /** Drop an event identical (but for `time`) to one from the same account this recently, ms; 0: off. */
   dedupeWindow: 10_000,

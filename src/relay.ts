@@ -151,7 +151,7 @@ function openSpool(config: Config, log: Logger): Spool | undefined {
   if (!config.spool) return undefined;
   const spool = new Spool({ dir: config.spool, fsync: config.spoolFsync, maxAge: config.bufferAge }, log.child('spool'));
   if (spool.problem === undefined) {
-    const sync = config.spoolFsync ? `synced every ${config.spoolFsync} ms` : 'synced after every record';
+    const sync = config.spoolFsync ? `synced every ${config.spoolFsync} ms` : 'synced after every write';
     log.info(`spool: events kept for away targets are also written to ${config.spool} (${sync})`);
   }
   return spool;

@@ -1,7 +1,7 @@
 // The durable spool (docs/spool.md): what is kept for each away target, also written to an append-only log of
 // segments on disk, so that it survives a restart or a crash. The records a callback makes are written together
-// once it is done (written, they are safe from a SIGKILL), and synced to the disk every `fsync` ms. A folder that cannot be written costs durability,
-// never delivery: the events stay in memory, with one warning.
+// once it is done (written, they are safe from a SIGKILL), and synced to the disk every `fsync` ms. A folder that
+// cannot be written costs durability, never delivery: the events stay in memory, with one warning.
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ export type SpoolFs = Pick<
 export interface SpoolOptions {
   /** The spool folder; created if missing. */
   dir: string;
-  /** Sync to the disk this often, ms: the most a power loss can cost. 0: after every record (slower). */
+  /** Sync to the disk this often, ms: the most a power loss can cost. 0: after every write, waiting (slower). */
   fsync: number;
   /** A target whose files are all older than this, ms, is removed at start: nothing in it would be replayed. */
   maxAge: number;
