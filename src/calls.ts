@@ -81,7 +81,8 @@ interface Call {
   /** The windows it waits for (set when it is queued). */
   keys: string[];
   readonly request: ActionRequest;
-  readonly relayEcho: string;
+  /** A number, so that it fits where most clients' echoes stood in a large call (see withField). */
+  readonly relayEcho: number;
   /** performance.now() at arrival: latencies are fractions of a millisecond on loopback. */
   readonly started: number;
   readonly deadline: number;
@@ -92,7 +93,7 @@ interface Call {
 
 export class CallRouter {
   private seq = 0;
-  private readonly inFlight = new Map<string, Call>();
+  private readonly inFlight = new Map<number, Call>();
   private readonly held: Call[] = [];
   /** Sends and rate-limited calls, each waiting for its turn under its windows. */
   private readonly queue: SendQueue<Call>;
@@ -125,7 +126,7 @@ export class CallRouter {
       owner,
       keys: [],
       request,
-      relayEcho: `relay:${++this.seq}`,
+      relayEcho: ++this.seq,
       started: performance.now(),
       deadline: Date.now() + timeout,
       paced,
@@ -145,7 +146,8 @@ export class CallRouter {
 
   /** A reply frame from the implementation; for a large one read as its skeleton (see readJson), its `bytes` too. */
   reply(frame: ReplyFrame, bytes?: Buffer): void {
-    const call = typeof frame.echo === 'string' ? this.inFlight.get(frame.echo) : undefined;
+    // An implementation that wrote the echo back as a string still finds its call.
+    const call = typeof frame.echo === 'number' || typeof frame.echo === 'string' ? this.inFlight.get(Number(frame.echo)) : undefined;
     if (!call) {
       this.log.debug(
         `dropped a reply with no waiting call (echo ${JSON.stringify(frame.echo)}): it came after its timeout, or was not ours`,
@@ -325,8 +327,7 @@ export class CallRouter {
   private send(call: Call): void {
     const { action, params, frame } = call.request;
     const echo = call.relayEcho;
-    const out =
-      frame === undefined ? JSON.stringify({ action, params: params ?? {}, echo }) : withField(frame, 'echo', JSON.stringify(echo));
+    const out = frame === undefined ? JSON.stringify({ action, params: params ?? {}, echo }) : withField(frame, 'echo', String(echo));
     if (!this.link.send(out)) {
       this.hold(call);
       return;

@@ -78,17 +78,26 @@ export function withoutValue(object: Buffer, key: string): Buffer {
 
 /**
  * `object` (a valid JSON object) with its top-level `key` set to `json` (a JSON value's text): the old value replaced
- * where it stood, or the key added at the end. Every other byte stays as it was.
+ * where it stood, or the key added at the end. Every other byte stays as it was. A new value no longer than the old
+ * one is written over it in `object` itself, the rest of the old value's bytes made spaces, and `object` returned:
+ * its caller hands over a frame it no longer needs, and a 4 MB frame is not copied (a fresh 4 MB buffer costs about
+ * 3 ms of page faults on the event loop).
  */
 export function withField(object: Buffer, key: string, json: string): Buffer {
   const at = locate(object, key);
-  if (!('close' in at)) return Buffer.concat([object.subarray(0, at.start), Buffer.from(json), object.subarray(at.end)]);
-  // Add the key after the last member, if any.
-  const i = at.close;
-  let last = i - 1;
-  while (WHITESPACE.has(object[last]!)) last--;
-  const comma = object[last] === 0x7b ? '' : ',';
-  return Buffer.concat([object.subarray(0, last + 1), Buffer.from(`${comma}${JSON.stringify(key)}:${json}`), object.subarray(i)]);
+  if ('close' in at) {
+    // Add the key after the last member, if any.
+    const i = at.close;
+    let last = i - 1;
+    while (WHITESPACE.has(object[last]!)) last--;
+    const comma = object[last] === 0x7b ? '' : ',';
+    return Buffer.concat([object.subarray(0, last + 1), Buffer.from(`${comma}${JSON.stringify(key)}:${json}`), object.subarray(i)]);
+  }
+  const value = Buffer.from(json);
+  if (value.length > at.end - at.start) return Buffer.concat([object.subarray(0, at.start), value, object.subarray(at.end)]);
+  value.copy(object, at.start);
+  object.fill(0x20, at.start + value.length, at.end);
+  return object;
 }
 
 /** A frame as read: its JSON, which is its skeleton when `complete` is false. */

@@ -10,7 +10,7 @@ import { mockClock, recordingLogger, START } from './kit.ts';
 interface SentCall {
   action: string;
   params: Record<string, unknown>;
-  echo: string;
+  echo: number;
   /** ms after the test's start */
   at: number;
 }
@@ -93,6 +93,20 @@ describe('CallRouter: replies', () => {
       );
     }
     assert.equal(router.pending, 0);
+  });
+
+  it('finds a call whose echo the implementation wrote back as a string; drops a reply with an echo not its own', (t) => {
+    const { link, router, caller, messages } = setup(t);
+    router.call(caller, { action: 'get_status', echo: 'mine' });
+    router.reply({ ...OK, echo: 'not ours' });
+    router.reply({ ...OK, echo: { seq: link.sent[0]!.echo } });
+    assert.equal(caller.replies.length, 0);
+    assert.equal(messages('debug').filter((m) => m.startsWith('dropped a reply with no waiting call')).length, 2);
+    router.reply({ ...OK, echo: String(link.sent[0]!.echo) });
+    assert.deepEqual(
+      caller.replies.map((r) => r.echo),
+      ['mine'],
+    );
   });
 
   it('answers a call that had no echo without one, and sends missing or null params as {}', (t) => {

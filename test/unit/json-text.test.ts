@@ -14,8 +14,23 @@ describe('withField', () => {
   it('replaces values of every kind, the last member included', () => {
     for (const old of ['"e"', '17', '-1.5e3', 'true', 'null', '{"a":[1,{"b":"}"}]}', '[1,"]",[2]]']) {
       const text = `{"action":"a","params":{},"echo":${old}}`;
-      assert.equal(withField(text, 'echo', '"relay:2"'), '{"action":"a","params":{},"echo":"relay:2"}', old);
+      const padding = ' '.repeat(Math.max(0, old.length - '"relay:2"'.length));
+      assert.equal(withField(text, 'echo', '"relay:2"'), `{"action":"a","params":{},"echo":"relay:2"${padding}}`, old);
     }
+  });
+
+  it('writes a value that fits over the old one in the frame itself, and a longer one into a new frame', () => {
+    const frame = Buffer.from('{"action":"a","echo":"client-7","params":{}}');
+    const same = withFieldOf(frame, 'echo', '42');
+    assert.equal(same, frame, 'the same buffer: nothing copied');
+    assert.equal(frame.toString(), '{"action":"a","echo":42        ,"params":{}}');
+    assert.deepEqual(JSON.parse(frame.toString()), { action: 'a', echo: 42, params: {} });
+    const text = '{"action":"a","echo":1}';
+    const short = Buffer.from(text);
+    const longer = withFieldOf(short, 'echo', '12345');
+    assert.notEqual(longer, short);
+    assert.equal(short.toString(), text, 'the frame passed is left alone');
+    assert.equal(longer.toString(), '{"action":"a","echo":12345}');
   });
 
   it('skips strings with quotes, backslashes and brackets in them, and the same key deeper down', () => {
