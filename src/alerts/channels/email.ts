@@ -1,7 +1,7 @@
 // Email over SMTP (nodemailer): implicit TLS ("tls", port 465), STARTTLS required ("starttls", port 587, the
 // default), or plain ("none", port 25, for a relay on the same host). Subject: the alert's title; body: its text.
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import * as v from 'valibot';
 import { expected } from '../../schema.ts';
 import { type AlertChannel, ChannelError } from './channel.ts';
@@ -39,18 +39,22 @@ const DEFAULT_PORT = { tls: 465, starttls: 587, none: 25 };
 const STEP_MS = 10_000;
 
 export function create({ host, port, security, user, pass, from, to, ca }: Spec): AlertChannel {
-  const transport = nodemailer.createTransport({
-    host,
-    port: port ?? DEFAULT_PORT[security],
-    secure: security === 'tls',
-    requireTLS: security === 'starttls',
-    ignoreTLS: security === 'none',
-    ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
-    ...(ca ? { tls: { ca: readFileSync(ca) } } : {}),
-    connectionTimeout: STEP_MS,
-    greetingTimeout: STEP_MS,
-    socketTimeout: STEP_MS,
-  });
+  // nodemailer (and the TLS, DNS and mail modules it loads) only once there is mail to send: not at every start.
+  let transport: Promise<Transporter> | undefined;
+  const tls = ca ? { tls: { ca: readFileSync(ca) } } : {};
+  const connect = async () =>
+    (await import('nodemailer')).default.createTransport({
+      host,
+      port: port ?? DEFAULT_PORT[security],
+      secure: security === 'tls',
+      requireTLS: security === 'starttls',
+      ignoreTLS: security === 'none',
+      ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
+      ...tls,
+      connectionTimeout: STEP_MS,
+      greetingTimeout: STEP_MS,
+      socketTimeout: STEP_MS,
+    });
   return {
     label: `email ${host}:${port ?? DEFAULT_PORT[security]}`,
     secrets: [pass ?? ''],
@@ -65,7 +69,8 @@ export function create({ host, port, security, user, pass, from, to, ca }: Spec)
         `host: ${alert.host}`,
         `time: ${alert.time}`,
       ].join('\n');
-      const sent = transport.sendMail({ from, to, subject: `[onebot-relay] ${alert.title}`, text });
+      transport ??= connect();
+      const sent = transport.then((mailer) => mailer.sendMail({ from, to, subject: `[onebot-relay] ${alert.title}`, text }));
       const aborted = new Promise<never>((_, reject) =>
         signal.addEventListener('abort', () => reject(new ChannelError('no answer in time')), { once: true }),
       );
