@@ -323,6 +323,10 @@ export class Hub implements Accounts {
       else if (!this.groupsAsked.has(account)) void this.learnGroups(account);
     },
     healthChanged: (account) => {
+      // A bot_offline or bot_online notice: which account answers in a group, and what clients are told of the
+      // account, change now, not at the next heartbeat.
+      this.reviewGroups();
+      this.tellStatus();
       for (const watcher of this.watchers) watcher.changed(account);
     },
     event: (account, event, { json, complete, read }) => {

@@ -187,6 +187,33 @@ describe('groupDedupe: two accounts in one group', { timeout: 60_000 }, () => {
     }
   });
 
+  it('lets the other account answer at once when the primary’s QQ is kicked offline (bot_offline), not a heartbeat later', async () => {
+    // Heartbeats 5 s apart: a copy would wait that long for the primary's.
+    const t = await twoAccounts(5000);
+    try {
+      await waitFor(() => t.relay.relay.hub.health().accounts.every((a) => a.link.heartbeat_interval_ms === 5000), 'heartbeats');
+      t.a.broadcast(groupMessage(t.a.selfId, 1));
+      t.b.broadcast(groupMessage(t.b.selfId, 1));
+      await waitFor(() => t.got().length === 1, 'message 1');
+      const kickedAt = Date.now();
+      t.a.kickedOffline('KickedOffLine', '你的账号在另一台设备登录');
+      t.b.broadcast(groupMessage(t.b.selfId, 2));
+      await waitFor(() => t.got().some((m) => m.seq === 2), 'message 2 from the other account', 4000);
+      const waited = Date.now() - kickedAt;
+      assert.deepEqual(
+        t.got().map((m) => [m.seq, m.as]),
+        [
+          [1, 10001],
+          [2, 10002],
+        ],
+      );
+      assert.ok(waited < 1000, `delivered after ${waited} ms`);
+      assert.equal(t.relay.relay.hub.groupPrimaries().find((g) => g.group_id === GROUP)?.primary, 10002);
+    } finally {
+      await t.tearDown();
+    }
+  });
+
   it('lets the other account answer within one heartbeat interval when the primary freezes', async () => {
     // Pings slower than that: the copy's wait, not a dead link, decides.
     const t = await twoAccounts(500, 5000);
