@@ -157,7 +157,7 @@ export class Account implements UpstreamSink {
     this.calls.linkDown();
   }
 
-  frame(data: Buffer): boolean {
+  frame(data: Buffer, handle = (work: () => void) => work()): boolean {
     let read: ReadJson;
     try {
       read = readJson(data, true); // events are compared (the duplicate filter)
@@ -166,7 +166,7 @@ export class Account implements UpstreamSink {
       return false;
     }
     const frame = read.json;
-    if (isJsonObject(frame) && 'post_type' in frame) this.event(data, { ...read, json: frame });
+    if (isJsonObject(frame) && 'post_type' in frame) handle(() => this.event(data, { ...read, json: frame }));
     else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame, read.complete ? undefined : data);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');

@@ -55,7 +55,10 @@ export class HttpLink implements Upstream, LinkPort {
         if (!given) return c.text('missing X-Signature', 401);
         if (!sameToken(given, signature(options.secret, body))) return c.text('wrong X-Signature', 403);
       }
-      if (!this.sink.frame(body)) return c.text('the body must be one JSON event object', 400);
+      // Answered once read and checked, its fan-out after: an implementation posts its events one at a time, each
+      // waiting for this answer. setImmediate keeps them in order.
+      if (!this.sink.frame(body, (work) => setImmediate(() => this.handle(work))))
+        return c.text('the body must be one JSON event object', 400);
       return c.body(null, 204);
     });
     app.all('*', (c) => c.text('onebot-relay: POST events here', 405));
@@ -64,6 +67,15 @@ export class HttpLink implements Upstream, LinkPort {
       log,
     });
     this.sink = host.attach(this);
+  }
+
+  /** What an event set off, after its POST was answered: a failure is logged, as for a frame on a WebSocket. */
+  private handle(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.log.error(`an event POSTed to the relay could not be handled: ${(err as Error).stack ?? err}`);
+    }
   }
 
   get problem(): string | undefined {

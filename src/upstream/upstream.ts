@@ -19,8 +19,11 @@ export interface UpstreamSink {
   linkDown(down: LinkDown): void;
   /** The socket that carried calls was replaced while the link stays up: calls sent on it are lost. */
   callsLost(): void;
-  /** One frame from the implementation, as received; false when it is neither an event nor a reply. */
-  frame(data: Buffer): boolean;
+  /**
+   * One frame from the implementation, as received; false when it is neither an event nor a reply. `handle` runs
+   * what an event sets off (fan-out, buffers, spool): at once, unless the link puts it off (see HttpLink).
+   */
+  frame(data: Buffer, handle?: (work: () => void) => void): boolean;
 }
 
 /** What an account sees of the link that carries it. */
