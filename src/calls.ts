@@ -74,6 +74,16 @@ const SUFFIX = /_(async|rate_limited)$/;
 /** Calls that post messages: after an outage they go out at the rate limit, not in a burst (NapCatQQ#130). */
 export const isSend = (action: string): boolean => action.startsWith('send_');
 
+/** How a call waits, beyond what its caller asked. */
+interface CallTerms {
+  /** ms; the relay's call timeout unless given. */
+  timeout?: number;
+  /** It goes out at the rate limit. */
+  paced?: boolean;
+  /** Whose turn it takes under the limits: the caller unless given. */
+  owner?: object;
+}
+
 interface Call {
   readonly caller: Caller;
   /** Whose turn it takes under the limits: the client, also for its calls run in the background. */
@@ -116,9 +126,13 @@ export class CallRouter {
 
   /**
    * Take a call from a caller: send it now, hold it until the link is up, or queue it for its turn under the send
-   * limits and the rate limit. `paced`: it goes out at the rate limit; `owner`: whose turn it takes (the caller).
+   * limits and the rate limit.
    */
-  call(caller: Caller, request: ActionRequest, timeout = this.options.callTimeout, paced = false, owner: object = caller): void {
+  call(
+    caller: Caller,
+    request: ActionRequest,
+    { timeout = this.options.callTimeout, paced = false, owner = caller }: CallTerms = {},
+  ): void {
     const suffix = SUFFIX.exec(request.action);
     if (suffix) return this.inBackground(caller, request, suffix);
     const call: Call = {
@@ -140,7 +154,7 @@ export class CallRouter {
   /** The relay's own call; resolves with the reply (a failed one included). */
   request(action: string, params: Record<string, unknown>, timeout?: number): Promise<ReplyFrame> {
     return new Promise((resolve) =>
-      this.call({ label: 'relay', internal: true, reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, timeout),
+      this.call({ label: 'relay', internal: true, reply: (frame) => resolve(frame as ReplyFrame) }, { action, params }, { timeout }),
     );
   }
 
@@ -245,7 +259,7 @@ export class CallRouter {
     const paced = kind === 'rate_limited';
     // A rate-limited call also gets the time its turn takes.
     const timeout = this.options.callTimeout + (paced ? (this.queue.size + 1) * this.options.rateLimitInterval : 0);
-    this.call(background, { action, params: request.params }, timeout, paced, caller);
+    this.call(background, { action, params: request.params }, { timeout, paced, owner: caller });
   }
 
   /**
