@@ -112,8 +112,8 @@ export class TargetSpool {
     }
     if (this.fd === undefined && !this.unwritten.length) return;
     this.write({ kind: 'ack', seq });
+    // Segments it finishes go once it is written (flush): a crash before that finds them as the log says.
     if (this.acked >= this.lastSeq && (this.segments.at(-1)?.bytes ?? 0) > RESET_BYTES) this.guard(() => this.roll());
-    else this.guard(() => this.removeDone());
   }
 
   /** An event taken out came back unsent (its target was not there after all): it is kept again, where it was. */
@@ -282,6 +282,7 @@ export class TargetSpool {
       active.lastSeq = Math.max(active.lastSeq, lastSeq);
       this.spool.wrote(this);
       if (active.bytes > this.spool.segmentBytes) this.roll();
+      else this.removeDone();
     });
   }
 
