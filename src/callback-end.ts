@@ -8,8 +8,18 @@ let queued = false;
 
 function run(): void {
   queued = false;
-  for (const work of waiting.send.splice(0)) work();
-  for (const work of waiting.store.splice(0)) work();
+  // One that throws does not keep the others from running; the first failure is thrown after them.
+  let failure: unknown;
+  for (const phase of [waiting.send, waiting.store]) {
+    for (const work of phase.splice(0)) {
+      try {
+        work();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  }
+  if (failure !== undefined) throw failure;
 }
 
 export function atCallbackEnd(phase: Phase, work: () => void): void {

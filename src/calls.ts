@@ -259,7 +259,9 @@ export class CallRouter {
     const paced = kind === 'rate_limited';
     // A rate-limited call also gets the time its turn takes.
     const timeout = this.options.callTimeout + (paced ? (this.queue.size + 1) * this.options.rateLimitInterval : 0);
-    this.call(background, { action, params: request.params }, { timeout, paced, owner: caller });
+    // A large call read as its skeleton goes as its bytes, renamed.
+    const frame = request.frame && withField(request.frame, 'action', JSON.stringify(action));
+    this.call(background, { action, params: request.params, ...(frame ? { frame } : {}) }, { timeout, paced, owner: caller });
   }
 
   /**

@@ -91,6 +91,11 @@ export class EventBuffer {
     return oldest;
   }
 
+  /** What was taken is crossed off the spool on disk now, before it is sent, not once the callback is done. */
+  settle(): void {
+    this.store?.flush();
+  }
+
   /** Put back in front an event taken by shift() that certainly was not sent: the limits apply to it again. */
   unshift(event: KeptEvent): void {
     if (event.seq !== undefined) this.store?.requeue({ seq: event.seq, at: event.at, text: event.text });

@@ -263,8 +263,8 @@ export class TargetSpool {
     if (record.kind === 'event') this.unwrittenSeq = Math.max(this.unwrittenSeq, record.seq);
   }
 
-  /** Write what was kept; a segment grown past its size is followed by a new one. */
-  private flush(): void {
+  /** Write what was kept now, not once the callback is done; a segment grown past its size is followed by a new one. */
+  flush(): void {
     if (!this.unwritten.length) return;
     const bytes = this.unwritten.length === 1 ? this.unwritten[0]! : Buffer.concat(this.unwritten);
     const lastSeq = this.unwrittenSeq;

@@ -20,10 +20,12 @@ function release(): void {
   for (const socket of sockets) socket.uncork();
 }
 
+/** ws keeps its socket private; it has been `_socket` in every version since 1.0. */
+const socketOf = (ws: WebSocket) => (ws as unknown as { _socket: Socket | null })._socket;
+
 /** Call before each write to `ws`: from its second write in this callback on, hold them until it is done (or FLUSH_BYTES). */
 export function batchWrites(ws: WebSocket): void {
-  // ws keeps its socket private; it has been `_socket` in every version since 1.0.
-  const socket = (ws as unknown as { _socket: Socket | null })._socket;
+  const socket = socketOf(ws);
   if (!socket) return;
   if (!written.has(socket)) {
     if (written.size === 0) atCallbackEnd('send', release);
@@ -38,4 +40,15 @@ export function batchWrites(ws: WebSocket): void {
   }
   corked.add(socket);
   socket.cork();
+}
+
+/** Nothing written to `ws` while `run` runs leaves before it returns (what it writes after the release, too, stays held). */
+export function holdWrites(ws: WebSocket, run: () => void): void {
+  const socket = socketOf(ws);
+  socket?.cork();
+  try {
+    run();
+  } finally {
+    socket?.uncork();
+  }
 }

@@ -11,7 +11,7 @@ import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } f
 import type { EventCopy, Profile } from '../profile/profile.ts';
 import { type ClientStatus, clientStatus } from './adapter.ts';
 import { ClientLifecycle, type MetaSink } from './lifecycle.ts';
-import { batchWrites } from './write-batch.ts';
+import { batchWrites, holdWrites } from './write-batch.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';
@@ -201,19 +201,28 @@ export class WsSession implements Caller, MetaSink {
     return true;
   }
 
-  /** Fill the socket up to half the queue limit, then come back once it has drained. */
+  /**
+   * Fill the socket up to half the queue limit, then come back once it has drained. What is taken is crossed off the
+   * spool on disk before its bytes leave (the socket holds them until then): a crash replays none of it a second time.
+   */
   private pump(): void {
     const backlog = this.backlog!;
-    for (let text = backlog.peek(); text !== undefined; text = backlog.peek()) {
-      if (this.ws.readyState !== this.ws.OPEN) return;
-      if (this.ws.bufferedAmount > this.options.queueLimit / 2) {
-        this.pumpTimer = setTimeout(() => this.pump(), REPLAY_PAUSE_MS);
-        return;
+    holdWrites(this.ws, () => {
+      try {
+        for (let text = backlog.peek(); text !== undefined; text = backlog.peek()) {
+          if (this.ws.readyState !== this.ws.OPEN) return;
+          if (this.ws.bufferedAmount > this.options.queueLimit / 2) {
+            this.pumpTimer = setTimeout(() => this.pump(), REPLAY_PAUSE_MS);
+            return;
+          }
+          // Sent synchronously, then taken: one not sent stays first, with nothing written to the spool again.
+          if (!this.sendEvent(text)) return;
+          backlog.shift();
+        }
+      } finally {
+        backlog.settle();
       }
-      // Sent synchronously, then taken: one not sent stays first, with nothing written to the spool again.
-      if (!this.sendEvent(text)) return;
-      backlog.shift();
-    }
+    });
   }
 
   /** A text frame (an event's bytes, or text). Never waits: a client whose queue is over the limit is disconnected instead. */

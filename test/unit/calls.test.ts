@@ -109,6 +109,19 @@ describe('CallRouter: replies', () => {
     );
   });
 
+  it('sends a large x_async call upstream as its bytes, renamed, not as the skeleton it was read as', (t) => {
+    const { link, router, caller } = setup(t);
+    const text = 'x'.repeat(70_000);
+    const frame = Buffer.from(JSON.stringify({ action: 'send_msg_async', params: { message: text }, echo: 5 }));
+    router.call(caller, { action: 'send_msg_async', params: { message: '[70000 bytes]' }, echo: 5, frame });
+    assert.deepEqual(
+      caller.replies.map((r) => [r.status, r.echo]),
+      [['async', 5]],
+    );
+    assert.equal(link.sent[0]!.action, 'send_msg');
+    assert.equal(link.sent[0]!.params.message, text);
+  });
+
   it('answers a call that had no echo without one, and sends missing or null params as {}', (t) => {
     const { link, router, answer, caller } = setup(t);
     router.call(caller, { action: 'get_login_info' });

@@ -225,6 +225,20 @@ describe('Spool: segments and compaction', () => {
     assert.ok(target.bytes < 100, `${target.bytes} bytes left`);
     assert.equal(segments(dir).length, 1);
   });
+
+  it('writes at once what flush() is asked to, before the code that kept it is done', (t) => {
+    const dir = tempDir(t);
+    const { spool } = open(dir);
+    const target = spool.target(KEY);
+    const seq = target.append('{"n":1}', 1);
+    target.ack(seq);
+    assert.equal(target.bytes, 0);
+    target.flush();
+    const written = target.bytes;
+    assert.ok(written > 0, 'on disk now');
+    spool.close();
+    assert.deepEqual(reopen(dir).texts, [], 'the acknowledgement with it');
+  });
 });
 
 describe('Spool: torn and damaged records', () => {

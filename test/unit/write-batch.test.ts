@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
-import { batchWrites } from '../../src/downstream/write-batch.ts';
+import { batchWrites, holdWrites } from '../../src/downstream/write-batch.ts';
 
 /** A socket that counts how deep it is corked, as net.Socket does. */
 function fakeClient() {
@@ -49,6 +49,26 @@ describe('batchWrites', () => {
     assert.equal(a.socket.corks, 1, 'and goes on holding');
     await nextTurn();
     assert.equal(a.socket.corks, 0);
+  });
+
+  it('holdWrites holds every write while it runs, the first included, and what it batched until the callback is done', async () => {
+    const a = fakeClient();
+    holdWrites(a.ws, () => {
+      batchWrites(a.ws);
+      assert.equal(a.socket.corks, 1, 'the first write is held too');
+      batchWrites(a.ws);
+      assert.equal(a.socket.corks, 2);
+    });
+    assert.equal(a.socket.corks, 1, 'the batch still holds the second');
+    await nextTurn();
+    assert.equal(a.socket.corks, 0);
+    const b = fakeClient();
+    assert.throws(() =>
+      holdWrites(b.ws, () => {
+        throw new Error('boom');
+      }),
+    );
+    assert.equal(b.socket.corks, 0, 'released even when it throws');
   });
 
   it('ignores a socket already gone', () => {
