@@ -70,6 +70,12 @@ function locate(object: Buffer, key: string): { start: number; end: number } | {
   return { close: i };
 }
 
+/** The bytes of the value of `object`'s top-level `key` (a view, not a copy), or undefined when it has none. */
+export function fieldBytes(object: Buffer, key: string): Buffer | undefined {
+  const at = locate(object, key);
+  return 'close' in at ? undefined : object.subarray(at.start, at.end);
+}
+
 /** `object` (a valid JSON object) without the value of its top-level `key` (the key stays): itself when it has none. */
 export function withoutValue(object: Buffer, key: string): Buffer {
   const at = locate(object, key);

@@ -51,6 +51,8 @@ export class FakeReverseImplementation {
 /** The implementation's HTTP API, plus its HTTP POST of events to the relay. */
 export class FakeHttpImplementation {
   readonly calls: ReceivedCall[] = [];
+  /** Each call's body as it came. */
+  readonly bodies: string[] = [];
   readonly authorizations: (string | undefined)[] = [];
   /** Actions it answers only after this many ms. */
   readonly delays = new Map<string, number>();
@@ -117,6 +119,7 @@ export class FakeHttpImplementation {
       const action = decodeURIComponent(new URL(req.url!, 'http://x').pathname.slice(1));
       const params = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       this.calls.push({ action, params, echo: undefined });
+      this.bodies.push(body);
       await new Promise((resolve) => setTimeout(resolve, this.delays.get(action) ?? 0));
       const [reply] = this.replies.to(action, params);
       res.writeHead(reply!.retcode === 1404 ? 404 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(reply));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { FakeImplementation } from './fake-impl.ts';
+import { FakeHttpImplementation } from './fake-other-impls.ts';
 import { startTestRelay, TestClient, type TestRelay, waitFor } from './helpers.ts';
 
 const SELF = 10001;
@@ -145,5 +146,32 @@ describe('large frames', { timeout: 20_000 }, () => {
     assert.match(client.replies()[seen]!.message, /not valid JSON/);
     assert.equal((await client.call('get_status', {}, 'after')).status, 'ok');
     client.close();
+  });
+});
+
+describe('large frames over an HTTP upstream', { timeout: 20_000 }, () => {
+  it('posts a large call’s params to the HTTP API as they came, never parsed, and answers with the caller’s echo', async () => {
+    const fake = await FakeHttpImplementation.start();
+    const relay = await startTestRelay(fake.url, { upstreamPostListen: '127.0.0.1:0' });
+    const client = await TestClient.connect(relay.wsUrl);
+    try {
+      await waitFor(() => relay.relay.hub.health().status === 'up', 'the HTTP API up');
+      const file = image('SFRU');
+      // Spacing no JSON.stringify writes: only params posted as they came keep it.
+      const params = `{ "group_id" : 30003, "message": [{"type": "image", "data": {"file": "${file}"}}] }`;
+      const seen = client.replies().length;
+      client.send(`{"action": "send_group_msg", "params": ${params}, "echo": "big"}`);
+      await waitFor(() => client.replies().length > seen, 'the reply');
+      const reply = client.replies()[seen]!;
+      assert.equal(reply.status, 'ok');
+      assert.equal(reply.echo, 'big');
+      const at = fake.calls.findIndex((c) => c.action === 'send_group_msg');
+      assert.ok(at >= 0, 'the call reached the HTTP API');
+      assert.equal(fake.bodies[at], params);
+    } finally {
+      client.close();
+      await relay.stop();
+      await fake.kill();
+    }
   });
 });

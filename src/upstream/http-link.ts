@@ -3,6 +3,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { sameToken, signature } from '../auth.ts';
 import { fetchFailure } from '../fetch-failure.ts';
+import { fieldBytes } from '../json-text.ts';
 import { type Address, HttpListener, readBody } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
 import { failedReply, isJsonObject, RelayRetcode } from '../onebot.ts';
@@ -90,8 +91,18 @@ export class HttpLink implements Upstream, LinkPort {
 
   send(frame: string | Buffer): boolean {
     if (!this.reconnector.isUp) return false;
-    const { action, params, echo } = JSON.parse(frame.toString()) as { action: string; params: unknown; echo: unknown };
-    void this.call(action, params, echo);
+    if (typeof frame === 'string') {
+      const { action, params, echo } = JSON.parse(frame) as { action: string; params: unknown; echo: unknown };
+      void this.call(action, JSON.stringify(params ?? {}), echo);
+    } else {
+      // A large call (an image in base64) comes as its bytes: its params are posted as they are, never parsed.
+      const read = (key: string) => {
+        const value = fieldBytes(frame, key);
+        return value && (JSON.parse(value.toString()) as unknown);
+      };
+      const params = fieldBytes(frame, 'params');
+      void this.call(String(read('action')), params && params.toString() !== 'null' ? params : '{}', read('echo'));
+    }
     return true;
   }
 
@@ -106,7 +117,8 @@ export class HttpLink implements Upstream, LinkPort {
     await this.receiver.close();
   }
 
-  private async call(action: string, params: unknown, echo: unknown): Promise<void> {
+  /** `params`: the JSON body, as text or bytes. */
+  private async call(action: string, params: string | Buffer, echo: unknown): Promise<void> {
     let reply: Record<string, unknown>;
     try {
       reply = await this.replyOf(await this.post(action, params, this.options.callTimeout));
@@ -136,13 +148,14 @@ export class HttpLink implements Upstream, LinkPort {
     return failedReply(RelayRetcode.outcomeUnknown, `the implementation answered HTTP ${res.status} without a JSON reply`);
   }
 
-  private post(action: string, params: unknown, timeout: number): Promise<Response> {
+  private post(action: string, params: string | Buffer, timeout: number): Promise<Response> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
     return fetch(`${this.base}/${encodeURIComponent(action)}`, {
       method: 'POST',
       headers,
-      body: JSON.stringify(params ?? {}),
+      // A Buffer's memory is never shared here: it is the ArrayBuffer fetch's types ask for.
+      body: params as string | Uint8Array<ArrayBuffer>,
       signal: AbortSignal.timeout(timeout),
     });
   }
@@ -153,7 +166,7 @@ export class HttpLink implements Upstream, LinkPort {
     this.probing = true;
     clearTimeout(this.probeTimer);
     try {
-      const res = await this.post('get_status', {}, this.options.probeTimeout);
+      const res = await this.post('get_status', '{}', this.options.probeTimeout);
       await res.arrayBuffer();
       if (res.status === 401 || res.status === 403) throw new Error(`HTTP ${res.status} (check --upstream-token)`);
     } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readJson, withField as withFieldOf, withoutValue } from '../../src/json-text.ts';
+import { fieldBytes, readJson, withField as withFieldOf, withoutValue } from '../../src/json-text.ts';
 
 /** withField on text, for the readability of these cases. */
 const withField = (text: string, key: string, json: string) => withFieldOf(Buffer.from(text), key, json).toString();
@@ -59,6 +59,16 @@ describe('withField', () => {
     };
     const out = withField(JSON.stringify(frame), 'echo', '"relay:5"');
     assert.equal(out, JSON.stringify({ ...frame, echo: 'relay:5' }));
+  });
+});
+
+describe('fieldBytes', () => {
+  it('gives a top-level value’s bytes as they stand, without the same key deeper down, and undefined when there is none', () => {
+    const frame = Buffer.from('{"params":{"echo":1, "t": [ "}" ]}, "echo" : { "seq" : 2 } }');
+    assert.equal(fieldBytes(frame, 'params')?.toString(), '{"echo":1, "t": [ "}" ]}');
+    assert.equal(fieldBytes(frame, 'echo')?.toString(), '{ "seq" : 2 }');
+    assert.equal(fieldBytes(frame, 'action'), undefined);
+    assert.equal(fieldBytes(frame, 'params')!.buffer, frame.buffer, 'a view, not a copy');
   });
 });
 
