@@ -29,6 +29,9 @@ export interface HttpLinkOptions {
   reconnect: ReconnectOptions;
 }
 
+/** JSON's null, as bytes: params of null are posted as {}. */
+const NULL = Buffer.from('null');
+
 export class HttpLink implements Upstream, LinkPort {
   private readonly sink: UpstreamSink;
   readonly target: string;
@@ -101,7 +104,7 @@ export class HttpLink implements Upstream, LinkPort {
         return value && (JSON.parse(value.toString()) as unknown);
       };
       const params = fieldBytes(frame, 'params');
-      void this.call(String(read('action')), params && params.toString() !== 'null' ? params : '{}', read('echo'));
+      void this.call(String(read('action')), params && !params.equals(NULL) ? params : '{}', read('echo'));
     }
     return true;
   }
