@@ -135,8 +135,13 @@ describe('readJson', () => {
 
 describe('withoutValue', () => {
   it('leaves out the value of a top-level key, the key kept, and nothing else', () => {
-    const text = '{"time":1700000000,"a":{"time":2},"b":"time"}';
-    assert.equal(withoutValue(Buffer.from(text), 'time').toString(), '{"time":,"a":{"time":2},"b":"time"}');
+    const text = '{"time":1700000000,"a":{"time":2},"b":"time","c":"群"}';
+    assert.equal(withoutValue(Buffer.from(text), 'time').toString(), '{"time":,"a":{"time":2},"b":"time","c":"群"}');
     assert.equal(withoutValue(Buffer.from('{"a":1}'), 'time').toString(), '{"a":1}');
+  });
+
+  it('finds the key written with escapes, and not a longer or shorter key', () => {
+    assert.equal(withoutValue(Buffer.from('{"ti\\u006de":5,"x":1}'), 'time').toString(), '{"ti\\u006de":,"x":1}');
+    assert.equal(withoutValue(Buffer.from('{"times":5,"tim":6}'), 'time').toString(), '{"times":5,"tim":6}');
   });
 });
