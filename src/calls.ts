@@ -169,14 +169,14 @@ export class CallRouter {
       return;
     }
     clearTimeout(call.timer);
-    if (isStreamChunk(frame)) {
-      call.timer = setTimeout(() => this.timedOut(call), this.options.callTimeout);
-    } else {
-      this.inFlight.delete(call.relayEcho);
-      if (frame.status === 'failed') this.record(call, 'failed', String(frame.message ?? frame.wording ?? ''));
-      else this.record(call, 'ok');
-    }
+    const last = !isStreamChunk(frame);
+    if (last) this.inFlight.delete(call.relayEcho);
+    else call.timer = setTimeout(() => this.timedOut(call), this.options.callTimeout);
+    // The caller first: the statistics are not what it waits for.
     answer(call.caller, call.request, frame, bytes);
+    if (!last) return;
+    if (frame.status === 'failed') this.record(call, 'failed', String(frame.message ?? frame.wording ?? ''));
+    else this.record(call, 'ok');
   }
 
   /** Held calls go out now; held send_* calls and rate-limited ones at the rate limit, in order. */
@@ -369,8 +369,8 @@ export class CallRouter {
   }
 
   private fail(call: Call, retcode: number, message: string): void {
-    this.record(call, OUTCOME_OF[retcode] ?? 'failed');
     answer(call.caller, call.request, failedReply(retcode, message));
+    this.record(call, OUTCOME_OF[retcode] ?? 'failed');
   }
 
   private record(call: Call, outcome: CallOutcome, message?: string): void {
