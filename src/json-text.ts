@@ -93,12 +93,6 @@ export function fieldBytes(object: Buffer, key: string): Buffer | undefined {
   return 'close' in at ? undefined : object.subarray(at.start, at.end);
 }
 
-/** `object` (a valid JSON object) without the value of its top-level `key` (the key stays): itself when it has none. */
-export function withoutValue(object: Buffer, key: string): Buffer {
-  const at = locate(object, key);
-  return 'close' in at ? object : Buffer.concat([object.subarray(0, at.start), object.subarray(at.end)]);
-}
-
 /**
  * `object` (a valid JSON object) with its top-level `key` set to `json` (a JSON value's text): the old value replaced
  * where it stood, or the key added at the end. Every other byte stays as it was. A new value no longer than the old

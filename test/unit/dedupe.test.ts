@@ -1,7 +1,7 @@
 // DuplicateFilter on its own, with a mocked clock: what counts as the same event, the window, and the count.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DuplicateFilter } from '../../src/dedupe.ts';
+import { DuplicateFilter, hash53 } from '../../src/dedupe.ts';
 import { mockClock } from './kit.ts';
 
 const recall = (time: number, extra: Record<string, unknown> = {}) =>
@@ -73,5 +73,32 @@ describe('DuplicateFilter', () => {
     filter.configure(10_000);
     assert.equal(filter.isDuplicate(recall(1)), false);
     assert.equal(filter.dropped, 0);
+  });
+});
+
+describe('hash53', () => {
+  it('changes with any one byte, wherever it is, but not within the range it skips', () => {
+    const event = recall(1700000000);
+    const hashes = new Set<number>([hash53(event)]);
+    for (let i = 0; i < event.length; i++) {
+      const changed = Buffer.from(event);
+      changed[i] = changed[i]! ^ 1;
+      hashes.add(hash53(changed));
+    }
+    assert.equal(hashes.size, event.length + 1);
+    const time = event.indexOf('1700000000');
+    const other = Buffer.from(event.toString().replace('1700000000', '1700000999'));
+    assert.equal(hash53(event, time, time + 10), hash53(other, time, time + 10));
+    assert.notEqual(hash53(event), hash53(other));
+  });
+
+  it('tells apart 200,000 events that differ in a counter, and gives integers JavaScript holds exactly', () => {
+    const hashes = new Set<number>();
+    for (let n = 0; n < 200_000; n++) {
+      const hash = hash53(Buffer.from(`{"post_type":"message","message_id":${n},"message":"hello"}`));
+      assert.ok(Number.isSafeInteger(hash) && hash >= 0);
+      hashes.add(hash);
+    }
+    assert.equal(hashes.size, 200_000);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fieldBytes, readJson, withField as withFieldOf, withoutValue } from '../../src/json-text.ts';
+import { fieldBytes, readJson, withField as withFieldOf } from '../../src/json-text.ts';
 
 /** withField on text, for the readability of these cases. */
 const withField = (text: string, key: string, json: string) => withFieldOf(Buffer.from(text), key, json).toString();
@@ -70,6 +70,11 @@ describe('fieldBytes', () => {
     assert.equal(fieldBytes(frame, 'action'), undefined);
     assert.equal(fieldBytes(frame, 'params')!.buffer, frame.buffer, 'a view, not a copy');
   });
+
+  it('finds a key written with escapes, and not a longer or shorter one', () => {
+    assert.equal(fieldBytes(Buffer.from('{"ti\\u006de":5,"x":1}'), 'time')?.toString(), '5');
+    assert.equal(fieldBytes(Buffer.from('{"times":5,"tim":6,"群":7}'), 'time'), undefined);
+  });
 });
 
 describe('readJson', () => {
@@ -130,18 +135,5 @@ describe('readJson', () => {
     assert.throws(() => readJson(Buffer.from('{"a":')), SyntaxError);
     assert.throws(() => readJson(Buffer.from(`{"a":"${image}`)), SyntaxError);
     assert.throws(() => readJson(Buffer.from(`{"a":"${image}" "b"}`)), SyntaxError);
-  });
-});
-
-describe('withoutValue', () => {
-  it('leaves out the value of a top-level key, the key kept, and nothing else', () => {
-    const text = '{"time":1700000000,"a":{"time":2},"b":"time","c":"群"}';
-    assert.equal(withoutValue(Buffer.from(text), 'time').toString(), '{"time":,"a":{"time":2},"b":"time","c":"群"}');
-    assert.equal(withoutValue(Buffer.from('{"a":1}'), 'time').toString(), '{"a":1}');
-  });
-
-  it('finds the key written with escapes, and not a longer or shorter key', () => {
-    assert.equal(withoutValue(Buffer.from('{"ti\\u006de":5,"x":1}'), 'time').toString(), '{"ti\\u006de":,"x":1}');
-    assert.equal(withoutValue(Buffer.from('{"times":5,"tim":6}'), 'time').toString(), '{"times":5,"tim":6}');
   });
 });
