@@ -1,12 +1,11 @@
 // One QQ account as the relay serves it: the link that carries it, its identity, its calls and its health.
 // A link reports here (it is the link's sink); the hub hears of identities and events through `AccountHost`.
-import * as v from 'valibot';
 import type { Watched } from './alerts/watch.ts';
 import { type CallOptions, type CallRecord, CallRouter, type SendStats } from './calls.ts';
 import { HealthWatch } from './health.ts';
 import { type ReadJson, readJson } from './json-text.ts';
 import type { Logger } from './log.ts';
-import { type EventFrame, isJsonObject, RelayRetcode, ReplyFrame, readEvent, type SelfId } from './onebot.ts';
+import { type EventFrame, isJsonObject, isReplyFrame, RelayRetcode, readEvent, type SelfId } from './onebot.ts';
 import { EventCopy } from './profile/profile.ts';
 import { RateMeter } from './stats.ts';
 import { HeartbeatWatchdog } from './upstream/heartbeat-watchdog.ts';
@@ -167,7 +166,7 @@ export class Account implements UpstreamSink {
     }
     const frame = read.json;
     if (isJsonObject(frame) && 'post_type' in frame) handle(() => this.event(data, { ...read, json: frame }));
-    else if (isJsonObject(frame) && v.is(ReplyFrame, frame)) this.calls.reply(frame, read.complete ? undefined : data);
+    else if (isJsonObject(frame) && isReplyFrame(frame)) this.calls.reply(frame, read.complete ? undefined : data);
     else {
       this.log.warn('upstream sent a frame that is neither an event nor a reply; ignored');
       return false;
