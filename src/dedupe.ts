@@ -3,13 +3,16 @@
 // Events are compared as the bytes they came in (an implementation writes its repeats the same way), hashed once.
 import { fieldBytes } from './json-text.ts';
 
-/** How often what was seen longer ago than the window is let go, ms. */
-const FORGET_EVERY_MS = 1_000;
-
 export class DuplicateFilter {
-  /** When each event (by a hash of its bytes but the value of `time`) was last let through; oldest first. */
-  private readonly seen = new Map<number, number>();
-  private forgotten = 0;
+  /**
+   * When each event (by a hash of its bytes but the value of `time`) was let through: those of this generation, and
+   * of the one before. A generation lasts at least a window, so what the one before saw is all that can still count;
+   * older ones are let go whole. Expiring entry by entry cost a Map's iteration over its deleted slots, and forgetting
+   * a second's worth at once delayed the event that came then by a fraction of a millisecond.
+   */
+  private current = new Map<number, number>();
+  private previous = new Map<number, number>();
+  private generationStart = Date.now();
   /** Events dropped as duplicates. */
   dropped = 0;
 
@@ -21,34 +24,31 @@ export class DuplicateFilter {
   /** A new window from now on (a reload). */
   configure(window: number): void {
     this.window = window;
-    if (window === 0) this.seen.clear();
+    if (window === 0) {
+      this.current = new Map();
+      this.previous = new Map();
+    }
   }
 
   /** True when `event` (a JSON object's text) repeats one let through within the window: drop it. */
   isDuplicate(event: Buffer): boolean {
     if (this.window <= 0) return false;
     const now = Date.now();
-    if (now - this.forgotten >= FORGET_EVERY_MS) this.forget(now);
+    if (now - this.generationStart >= this.window) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.generationStart = now;
+    }
     const time = fieldBytes(event, 'time');
     const skip = time ? time.byteOffset - event.byteOffset : event.length;
     const key = hash53(event, skip, skip + (time?.length ?? 0));
-    const at = this.seen.get(key);
+    const at = this.current.get(key) ?? this.previous.get(key);
     if (at !== undefined && now - at <= this.window) {
       this.dropped++;
       return true;
     }
-    this.seen.delete(key); // set again at the end: the oldest stay first
-    this.seen.set(key, now);
+    this.current.set(key, now);
     return false;
-  }
-
-  /** Events let through longer ago than the window no longer count (and need no memory). */
-  private forget(now: number): void {
-    this.forgotten = now;
-    for (const [key, at] of this.seen) {
-      if (now - at <= this.window) return;
-      this.seen.delete(key);
-    }
   }
 }
 

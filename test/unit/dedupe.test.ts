@@ -62,6 +62,23 @@ describe('DuplicateFilter', () => {
     assert.equal(filter.isDuplicate(recall(3)), true, 'within the new one');
   });
 
+  it('keeps what it saw for a full window however the generations of what it keeps fall', (t) => {
+    const clock = mockClock(t);
+    const filter = new DuplicateFilter(10_000);
+    assert.equal(filter.isDuplicate(recall(1)), false);
+    clock.tick(9_999);
+    assert.equal(filter.isDuplicate(recall(2, { message_id: 2 })), false, 'seen at the end of the first generation');
+    clock.tick(1);
+    assert.equal(filter.isDuplicate(recall(3)), true, 'the first, exactly a window later');
+    clock.tick(9_999);
+    assert.equal(filter.isDuplicate(recall(4, { message_id: 2 })), true, 'the second, exactly a window later');
+    clock.tick(1);
+    assert.equal(filter.isDuplicate(recall(5, { message_id: 2 })), false, 'the second, past its window');
+    clock.tick(30_000);
+    assert.equal(filter.isDuplicate(recall(6)), false, 'after a long quiet');
+    assert.equal(filter.dropped, 2);
+  });
+
   it('is off with a window of 0, and forgets what it saw when turned off', (t) => {
     mockClock(t);
     const filter = new DuplicateFilter(0);
