@@ -1,5 +1,5 @@
-// Prometheus metrics: read from the relay's own counters when scraped (nothing on the hot path), plus a
-// latency histogram of the calls as they finish.
+// Prometheus metrics: read from the relay's own counters when scraped (nothing on the hot path), plus the calls
+// and their latency, handed over in batches.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AccountHealth } from './account.ts';
 import type { CallRecord } from './calls.ts';
@@ -12,6 +12,9 @@ export interface Metrics {
   /** Record a finished call. */
   call(record: CallRecord): void;
 }
+
+/** Finished calls kept before they are handed to prom-client, at most. */
+const BATCH = 256;
 
 export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool): Metrics {
   const registry = new Registry();
@@ -147,11 +150,26 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
     clientSum((c) => (c.connected ? 1 : 0)),
   );
 
+  // Finished calls are handed to prom-client in batches, when scraped or every BATCH calls: it hashes the labels on
+  // every inc and observe, which cost more than all the rest of a call's bookkeeping. Each pair's children are made
+  // once; the hub names at most 200 actions, the rest "other".
+  const finished = new Map<string, { counted: Counter.Internal; timed: Histogram.Internal<string>; seconds: number[] }>();
+  let unrecorded = 0;
+  const record = () => {
+    for (const pair of finished.values()) {
+      if (!pair.seconds.length) continue;
+      pair.counted.inc(pair.seconds.length);
+      for (const s of pair.seconds) pair.timed.observe(s);
+      pair.seconds.length = 0;
+    }
+    unrecorded = 0;
+  };
   const calls = new Counter({
     name: 'onebot_relay_calls_total',
     help: 'API calls from clients, by action and outcome',
     labelNames: ['action', 'outcome'],
     registers,
+    collect: record,
   });
   const seconds = new Histogram({
     name: 'onebot_relay_call_duration_seconds',
@@ -159,18 +177,17 @@ export function createMetrics(hub: Hub, adapters: () => Adapter[], spool?: Spool
     labelNames: ['action', 'outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
     registers,
+    collect: record,
   });
-  // Each pair's children made once: prom-client hashes a label object on every inc or observe. The hub names at most
-  // 200 actions, the rest "other".
-  const children = new Map<string, { counted: Counter.Internal; timed: Histogram.Internal<string> }>();
   return {
     registry,
     call({ action, outcome, ms }) {
       const key = `${action} ${outcome}`;
-      let child = children.get(key);
-      if (!child) children.set(key, (child = { counted: calls.labels(action, outcome), timed: seconds.labels(action, outcome) }));
-      child.counted.inc();
-      child.timed.observe(ms / 1000);
+      let pair = finished.get(key);
+      if (!pair)
+        finished.set(key, (pair = { counted: calls.labels(action, outcome), timed: seconds.labels(action, outcome), seconds: [] }));
+      pair.seconds.push(ms / 1000);
+      if (++unrecorded >= BATCH) record();
     },
   };
 

@@ -73,6 +73,12 @@ describe('operations', { timeout: 30_000 }, () => {
       await waitFor(() => relay.relay.hub.health().clients === 1, 'the first client gone');
       const left = await (await fetch(`${relay.adminUrl}/metrics`)).text();
       assert.equal(sample(left, 'onebot_relay_events_delivered_total', endpoint), 7 + 3 + 3, 'a client that left still counts');
+      // More calls than are kept before they are handed to prom-client between two scrapes.
+      await Promise.all(Array.from({ length: 300 }, (_, n) => second.call('get_msg', { message_id: n }, `m${n}`)));
+      const many = await (await fetch(`${relay.adminUrl}/metrics`)).text();
+      assert.equal(sample(many, 'onebot_relay_calls_total', '{action="get_msg",outcome="ok"}'), 300);
+      assert.equal(sample(many, 'onebot_relay_call_duration_seconds_count', '{action="get_msg",outcome="ok"}'), 300);
+      assert.equal(sample(many, 'onebot_relay_calls_total', '{action="send_group_msg",outcome="ok"}'), 1, 'nothing counted twice');
       second.close();
 
       await fake.kill();
