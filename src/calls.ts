@@ -272,9 +272,9 @@ export class CallRouter {
   private enqueue(call: Call, paced: boolean, dispatch = true): void {
     const { account, group, private: direct } = this.options.sendLimit;
     const limited = isSend(call.request.action) && (account || group || direct);
-    // No window to wait for (send limits off, nothing paced): its turn is now.
-    if (!limited && !paced && !this.queue.holds(PACE)) return this.release(call);
     const limits = limited ? limitKeys(call.request).filter((key) => this.limitOf(key)) : [];
+    // No window to wait for (no limit on its scopes, nothing paced): its turn is now.
+    if (!limits.length && !paced && !this.queue.holds(PACE)) return this.release(call);
     const full = this.queue.blockedBy(limits);
     if (full && this.options.sendLimit.overflow === 'reject') {
       this.rejected++;
@@ -287,7 +287,6 @@ export class CallRouter {
     }
     if (full) this.delayed++;
     call.keys = [...(paced || this.queue.holds(PACE) ? [PACE] : []), ...limits];
-    if (!call.keys.length) return this.release(call); // no limit applies to this one
     call.timer = setTimeout(() => this.ranOut(call), Math.max(0, call.deadline - Date.now()));
     this.queue.add(call, dispatch);
   }
