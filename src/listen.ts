@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { BrowserGuard, type BrowserPolicy } from './browser-guard.ts';
 import type { Logger } from './log.ts';
+import { readingFrom } from './write-batch.ts';
 
 export interface Address {
   host: string;
@@ -190,7 +191,7 @@ export function mediaType(contentType: string | undefined): string {
 export function onMessage(ws: WebSocket, receive: (data: Buffer) => void, log: Logger): void {
   ws.on('message', (data: Buffer) => {
     try {
-      receive(data);
+      readingFrom(ws, () => receive(data));
     } catch (err) {
       log.error(`a WebSocket message could not be handled: ${(err as Error).stack ?? err}`);
     }

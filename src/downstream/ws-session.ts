@@ -9,9 +9,9 @@ import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import type { Logger } from '../log.ts';
 import { ActionRequest, failedReply, isJsonObject, RelayRetcode, type SelfId } from '../onebot.ts';
 import type { EventCopy, Profile } from '../profile/profile.ts';
+import { batchWrites, holdWrites } from '../write-batch.ts';
 import { type ClientStatus, clientStatus } from './adapter.ts';
 import { ClientLifecycle, type MetaSink } from './lifecycle.ts';
-import { batchWrites, holdWrites } from './write-batch.ts';
 
 /** Universal carries calls and events; API only calls; Event only events. */
 export type Role = 'universal' | 'api' | 'event';

@@ -4,6 +4,7 @@ import { type DialOptions, Redialler, type SocketClosed } from '../dial.ts';
 import { closeSurely, type PingOptions, watchPings } from '../keepalive.ts';
 import { onMessage } from '../listen.ts';
 import { type Logger, redactUrl } from '../log.ts';
+import { batchWrites } from '../write-batch.ts';
 import { describeClose, type LinkHost, type LinkPort, type Upstream, type UpstreamSink } from './upstream.ts';
 
 export interface WsLinkOptions extends DialOptions {
@@ -63,6 +64,7 @@ export class WsLink implements Upstream, LinkPort {
     // Not on a socket that is closing (killed, its close event still to come): the call waits for the next link.
     const ws = this.redial.socket;
     if (!this.redial.isUp || !ws || ws.readyState !== ws.OPEN) return false;
+    batchWrites(ws);
     ws.send(frame, { binary: false });
     return true;
   }

@@ -1,10 +1,10 @@
-// batchWrites: a callback's first write to a socket goes out at once; from the second on, they are held (corked) until
-// the callback is done, or until FLUSH_BYTES wait.
+// batchWrites: a callback's first write to a socket goes out at once unless more of the read being handled waits; from
+// the second on, they are held (corked) until the callback is done, or until FLUSH_BYTES wait.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
-import { batchWrites, holdWrites } from '../../src/downstream/write-batch.ts';
+import { batchWrites, holdWrites, readingFrom } from '../../src/write-batch.ts';
 
 /** A socket that counts how deep it is corked, as net.Socket does. */
 function fakeClient() {
@@ -37,6 +37,27 @@ describe('batchWrites', () => {
     batchWrites(a.ws);
     assert.equal(a.socket.corks, 0, 'the next callback starts afresh');
     await nextTurn();
+  });
+
+  it('holds even the first write while more of the read being handled waits, and not once the last message is handled', async () => {
+    const source = { _receiver: { _bufferedBytes: 120 } } as unknown as WebSocket;
+    const receiver = (source as unknown as { _receiver: { _bufferedBytes: number } })._receiver;
+    const a = fakeClient();
+    const b = fakeClient();
+    readingFrom(source, () => batchWrites(a.ws));
+    assert.equal(a.socket.corks, 1, 'another message of the read is still to come');
+    receiver._bufferedBytes = 0;
+    readingFrom(source, () => {
+      batchWrites(a.ws);
+      batchWrites(b.ws);
+    });
+    assert.equal(a.socket.corks, 1, 'still held with the first');
+    assert.equal(b.socket.corks, 0, 'the last message: its first write to another socket goes at once');
+    const c = fakeClient();
+    batchWrites(c.ws);
+    assert.equal(c.socket.corks, 0, 'outside a message (a timer), a first write is not held either');
+    await nextTurn();
+    assert.equal(a.socket.corks, 0, 'released once the callback is done');
   });
 
   it('writes out a batch that holds 64 KiB at once', async () => {
