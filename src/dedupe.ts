@@ -53,21 +53,30 @@ export class DuplicateFilter {
 }
 
 /**
- * A 53-bit hash of `bytes` but [skipFrom, skipTo): two 32-bit multiply-xor lanes, each finished with MurmurHash3's
- * mixing step, in one number a Map keys cheaply. Not cryptographic, and it need not be: two of an account's events
- * within the window share a hash about once in 2^53 / (events in the window), and no sender can aim at another's
- * event. SHA-1 through node:crypto, with the copy that left out `time`, was a fifth of an event's way to its first
- * client.
+ * A 53-bit hash of `bytes` but [skipFrom, skipTo), read four bytes at a time into two 32-bit lanes (multiply, then
+ * rotate, so that every bit of a word reaches every bit of the lane), each finished with MurmurHash3's mixing step, in
+ * one number a Map keys cheaply. Not cryptographic, and it need not be: two of an account's events within the window
+ * share a hash about once in 2^53 / (events in the window), and no sender can aim at another's event. SHA-1 through
+ * node:crypto, with the copy that left out `time`, was a fifth of a small event's way to its first client.
  */
 export function hash53(bytes: Buffer, skipFrom = bytes.length, skipTo = skipFrom): number {
   let a = 0x811c9dc5 ^ bytes.length;
-  let b = 0x9e3779b9;
-  for (let i = 0; i < bytes.length; i++) {
-    if (i === skipFrom) i = skipTo;
-    if (i >= bytes.length) break;
-    const byte = bytes[i]!;
-    a = Math.imul(a ^ byte, 0x01000193);
-    b = Math.imul(b ^ byte, 0x5bd1e995);
+  let b = 0x9e3779b9 ^ skipFrom;
+  // The bytes before the skipped ones, then those after: whole words first, then the last one to three bytes.
+  for (let part = 0; part < 2; part++) {
+    const to = part === 0 ? skipFrom : bytes.length;
+    let i = part === 0 ? 0 : skipTo;
+    for (; i + 4 <= to; i += 4) {
+      const word = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+      a = Math.imul(a ^ word, 0xcc9e2d51);
+      a = (a << 15) | (a >>> 17);
+      b = Math.imul(b ^ word, 0x1b873593);
+      b = (b << 13) | (b >>> 19);
+    }
+    for (; i < to; i++) {
+      a = Math.imul(a ^ bytes[i]!, 0x01000193);
+      b = Math.imul(b ^ bytes[i]!, 0x5bd1e995);
+    }
   }
   return (mix32(a ^ b) & 0x1fffff) * 0x100000000 + mix32(b + Math.imul(a, 0x27d4eb2f));
 }
