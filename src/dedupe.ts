@@ -30,7 +30,7 @@ export class DuplicateFilter {
     }
   }
 
-  /** True when `event` (a JSON object's text) repeats one let through within the window: drop it. */
+  /** True when `event` (a JSON object's bytes) repeats one let through within the window: drop it. */
   isDuplicate(event: Buffer): boolean {
     if (this.window <= 0) return false;
     const now = Date.now();

@@ -131,6 +131,13 @@ describe('groupDedupe: two accounts in one group', { timeout: 60_000 }, () => {
       framework,
       relay,
       got,
+      /** Once both links report their heartbeats: message 1 from both accounts, delivered once (as the primary). */
+      async firstMessageDelivered() {
+        await waitFor(() => relay.relay.hub.health().accounts.every((x) => x.link.heartbeat_interval_ms === heartbeat), 'heartbeats');
+        a.broadcast(groupMessage(a.selfId, 1));
+        b.broadcast(groupMessage(b.selfId, 1));
+        await waitFor(() => got().length === 1, 'message 1');
+      },
       async tearDown() {
         await relay.stop();
         await framework.stop();
@@ -191,10 +198,7 @@ describe('groupDedupe: two accounts in one group', { timeout: 60_000 }, () => {
     // Heartbeats 5 s apart: a copy would wait that long for the primary's.
     const t = await twoAccounts(5000);
     try {
-      await waitFor(() => t.relay.relay.hub.health().accounts.every((a) => a.link.heartbeat_interval_ms === 5000), 'heartbeats');
-      t.a.broadcast(groupMessage(t.a.selfId, 1));
-      t.b.broadcast(groupMessage(t.b.selfId, 1));
-      await waitFor(() => t.got().length === 1, 'message 1');
+      await t.firstMessageDelivered();
       const kickedAt = Date.now();
       t.a.kickedOffline('KickedOffLine', '你的账号在另一台设备登录');
       t.b.broadcast(groupMessage(t.b.selfId, 2));
@@ -218,10 +222,7 @@ describe('groupDedupe: two accounts in one group', { timeout: 60_000 }, () => {
     // Pings slower than that: the copy's wait, not a dead link, decides.
     const t = await twoAccounts(500, 5000);
     try {
-      await waitFor(() => t.relay.relay.hub.health().accounts.every((a) => a.link.heartbeat_interval_ms === 500), 'heartbeats');
-      t.a.broadcast(groupMessage(t.a.selfId, 1));
-      t.b.broadcast(groupMessage(t.b.selfId, 1));
-      await waitFor(() => t.got().length === 1, 'message 1');
+      await t.firstMessageDelivered();
       t.a.freeze();
       const frozenAt = Date.now();
       t.b.broadcast(groupMessage(t.b.selfId, 2));
