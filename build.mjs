@@ -154,15 +154,20 @@ function writeThirdPartyLicenses(inputs) {
   );
 }
 
-/** The SEA blob, made by the same Node version that will run it; no code cache or snapshot (Linux-made ones are rejected on Windows). */
-function seaBlob(linuxNode, script) {
-  const blob = join(WORK, 'sea.blob');
-  const config = join(WORK, 'sea-config.json');
+/**
+ * The SEA blob, made by the same Node version that will run it. `codeCache`: V8's compiled code goes in too, so the
+ * executable starts sooner (about 20 ms of 140 here); only for Linux, as a cache made by the Linux node is rejected on
+ * Windows. No snapshot: the relay opens sockets and files as it starts.
+ */
+function seaBlob(linuxNode, script, codeCache) {
+  const name = codeCache ? 'sea-code-cache' : 'sea';
+  const blob = join(WORK, `${name}.blob`);
+  const config = join(WORK, `${name}-config.json`);
   writeFileSync(
     config,
-    JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }),
+    JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: codeCache }),
   );
-  run(linuxNode, ['--experimental-sea-config', config], 'making the SEA blob');
+  run(linuxNode, ['--experimental-sea-config', config], `making the SEA blob${codeCache ? ' with its code cache' : ''}`);
   return blob;
 }
 
@@ -360,14 +365,12 @@ async function main() {
   const winNode = linuxOnly ? undefined : nodeBinary('win');
   step('bundling src/main.ts with esbuild');
   const script = await bundle(esbuild);
-  step('making the SEA blob with the Linux node');
-  const blob = seaBlob(linuxNode, script);
   const outputs = [];
-  step('Linux: strip, inject');
-  outputs.push(buildLinux(linuxNode, blob));
+  step('Linux: SEA blob with its code cache, strip, inject');
+  outputs.push(buildLinux(linuxNode, seaBlob(linuxNode, script, true)));
   if (winNode) {
-    step('Windows: remove signature, set version and icon, inject');
-    outputs.push(buildWindows(resedit, winNode, blob));
+    step('Windows: SEA blob, remove signature, set version and icon, inject');
+    outputs.push(buildWindows(resedit, winNode, seaBlob(linuxNode, script, false)));
   }
   copyFileSync(join(CACHE, 'LICENSE'), join(DIST, 'node-LICENSE.txt'));
   const sums = outputs.map((file) => `${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${file.slice(DIST.length + 1)}`);
