@@ -154,20 +154,62 @@ function writeThirdPartyLicenses(inputs) {
   );
 }
 
+/** How ENTRY and codeCache compile the bundle, alike (a cache fits only the same source compiled the same way). */
+const COMPILE = { params: JSON.stringify(['exports', 'require', 'module', '__filename', '__dirname']), name: "'onebot-relay.cjs'" };
+
 /**
- * The SEA blob, made by the same Node version that will run it. `codeCache`: V8's compiled code goes in too, so the
- * executable starts sooner (about 20 ms of 140 here); only for Linux, as a cache made by the Linux node is rejected on
- * Windows. No snapshot: the relay opens sockets and files as it starts.
+ * The executable's entry: it compiles the bundle (an asset of the blob, ASCII) with V8's code cache for it when there
+ * is one and this Node takes it, so that the relay's code is not compiled as it starts. Node's own `useCodeCache`
+ * would do the same, but it warns "Code cache data rejected" on every start when NODE_OPTIONS holds a V8 flag (such
+ * as --max-old-space-size); here a cache that does not fit is passed over silently.
  */
-function seaBlob(linuxNode, script, codeCache) {
-  const name = codeCache ? 'sea-code-cache' : 'sea';
+const ENTRY = `'use strict';
+const { getRawAsset } = require('node:sea');
+const { compileFunction } = require('node:vm');
+const source = Buffer.from(getRawAsset('onebot-relay.cjs')).toString('latin1');
+let cachedData;
+try {
+  cachedData = Buffer.from(getRawAsset('onebot-relay.cache'));
+} catch {} // none in this executable
+const main = compileFunction(source, ${COMPILE.params}, { filename: ${COMPILE.name}, cachedData });
+main(exports, require, module, __filename, __dirname);
+`;
+
+/**
+ * V8's code cache for the bundle as ENTRY compiles it, made by `node` (valid only for that Node on its platform), and
+ * then checked by a fresh process of it: a cache it rejects would only slow the executable down, silently.
+ */
+function codeCache(node, script) {
+  const cache = join(WORK, 'onebot-relay.cache');
+  const compile = (option) =>
+    `require('node:vm').compileFunction(require('node:fs').readFileSync(process.argv[1], 'latin1'), ${COMPILE.params}, { filename: ${COMPILE.name}, ${option} })`;
+  run(
+    node,
+    ['-e', `require('node:fs').writeFileSync(process.argv[2], ${compile('produceCachedData: true')}.cachedData)`, script, cache],
+    'making the code cache',
+  );
+  const check = `if (${compile("cachedData: require('node:fs').readFileSync(process.argv[2])")}.cachedDataRejected !== false) process.exit(1)`;
+  run(node, ['-e', check, script, cache], 'checking the code cache (the node that made it rejects it)');
+  return cache;
+}
+
+/**
+ * The SEA blob, made by the same Node version that will run it: ENTRY, the bundle, and for Linux the bundle's code
+ * cache (the executable starts about 20 ms sooner of 140 here). Windows gets none: a cache made by the Linux node is
+ * rejected there. No snapshot: the relay opens sockets and files as it starts.
+ */
+function seaBlob(linuxNode, script, cache) {
+  const name = cache ? 'sea-linux' : 'sea-windows';
+  const entry = join(WORK, 'entry.cjs');
+  writeFileSync(entry, ENTRY);
   const blob = join(WORK, `${name}.blob`);
   const config = join(WORK, `${name}-config.json`);
+  const assets = { 'onebot-relay.cjs': script, ...(cache ? { 'onebot-relay.cache': cache } : {}) };
   writeFileSync(
     config,
-    JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: codeCache }),
+    JSON.stringify({ main: entry, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }),
   );
-  run(linuxNode, ['--experimental-sea-config', config], `making the SEA blob${codeCache ? ' with its code cache' : ''}`);
+  run(linuxNode, ['--experimental-sea-config', config], `making the SEA blob ${name}`);
   return blob;
 }
 
@@ -367,10 +409,10 @@ async function main() {
   const script = await bundle(esbuild);
   const outputs = [];
   step('Linux: SEA blob with its code cache, strip, inject');
-  outputs.push(buildLinux(linuxNode, seaBlob(linuxNode, script, true)));
+  outputs.push(buildLinux(linuxNode, seaBlob(linuxNode, script, codeCache(linuxNode, script))));
   if (winNode) {
     step('Windows: SEA blob, remove signature, set version and icon, inject');
-    outputs.push(buildWindows(resedit, winNode, seaBlob(linuxNode, script, false)));
+    outputs.push(buildWindows(resedit, winNode, seaBlob(linuxNode, script)));
   }
   copyFileSync(join(CACHE, 'LICENSE'), join(DIST, 'node-LICENSE.txt'));
   const sums = outputs.map((file) => `${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${file.slice(DIST.length + 1)}`);
